@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# make test: every check CI runs, on a fresh machine or a warm one.
+#
+#   hacking/test.sh [STEP ...]      steps: emulator sanity units integration lint docs changelog build
+#                                   (none given: all of them, in that order)
+#
+# Each step's output goes to .build/logs/STEP.log; a failing step's tail is printed.  One summary line
+# per step, then "steps: N passed, N failed".  Exit status is non-zero when any step failed.
+set -u -o pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 1
+build="$root/.build"
+coll="$build/ansible_collections/opswat/itot"
+logs="$build/logs"
+venv="$root/.venv"
+mkdir -p "$logs" "$build/bin"
+
+all_steps=(emulator sanity units integration lint docs changelog build)
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=("${all_steps[@]}")
+
+summary=()
+passed=0
+failed=0
+
+note() { printf '%s\n' "$*"; }
+
+# run_step NAME DESCRIPTION COMMAND...: runs COMMAND with its output in the step's log.
+run_step() {
+  local name=$1 what=$2
+  shift 2
+  local start end rc
+  start=$(date +%s)
+  note "==> $name: $what"
+  "$@" >"$logs/$name.log" 2>&1
+  rc=$?
+  end=$(date +%s)
+  if [ $rc -eq 0 ]; then
+    summary+=("$(printf 'PASS  %-11s %4ss  %s' "$name" $((end - start)) "$what")")
+    passed=$((passed + 1))
+  else
+    summary+=("$(printf 'FAIL  %-11s %4ss  %s (exit %s, log: %s)' "$name" $((end - start)) "$what" "$rc" "${logs#"$root"/}/$name.log")")
+    failed=$((failed + 1))
+    note "---- last lines of $name.log ----"
+    tail -n 60 "$logs/$name.log"
+    note "----"
+  fi
+  return $rc
+}
+
+# --- set-up: the virtual environment with the pinned tools ------------------------------------------------
+setup_venv() {
+  local stamp="$venv/.requirements.sha256" want
+  want=$(cat requirements.txt tests/requirements-tools.txt tests/constraints-tools.txt | sha256sum | cut -d' ' -f1)
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    echo "reusing $venv"
+  else
+    python3 -m venv "$venv" &&
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-tools.txt &&
+      echo "$want" >"$stamp"
+  fi || return 1
+  # ansible-test's shellcheck sanity test is skipped without shellcheck; Debian has it.
+  if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get install -y -qq shellcheck || { apt-get update -qq && apt-get install -y -qq shellcheck; }; } >/dev/null 2>&1 ||
+      echo "note: could not install shellcheck; ansible-test skips its shellcheck test"
+  fi
+  # ansible-test downloads pip's bootstrap script from a host these machines cannot reach: seed its cache.
+  "$venv/bin/python" hacking/seed_ansible_test_pip.py
+}
+
+# --- set-up: target Pythons 3.9-3.13 that this machine has, as pythonX.Y on PATH ----------------------------
+setup_pythons() {
+  local v exe found=()
+  rm -f "$build/bin"/python3.*
+  for v in 3.9 3.10 3.11 3.12 3.13; do
+    exe=""
+    if command -v pyenv >/dev/null 2>&1; then
+      exe=$(find "$(pyenv root)/versions" -maxdepth 3 -path "*/versions/$v.*/bin/python$v" 2>/dev/null | sort -V | tail -n 1)
+    fi
+    if [ -z "$exe" ] && command -v "python$v" >/dev/null 2>&1 && "python$v" -c pass 2>/dev/null; then
+      exe=$(command -v "python$v")
+    fi
+    if [ -n "$exe" ]; then
+      ln -s "$exe" "$build/bin/python$v"
+      found+=("$v")
+    else
+      echo "note: Python $v not found on this machine; its sanity checks are skipped"
+    fi
+  done
+  echo "${found[*]}" >"$build/pythons"
+  echo "target Pythons: ${found[*]}"
+}
+
+# --- set-up: the ansible_collections/opswat/itot layout ansible-test needs -----------------------------------
+# A copy of the files git tracks (plus new, not ignored ones), with a git index of its own so that
+# ansible-test sees exactly these files.  tests/output is kept: ansible-test's virtual environments live there.
+setup_layout() {
+  mkdir -p "$coll/tests"
+  find "$coll" -mindepth 1 -maxdepth 1 ! -name .git ! -name tests -exec rm -rf {} + &&
+    find "$coll/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + &&
+    git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+      [ -e "$f" ] && printf '%s\0' "$f"
+    done | tar --null -T - -cf - | tar -xf - -C "$coll" || return 1
+  (
+    cd "$coll" &&
+      { [ -d .git ] || git init -q; } &&
+      git add -A . &&
+      git -c user.name=test -c user.email=test@localhost commit -q --allow-empty -m "make test snapshot" >/dev/null
+  ) || return 1
+  # Integration targets find the emulator and the Python to run it with here (ansible-test scrubs the environment).
+  cat >"$coll/tests/integration/integration_config.yml" <<EOF
+---
+itot_emulator_script: $coll/tests/emulator/itot_emulator.py
+EOF
+  echo "collection layout: $coll"
+}
+
+# --- the steps ---------------------------------------------------------------------------------------------
+at() { (cd "$coll" && PATH="$build/bin:$venv/bin:$PATH" "$@"); }
+
+step_emulator() { at python -m pytest -q -p no:cacheprovider tests/emulator; }
+step_sanity() { at ansible-test sanity --venv --color no; }
+step_units() { at ansible-test units --venv --requirements --color no; }
+step_integration() { at ansible-test integration --venv --requirements --color no --python 3.11; }
+step_lint() { at ansible-lint --profile production --offline; }
+step_docs() { at antsibull-docs lint-collection-docs --plugin-docs .; }
+step_changelog() { at antsibull-changelog lint; }
+step_build() {
+  local dist="$build/dist"
+  rm -rf "$dist" && mkdir -p "$dist" &&
+    at ansible-galaxy collection build --force --output-path "$dist" &&
+    (cd "$dist" && GALAXY_IMPORTER_CONFIG="$root/hacking/galaxy-importer.cfg" PATH="$venv/bin:$PATH" \
+      python -m galaxy_importer.main "$(ls "$dist"/opswat-itot-*.tar.gz)")
+}
+
+# --- run ---------------------------------------------------------------------------------------------------
+run_step setup "virtual environment with pinned tools" setup_venv || { printf '%s\n' "${summary[@]}"; echo "steps: $passed passed, $failed failed"; exit 1; }
+setup_pythons >"$logs/pythons.log" 2>&1
+cat "$logs/pythons.log"
+run_step layout "ansible_collections/opswat/itot layout" setup_layout || { printf '%s\n' "${summary[@]}"; echo "steps: $passed passed, $failed failed"; exit 1; }
+
+for s in "${steps[@]}"; do
+  case $s in
+    emulator) run_step emulator "emulator's own tests (pytest)" step_emulator ;;
+    sanity) run_step sanity "ansible-test sanity (Python $(cat "$build/pythons"))" step_sanity ;;
+    units) run_step units "ansible-test units" step_units ;;
+    integration) run_step integration "ansible-test integration (against the emulator)" step_integration ;;
+    lint) run_step lint "ansible-lint --profile production" step_lint ;;
+    docs) run_step docs "antsibull-docs lint-collection-docs --plugin-docs" step_docs ;;
+    changelog) run_step changelog "antsibull-changelog lint" step_changelog ;;
+    build) run_step build "ansible-galaxy collection build + galaxy-importer" step_build ;;
+    *) note "unknown step: $s"; failed=$((failed + 1)) ;;
+  esac
+done
+
+echo
+echo "make test summary:"
+printf '%s\n' "${summary[@]}"
+echo "steps: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
