@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    # Connection options of every module and lookup. Keep in step with CONNECTION_OPTIONS in
+    # plugins/module_utils/_options.py (a unit test compares them).
+    DOCUMENTATION = r'''
+options:
+  base_url:
+    description:
+      - Base URL of the MetaDefender IT-OT Access API of your tenant, scheme and host (and port) only.
+      - The client adds the API paths (C(/o/api/v3.3/logs), C(/o/oauth/token)).
+      - The E(ITOT_BASE_URL) environment variable is used when the option is not set.
+    type: str
+    default: https://gears.opswat.com
+  access_token:
+    description:
+      - OAuth access token for the API. It is sent in the URL query string, as the API requires, and never appears
+        in a message, a warning or a return value.
+      - Either O(access_token), or O(client_id) and O(client_secret), must be given. With both, the token is used
+        first and the client credentials get a new one when the API answers HTTP 401.
+      - The E(ITOT_ACCESS_TOKEN) environment variable is used when the option is not set.
+    type: str
+  client_id:
+    description:
+      - OAuth client ID, for the client credentials grant (C(POST {base_url}/o/oauth/token)).
+      - Requires O(client_secret).
+      - The E(ITOT_CLIENT_ID) environment variable is used when the option is not set.
+    type: str
+  client_secret:
+    description:
+      - OAuth client secret that goes with O(client_id).
+      - The E(ITOT_CLIENT_SECRET) environment variable is used when the option is not set.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate.
+      - Set to V(false) only for test endpoints; a warning says so.
+      - The E(ITOT_VALIDATE_CERTS) environment variable is used when the option is not set.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A CA bundle file (or a directory of CA certificates) to verify the API's certificate with, for a private CA.
+      - The E(ITOT_CA_PATH) environment variable is used when the option is not set.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP request (connect and read).
+    type: float
+    default: 30
+  max_retries:
+    description:
+      - How many times one request is retried after a connection error, a timeout, an HTTP 500, 502, 503 or 504, a
+        malformed answer, or an HTTP 429 (after waiting what C(Retry-After) asks, at most 120 s, or until the
+        request budget has room). The waits between other retries grow (1 s, 2 s, 4 s, ... at most 30 s, with
+        jitter).
+      - V(0) gives up at the first failure. The error says what failed, how often it was tried and the last status.
+    type: int
+    default: 5
+  rate_limit:
+    description:
+      - Requests per minute the client allows itself (the API allows 10).
+      - The budget is kept in a small locked file under C(${XDG_CACHE_HOME:-~/.cache}/opswat.itot/), named by a hash
+        of O(base_url) and O(client_id) (or of a hash of O(access_token)), so every task and process of the same
+        user on the same machine shares it, and a play never draws an HTTP 429 from its own traffic.
+      - V(0) turns pacing off, for endpoints without a budget (such as a local emulator).
+      - The E(ITOT_RATE_LIMIT) environment variable is used when the option is not set.
+    type: int
+    default: 10
+notes:
+  - Only HTTP requests to the logs endpoint count against O(rate_limit); token requests do not.
+'''
+
+    # Where lookups also read the connection options from (modules use the environment variables only).
+    PLUGINS = r'''
+options:
+  base_url:
+    env:
+      - name: ITOT_BASE_URL
+    ini:
+      - section: opswat_itot
+        key: base_url
+    vars:
+      - name: itot_base_url
+  access_token:
+    env:
+      - name: ITOT_ACCESS_TOKEN
+    ini:
+      - section: opswat_itot
+        key: access_token
+    vars:
+      - name: itot_access_token
+  client_id:
+    env:
+      - name: ITOT_CLIENT_ID
+    ini:
+      - section: opswat_itot
+        key: client_id
+    vars:
+      - name: itot_client_id
+  client_secret:
+    env:
+      - name: ITOT_CLIENT_SECRET
+    ini:
+      - section: opswat_itot
+        key: client_secret
+    vars:
+      - name: itot_client_secret
+  validate_certs:
+    env:
+      - name: ITOT_VALIDATE_CERTS
+    vars:
+      - name: itot_validate_certs
+  ca_path:
+    env:
+      - name: ITOT_CA_PATH
+    vars:
+      - name: itot_ca_path
+  timeout:
+    vars:
+      - name: itot_timeout
+  max_retries:
+    vars:
+      - name: itot_max_retries
+  rate_limit:
+    env:
+      - name: ITOT_RATE_LIMIT
+    vars:
+      - name: itot_rate_limit
+'''

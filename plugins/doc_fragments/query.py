@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    # Query options shared by the module and the lookup. Keep in step with QUERY_OPTIONS in
+    # plugins/module_utils/_options.py (a unit test compares them). The module adds event_category and token.
+    DOCUMENTATION = r'''
+options:
+  events:
+    description:
+      - Only entries of these events. Every event must be one the API lists for the category.
+      - V(admin) - V(cac_change), V(changed_password), V(config), V(failed_auth), V(login), V(rev_mobile_code),
+        V(submit_ticket), V(whitelist).
+      - V(device) - V(access_granted), V(access_revoked), V(added), V(added_duplicate_mac), V(compliance_check),
+        V(compliant), V(deleted), V(deleted_api), V(deleted_user), V(exempt_all), V(fetch_log), V(noncompliant),
+        V(scan_threat), V(unexempt), V(unseen).
+      - V(webhook) - V(added), V(deleted), V(status_changed_to_compliant), V(status_changed_to_exempted),
+        V(status_changed_to_non_compliant).
+      - Not allowed for V(device_report).
+      - Several events are sent as one comma-separated filter; if the API refuses that, each event is read on its own
+        and the entries are merged by time.
+    type: list
+    elements: str
+  agent_types:
+    description:
+      - Only entries of devices with these agent types, V(0) (MetaDefender Endpoint) or V(2) (OPSWAT Domain
+        Controller Client).
+      - Only allowed for the V(device) category.
+    type: list
+    elements: int
+  search:
+    description:
+      - Only entries whose device name or device ID matches this text.
+      - Only allowed for the V(device), V(device_report) and V(webhook) categories.
+    type: str
+  age:
+    description:
+      - Read the entries of the last O(age) seconds, V(1) to V(86400).
+      - Cannot be combined with O(start_time) or O(end_time).
+      - When neither O(age) nor O(start_time)/O(end_time) is given, the API's default applies (the last hour).
+    type: int
+  start_time:
+    description:
+      - Start of the window to read (included).
+      - Epoch milliseconds (V(1795935600000), a number or a digit string); ISO 8601 (V(2026-11-29T07:00:00Z),
+        V(2026-11-29T08:00:00.250+01:00), a time without offset is UTC); V(now); or a time relative to now,
+        V(-30s), V(-15m), V(-2h), V(-7d), V(-1w) (seconds, minutes, hours, days, weeks).
+      - All relative times of one run are resolved against the same now.
+      - Without O(end_time) the window ends now.
+      - A window longer than 24 hours is read in slices of at most 24 hours, oldest first.
+    type: raw
+  end_time:
+    description:
+      - End of the window to read (included), in any form O(start_time) takes. Must not be before O(start_time).
+      - Without O(start_time) the window starts one hour before O(end_time) (the API's default window).
+    type: raw
+  page_size:
+    description:
+      - Entries per API request (the API's C(limit)), V(1) to V(100).
+      - Larger pages need fewer requests against the budget of 10 requests per minute.
+    type: int
+    default: 100
+  max_results:
+    description:
+      - Stop after this many entries. V(0) reads every entry of the window.
+      - The API is still read one slice (at most 24 hours) at a time, because the entries of a slice are sorted by
+        the client before they are handed out.
+    type: int
+    default: 0
+'''

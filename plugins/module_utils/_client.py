@@ -1,0 +1,644 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The Get Logs API v3.3 client: transport, auth, pacing, retries and the paging walk; for internal collection use only.
+
+``LogsClient.iter_entries(query)`` returns a ``LogWalk``: an iterator over every entry of the query's window,
+each once, oldest first, whatever the API's paging and sort order (see API-NOTES.md for the readings it
+handles). ``LogsClient.fetch(query)`` collects a walk, honouring ``max_results`` with a resumable ``next_token``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import http
+import math
+import random
+import re
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from ansible_collections.opswat.itot.plugins.module_utils._errors import (
+    ApiError,
+    AuthenticationError,
+    ItotError,
+    PaginationError,
+    RetryError,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._options import (
+    API_DEFAULT_AGE,
+    ConnectionSettings,
+    LogQuery,
+    ResumePoint,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget, connection_identity
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms, parse_entry_time
+
+try:
+    import requests
+    from urllib3.exceptions import InsecureRequestWarning
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR: Optional[str] = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+LOGS_PATH = '/o/api/v3.3/logs'
+TOKEN_PATH = '/o/oauth/token'
+MAX_SPAN_MS = 86400 * 1000  # the API's longest window (age max 86400 s); never send a longer one
+MIN_SPLIT_MS = 1000  # a 406 without a token splits the window, down to this
+MAX_PAGES_PER_WINDOW = 10000  # a server that hands out new tokens forever must not keep us here forever
+RETRY_STATUSES = (500, 502, 503, 504)
+
+Item = tuple  # (the entry's time in epoch microseconds or None, the entry)
+
+
+class Scrubber:
+    """Removes secrets, ``access_token=...`` and URLs from text meant for a message."""
+
+    _PARAM = re.compile(r'(?i)\b((?:access_token|client_secret|refresh_token)=)[^&\s\'",;)]+')
+    _URL = re.compile(r'(?i)\b(?:https?://|url: )\S+')
+
+    def __init__(self, secrets: Optional[list[Optional[str]]] = None) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets or ():
+            self.add(secret)
+
+    def add(self, secret: Optional[str]) -> None:
+        if secret:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, '***')
+        text = self._PARAM.sub(r'\1***', text)
+        return self._URL.sub('<URL>', text)
+
+
+def describe_exception(exc: BaseException, scrub: Scrubber) -> str:
+    """``ClassName (short reason)`` for a transport exception, without URL, token or secret."""
+    text = str(exc)
+    lowered = text.lower()
+    errno = re.search(r'\[Errno -?\d+\] ([^\'"()\]]+)', text) or re.search(r"Error\(-?\d+, '([^']+)'\)", text)
+    if 'certificate verify failed' in lowered:
+        reason = 'certificate verify failed'
+    elif errno:
+        reason = errno.group(1).strip().rstrip('.').lower()
+    elif 'timed out' in lowered:
+        reason = 'timed out'
+    else:
+        reason = re.sub(r"\w+ConnectionPool\(host='[^']*', port=\d+\): ", '', text)
+        reason = re.sub(r'Max retries exceeded with url: \S+ ', '', reason)
+        reason = scrub(reason).strip()
+        if len(reason) > 200:
+            reason = reason[:200] + '...'
+    reason = scrub(reason)
+    return '%s (%s)' % (type(exc).__name__, reason) if reason else type(exc).__name__
+
+
+def http_status_text(status: int) -> str:
+    try:
+        return 'HTTP %d %s' % (status, http.HTTPStatus(status).phrase)
+    except ValueError:
+        return 'HTTP %d' % status
+
+
+def parse_retry_after(value: Optional[str], now: float, cap: float) -> Optional[float]:
+    """Retry-After (seconds or an HTTP date) as seconds to wait, clamped to [0, cap]; None if absent or bad."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - now
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), cap)
+
+
+class _Transient(Exception):
+    """An answer worth retrying."""
+
+    def __init__(self, reason: str, status: Optional[int] = None, rate_limited: bool = False,
+                 retry_after: Optional[float] = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.rate_limited = rate_limited
+        self.retry_after = retry_after
+
+
+class _Unauthorized(Exception):
+    """HTTP 401 from the logs endpoint."""
+
+
+@dataclass(frozen=True)
+class _Page:
+    status: int
+    data: list
+    token: Optional[str]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A window as sent (``start_time``/``end_time``, epoch ms).
+
+    When a window is cut in two, each half is sent one millisecond wider than its own part, so that no entry at
+    the cut is lost whether the API's ends are inclusive or exclusive; the entries of that extra millisecond belong
+    to the neighbour and are dropped (``pad_lo``/``pad_hi``).
+    """
+
+    start: int
+    end: int
+    pad_lo: bool = False
+    pad_hi: bool = False
+
+    def split_at(self, mid: int) -> tuple[Span, Span]:
+        return Span(self.start, mid, self.pad_lo, True), Span(mid - 1, self.end, True, self.pad_hi)
+
+    @property
+    def lo_us(self) -> int:
+        """First microsecond of this span's own part."""
+        return (self.start + (1 if self.pad_lo else 0)) * 1000
+
+    @property
+    def hi_us(self) -> int:
+        """First microsecond after this span's own part."""
+        return (self.end + (0 if self.pad_hi else 1)) * 1000
+
+    def drops(self, key: Optional[int]) -> bool:
+        """Whether an entry at ``key`` is the neighbour's (it lies in a padding millisecond)."""
+        if key is None:
+            return False
+        if self.pad_lo and self.start * 1000 <= key < (self.start + 1) * 1000:
+            return True
+        return self.pad_hi and self.end * 1000 <= key < (self.end + 1) * 1000
+
+
+def slice_window(span: Span, max_ms: int = MAX_SPAN_MS) -> list[Span]:
+    """Cut a window into spans no longer than ``max_ms`` as sent, oldest first."""
+    spans = []
+    while span.end - span.start > max_ms:
+        left, span = span.split_at(span.start + max_ms)
+        spans.append(left)
+    spans.append(span)
+    return spans
+
+
+def sort_key(item: Item) -> tuple[int, int]:
+    key = item[0]
+    return (1, 0) if key is None else (0, key)
+
+
+def entry_time(entry: Any) -> Optional[int]:
+    """An entry's ``timestamp`` in epoch microseconds, or None."""
+    return parse_entry_time(entry.get('timestamp')) if isinstance(entry, dict) else None
+
+
+@dataclass
+class LogsResult:
+    logs: list
+    next_token: Optional[str]
+    window: Optional[tuple[int, int]]
+    api_requests: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.next_token is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The module's return keys (without ``changed``)."""
+        result: dict[str, Any] = {'logs': self.logs, 'count': len(self.logs), 'next_token': self.next_token,
+                                  'truncated': self.truncated, 'api_requests': self.api_requests}
+        if self.window is not None:
+            result['window'] = {'start_time': self.window[0], 'end_time': self.window[1]}
+        return result
+
+
+class LogsClient:
+    """One connection to the IT-OT Access API (transport, auth, pacing, retries)."""
+
+    def __init__(self, settings: ConnectionSettings, *, budget: Optional[RateBudget] = None, session: Any = None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 rand: Callable[[], float] = random.random, backoff_base: float = 1.0, backoff_cap: float = 30.0,
+                 retry_after_cap: float = 120.0, warn: Optional[Callable[[str], None]] = None,
+                 on_secret: Optional[Callable[[str], None]] = None) -> None:
+        if not HAS_REQUESTS:
+            raise ItotError("The Python library 'requests' is required by opswat.itot but is not installed")
+        self.settings = settings
+        self.api_requests = 0
+        self._token = settings.access_token
+        self._scrub = Scrubber([settings.access_token, settings.client_secret])
+        self._clock = clock
+        self._sleep = sleep
+        self._rand = rand
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._retry_after_cap = retry_after_cap
+        self._on_secret = on_secret
+        if budget is None:
+            identity = connection_identity(settings.client_id, settings.access_token)
+            budget = RateBudget.for_connection(settings.base_url, identity, settings.rate_limit,
+                                               clock=clock, sleep=sleep)
+            if settings.rate_limit > 0 and not budget.shared and warn is not None:
+                warn('The request budget cannot be shared with other tasks (the cache folder is not writable); '
+                     'pacing requests of this task only')
+        self.budget = budget
+        self._session = session if session is not None else requests.Session()
+        self._logs_url = settings.base_url + LOGS_PATH
+        self._token_url = settings.base_url + TOKEN_PATH
+
+    def close(self) -> None:
+        self._session.close()
+
+    def iter_entries(self, query: LogQuery) -> LogWalk:
+        """Every entry of the query, once, oldest first (a lazy iterator, see LogWalk)."""
+        return LogWalk(self, query)
+
+    def fetch(self, query: LogQuery) -> LogsResult:
+        """The entries of the query, at most ``max_results`` of them, and the token to get the rest."""
+        before = self.api_requests
+        walk = self.iter_entries(query)
+        logs = []
+        next_token = None
+        for entry in walk:
+            logs.append(entry)
+            if query.max_results and len(logs) >= query.max_results:
+                next_token = walk.resume_token()
+                break
+        return LogsResult(logs=logs, next_token=next_token, window=walk.window,
+                          api_requests=self.api_requests - before)
+
+    # --- transport -------------------------------------------------------------------------------------------
+
+    def post_logs(self, body: dict[str, Any]) -> _Page:
+        """One page: POST the body, with auth refresh, pacing and retries."""
+        category = body.get('event_category')
+        what = "Logs request for category '%s'" % category
+        refreshed = False
+        while True:
+            if self._token is None:
+                self._refresh_token()
+            send = functools.partial(self._session.post, self._logs_url, params={'access_token': self._token},
+                                     json=body, timeout=self.settings.timeout, verify=self.settings.verify,
+                                     allow_redirects=False)
+            try:
+                return self._send(what, send, functools.partial(self._accept_logs, category=category), paced=True)
+            except _Unauthorized:
+                if refreshed or not self.settings.has_client_credentials:
+                    detail = ', also with a new token from client_id and client_secret' if refreshed else (
+                        '; check access_token, or client_id and client_secret')
+                    raise AuthenticationError('Authentication to the IT-OT Access API failed (HTTP 401)%s'
+                                              % detail, status=401) from None
+                refreshed = True
+                self._refresh_token()
+
+    def _refresh_token(self) -> None:
+        form = {'client_id': self.settings.client_id, 'client_secret': self.settings.client_secret,
+                'grant_type': 'client_credentials'}
+        if not self.settings.has_client_credentials:
+            raise AuthenticationError('Authentication to the IT-OT Access API failed: no access_token, and no '
+                                      'client_id and client_secret to get one')
+        send = functools.partial(self._session.post, self._token_url, data=form, timeout=self.settings.timeout,
+                                 verify=self.settings.verify, allow_redirects=False)
+        token = self._send('Token request', send, self._accept_token, paced=False)
+        self._scrub.add(token)
+        if self._on_secret is not None:
+            self._on_secret(token)  # e.g. the module's no_log values
+        self._token = token
+
+    def _send(self, what: str, send: Callable[[], Any], accept: Callable[[Any], Any], paced: bool) -> Any:
+        """Send with pacing and bounded retries; ``accept`` turns an answer into a result or raises."""
+        attempts = 0
+        while True:
+            stamp = None
+            if paced:
+                stamp = self.budget.reserve()
+                self.api_requests += 1
+            attempts += 1
+            try:
+                try:
+                    with warnings.catch_warnings():
+                        if not self.settings.validate_certs:
+                            warnings.simplefilter('ignore', InsecureRequestWarning)
+                        response = send()
+                finally:
+                    if stamp is not None:
+                        self.budget.settle(stamp)
+                return accept(response)
+            except _Transient as exc:
+                failure = exc
+            except requests.exceptions.SSLError as exc:
+                raise ApiError('%s failed: %s' % (what, describe_exception(exc, self._scrub))) from None
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                failure = _Transient(describe_exception(exc, self._scrub))
+            except requests.RequestException as exc:
+                raise ApiError('%s failed: %s' % (what, describe_exception(exc, self._scrub))) from None
+            if attempts > self.settings.max_retries:
+                raise RetryError(self._scrub('%s failed after %d attempt%s: last error %s'
+                                             % (what, attempts, '' if attempts == 1 else 's', failure.reason)),
+                                 status=failure.status, attempts=attempts)
+            self._sleep(self._retry_wait(failure, attempts))
+
+    def _retry_wait(self, failure: _Transient, attempts: int) -> float:
+        if failure.rate_limited:
+            if failure.retry_after is not None:
+                # Tell the other processes of this connection too.
+                self.budget.block_until(self._clock() + failure.retry_after)
+                return failure.retry_after
+            self.budget.exhaust()
+            wait = self.budget.delay()
+            if wait > 0:
+                return wait
+        delay = min(self._backoff_cap, self._backoff_base * 2 ** (attempts - 1))
+        return delay * (0.5 + 0.5 * self._rand())
+
+    def _transient_status(self, response: Any) -> None:
+        status = response.status_code
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get('Retry-After'), self._clock(),
+                                            self._retry_after_cap)
+            raise _Transient(http_status_text(status), status, rate_limited=True, retry_after=retry_after)
+        if status in RETRY_STATUSES:
+            raise _Transient(http_status_text(status), status)
+
+    def _accept_logs(self, response: Any, category: Any = None) -> _Page:
+        status = response.status_code
+        if status in (200, 406):
+            try:
+                doc = response.json()
+            except ValueError:
+                doc = None
+            data = doc.get('data', []) if isinstance(doc, dict) else None
+            if data is None and isinstance(doc, dict):
+                data = []
+            if not isinstance(data, list):
+                raise _Transient('%s with a malformed JSON answer' % http_status_text(status), status)
+            token = doc.get('token')
+            if isinstance(token, (int, float)) and not isinstance(token, bool):
+                token = str(token)
+            token = token if isinstance(token, str) and token.strip() else None
+            return _Page(status, data, token)
+        if status == 401:
+            raise _Unauthorized()
+        self._transient_status(response)
+        raise ApiError(self._rejection(response, status, category), status=status)
+
+    def _accept_token(self, response: Any) -> str:
+        status = response.status_code
+        if status == 200:
+            try:
+                doc = response.json()
+            except ValueError:
+                raise _Transient('%s with a malformed JSON answer' % http_status_text(status), status) from None
+            token = doc.get('access_token') if isinstance(doc, dict) else None
+            if not isinstance(token, str) or not token:
+                raise AuthenticationError('Authentication to the IT-OT Access API failed: the token endpoint '
+                                          'answered without an access_token')
+            return token
+        if status in (400, 401, 403):
+            raise AuthenticationError('Authentication to the IT-OT Access API failed (%s from the token endpoint); '
+                                      'check client_id and client_secret' % http_status_text(status), status=status)
+        self._transient_status(response)
+        raise ApiError('Token request failed: %s; check base_url' % http_status_text(status), status=status)
+
+    def _rejection(self, response: Any, status: int, category: Any) -> str:
+        message = 'The IT-OT Access API rejected the logs request for category %r (%s)' % (
+            category, http_status_text(status))
+        if 300 <= status < 400:
+            message += ': a redirect, which is not followed (the token must not leave base_url); check base_url'
+        elif status == 404:
+            message += ': check base_url'
+        api_message = self._api_message(response)
+        if api_message:
+            message += ': %s' % api_message
+        return message
+
+    def _api_message(self, response: Any) -> str:
+        text = ''
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            for key in ('message', 'error_description', 'error', 'msg', 'detail'):
+                value = doc.get(key)
+                if isinstance(value, dict):
+                    value = value.get('message')
+                if isinstance(value, str) and value.strip():
+                    text = value
+                    break
+        if not text:
+            text = response.text or ''
+        text = self._scrub(' '.join(text.split()))
+        return text[:300] + '...' if len(text) > 300 else text
+
+
+class LogWalk:
+    """Iterator over the entries of one query, oldest first, each once.
+
+    The window is read in slices of at most 24 h; each slice is read whole (following tokens, splitting on a 406
+    without one), sorted oldest first (stable; entries whose time cannot be parsed last, in API order), then handed
+    out. ``resume_token()`` says where to continue after the last entry handed out.
+    """
+
+    def __init__(self, client: LogsClient, query: LogQuery) -> None:
+        self._client = client
+        self._query = query
+        self._split_events = False
+        self.window = query.window
+        self._age_mode = self.window is None
+        if self._age_mode:
+            age_ms = (query.age or API_DEFAULT_AGE) * 1000
+            self._slices = [Span(max(query.now_ms - age_ms, 0), query.now_ms)]
+        elif self.window[0] > self.window[1]:
+            self._slices = []
+        else:
+            pad_lo = query.resume.pad_lo if query.resume is not None else False
+            self._slices = slice_window(Span(self.window[0], self.window[1], pad_lo))
+        self._next_slice = 0
+        self._span: Optional[Span] = None
+        self._items: list[Item] = []
+        self._pos = 0
+        self._clean = True
+        self._skip = query.resume
+
+    def __iter__(self) -> LogWalk:
+        return self
+
+    def __next__(self) -> Any:
+        while self._pos >= len(self._items):
+            if self._next_slice >= len(self._slices):
+                raise StopIteration
+            self._load(self._slices[self._next_slice])
+            self._next_slice += 1
+        item = self._items[self._pos]
+        self._pos += 1
+        return item[1]
+
+    # --- resuming --------------------------------------------------------------------------------------------
+
+    def resume_token(self) -> Optional[str]:
+        """A token that resumes right after the last entry handed out, or None when nothing is left."""
+        if self._span is not None and self._pos < len(self._items):
+            point = self._point_in_slice()
+        elif self._next_slice < len(self._slices):
+            span = self._slices[self._next_slice]
+            point = ResumePoint(start_ms=span.start, end_ms=self._window_end(), pad_lo=span.pad_lo)
+        else:
+            return None
+        return point.encode(self._query.fingerprint)
+
+    def _window_end(self) -> int:
+        if not self._age_mode:
+            return self.window[1]
+        # An age window ends at the server's "now": keep every entry this run saw.
+        newest = max((key for key, dummy in self._items if key is not None), default=0)
+        return max(self._query.now_ms, -(-newest // 1000))
+
+    def _point_in_slice(self) -> ResumePoint:
+        span = self._span
+        end = self._window_end()
+        if self._pos == 0:
+            return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo)
+        key = self._items[self._pos - 1][0]
+        if key is None:
+            first_unparsed = next(i for i, item in enumerate(self._items) if item[0] is None)
+            return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo, all_parsed=True,
+                               unparsed=self._pos - first_unparsed)
+        same = 0
+        for index in range(self._pos - 1, -1, -1):
+            if self._items[index][0] != key:
+                break
+            same += 1
+        key_ms = key // 1000
+        if self._clean or key_ms < span.start:
+            # Nothing of this slice lies before the cursor but what was handed out: start at the cursor.
+            return ResumePoint(start_ms=key_ms, end_ms=end, after_us=key, same=same)
+        return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo, after_us=key, same=same)
+
+    def _skip_index(self, point: ResumePoint) -> int:
+        items = self._items
+        index = 0
+        if point.all_parsed:
+            while index < len(items) and items[index][0] is not None:
+                index += 1
+            return min(index + point.unparsed, len(items))
+        if point.after_us is not None:
+            while index < len(items) and items[index][0] is not None and items[index][0] < point.after_us:
+                index += 1
+            same = 0
+            while index < len(items) and items[index][0] == point.after_us and same < point.same:
+                index += 1
+                same += 1
+        return index
+
+    # --- reading a slice -------------------------------------------------------------------------------------
+
+    def _load(self, span: Span) -> None:
+        items = self._collect(span)
+        items.sort(key=sort_key)
+        self._span = span
+        self._items = items
+        self._pos = 0
+        hi_us = None if self._age_mode else span.hi_us
+        self._clean = all(key is not None and key >= span.lo_us and (hi_us is None or key < hi_us)
+                          for key, dummy in items)
+        if self._skip is not None:
+            self._pos = self._skip_index(self._skip)
+            self._skip = None
+
+    def _collect(self, span: Span) -> list[Item]:
+        events = self._query.events
+        if len(events) > 1 and not self._split_events:
+            try:
+                return self._walk(span, ','.join(events), self._age_mode)
+            except ApiError as exc:
+                if exc.status != 400:
+                    raise
+                # The API refused several events in one string: read once per event and merge by time.
+                self._split_events = True
+        if len(events) > 1:
+            items: list[Item] = []
+            for event in events:
+                items.extend(self._walk(span, event, self._age_mode))
+            return items
+        return self._walk(span, events[0] if events else None, self._age_mode)
+
+    def _body(self, span: Span, events: Optional[str], use_age: bool) -> dict[str, Any]:
+        query = self._query
+        body: dict[str, Any] = {'event_category': query.event_category, 'limit': query.page_size}
+        if use_age:
+            if query.age is not None:
+                body['age'] = query.age
+        else:
+            body['start_time'] = span.start
+            body['end_time'] = span.end
+        filters: dict[str, Any] = {}
+        if events:
+            filters['events'] = events
+        if query.agent_types:
+            filters['agent_types'] = list(query.agent_types)
+        if query.search is not None:
+            filters['search'] = query.search
+        if filters:
+            body['filter'] = filters
+        return body
+
+    def _walk(self, span: Span, events: Optional[str], use_age: bool) -> list[Item]:
+        """Every entry of one span: resend the same body plus the token while the API offers more."""
+        body = self._body(span, events, use_age)
+        entries: list[Any] = []
+        seen: dict[str, list] = {}  # token -> the page it came with
+        token: Optional[str] = None
+        pages = 0
+        while True:
+            request = dict(body)
+            if token is not None:
+                request['token'] = token
+            page = self._client.post_logs(request)
+            pages += 1
+            fresh = page.token is not None and page.token not in seen
+            if page.status == 406 and not fresh:
+                # "Too many results": read the two halves of the window instead (this answer's entries are
+                # read again there).
+                return self._split(span, events, use_age)
+            if fresh or seen.get(page.token) != page.data:
+                entries.extend(page.data)
+            # else: a repeated token with the very page it came with: the server is going round in circles.
+            if not fresh or (page.status == 200 and len(page.data) < self._query.page_size):
+                break
+            if pages >= MAX_PAGES_PER_WINDOW:
+                raise PaginationError('The IT-OT Access API kept offering more pages for category %r after %d '
+                                      'pages of one window; giving up' % (self._query.event_category, pages))
+            seen[page.token] = page.data
+            token = page.token
+        items = [(entry_time(entry), entry) for entry in entries]
+        if use_age:
+            return items
+        return [item for item in items if not span.drops(item[0])]
+
+    def _split(self, span: Span, events: Optional[str], use_age: bool) -> list[Item]:
+        # An age window is split as the explicit window it stands for (span holds it).
+        if span.end - span.start <= MIN_SPLIT_MS:
+            raise PaginationError(
+                'The IT-OT Access API answered HTTP 406 (more than page_size=%d entries) without a pagination token '
+                'for category %r even for the 1-second window %s to %s; not every entry can be read. Raise '
+                'page_size or narrow the query with events or search'
+                % (self._query.page_size, self._query.event_category, format_ms(span.start), format_ms(span.end)))
+        left, right = span.split_at(span.start + (span.end - span.start) // 2)
+        return self._walk(left, events, False) + self._walk(right, events, False)

@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Exceptions of the IT-OT Access client; for internal collection use only.
+
+The module turns them into ``fail_json``, the lookup into ``AnsibleLookupError``.
+Their messages never carry a URL, a token or a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class ItotError(Exception):
+    """Base of every error the client raises on purpose."""
+
+    def __init__(self, message: str, status: Optional[int] = None, attempts: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.attempts = attempts
+
+
+class OptionError(ItotError):
+    """An option (or a resume token) is invalid; raised before any request is sent."""
+
+
+class AuthenticationError(ItotError):
+    """The API refused the credentials (HTTP 401), or no token could be obtained."""
+
+
+class ApiError(ItotError):
+    """The API gave an answer the client cannot use (a 400, a 403, a 404, ...)."""
+
+
+class RetryError(ItotError):
+    """A request still failed after every retry (connection errors, timeouts, 5xx, 429)."""
+
+
+class PaginationError(ItotError):
+    """The API's answers do not allow reading every entry of the window."""

@@ -1,0 +1,415 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Options of the module and the lookup, read once and validated once; for internal collection use only.
+
+``CONNECTION_OPTIONS`` and ``QUERY_OPTIONS`` are the single source of truth: the module's argument spec is built
+from them and a unit test holds the (static) doc fragments to them. ``OptionAdapter`` reads them from
+``module.params`` or a plugin's ``get_option``; ``connection_settings`` and ``build_query`` validate everything
+before the first request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_time_option
+
+DEFAULT_BASE_URL = 'https://gears.opswat.com'
+
+# Events per category, as the vendor's page lists them (v3.3).
+EVENTS = {
+    'admin': ('cac_change', 'changed_password', 'config', 'failed_auth', 'login', 'rev_mobile_code',
+              'submit_ticket', 'whitelist'),
+    'device': ('access_granted', 'access_revoked', 'added', 'added_duplicate_mac', 'compliance_check', 'compliant',
+               'deleted', 'deleted_api', 'deleted_user', 'exempt_all', 'fetch_log', 'noncompliant', 'scan_threat',
+               'unexempt', 'unseen'),
+    'webhook': ('added', 'deleted', 'status_changed_to_compliant', 'status_changed_to_exempted',
+                'status_changed_to_non_compliant'),
+    'device_report': (),
+}
+CATEGORIES = ('admin', 'device', 'device_report', 'webhook')
+AGENT_TYPES = {0: 'MetaDefender Endpoint', 2: 'OPSWAT Domain Controller Client'}
+SEARCH_CATEGORIES = ('device', 'device_report', 'webhook')
+MAX_AGE = 86400
+MAX_PAGE_SIZE = 100
+API_DEFAULT_AGE = 3600  # what the API uses when neither age nor start/end is sent
+
+# Connection options: type, default, no_log, and where a lookup (and, for env, the module) also reads them.
+CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
+    'base_url': {'type': 'str', 'default': DEFAULT_BASE_URL,
+                 'env': 'ITOT_BASE_URL', 'var': 'itot_base_url', 'ini': 'base_url'},
+    'access_token': {'type': 'str', 'no_log': True,
+                     'env': 'ITOT_ACCESS_TOKEN', 'var': 'itot_access_token', 'ini': 'access_token'},
+    'client_id': {'type': 'str',
+                  'env': 'ITOT_CLIENT_ID', 'var': 'itot_client_id', 'ini': 'client_id'},
+    'client_secret': {'type': 'str', 'no_log': True,
+                      'env': 'ITOT_CLIENT_SECRET', 'var': 'itot_client_secret', 'ini': 'client_secret'},
+    'validate_certs': {'type': 'bool', 'default': True, 'env': 'ITOT_VALIDATE_CERTS', 'var': 'itot_validate_certs'},
+    'ca_path': {'type': 'path', 'env': 'ITOT_CA_PATH', 'var': 'itot_ca_path'},
+    'timeout': {'type': 'float', 'default': 30, 'var': 'itot_timeout'},
+    'max_retries': {'type': 'int', 'default': 5, 'var': 'itot_max_retries'},
+    'rate_limit': {'type': 'int', 'default': 10, 'env': 'ITOT_RATE_LIMIT', 'var': 'itot_rate_limit'},
+}
+
+# Query options shared by the module and the lookup (the query doc fragment).
+QUERY_OPTIONS: dict[str, dict[str, Any]] = {
+    'events': {'type': 'list', 'elements': 'str'},
+    'agent_types': {'type': 'list', 'elements': 'int'},
+    'search': {'type': 'str'},
+    'age': {'type': 'int'},
+    'start_time': {'type': 'raw'},
+    'end_time': {'type': 'raw'},
+    'page_size': {'type': 'int', 'default': 100},
+    'max_results': {'type': 'int', 'default': 0},
+}
+
+# Query options of the module only: the lookup takes categories as terms and has no resume token.
+MODULE_QUERY_OPTIONS: dict[str, dict[str, Any]] = {
+    'event_category': {'type': 'str', 'required': True, 'choices': list(CATEGORIES)},
+    'token': {'type': 'str', 'no_log': False},
+}
+
+LOOKUP_OPTION_NAMES = tuple(CONNECTION_OPTIONS) + tuple(QUERY_OPTIONS)
+
+
+def module_argument_spec() -> dict[str, dict[str, Any]]:
+    """The module's argument spec, from the option tables (env variables as ``env_fallback``)."""
+    spec: dict[str, dict[str, Any]] = {}
+    for table in (CONNECTION_OPTIONS, QUERY_OPTIONS, MODULE_QUERY_OPTIONS):
+        for name, option in table.items():
+            entry = {key: option[key] for key in ('type', 'elements', 'default', 'no_log', 'required', 'choices')
+                     if key in option}
+            if 'env' in option:
+                entry['fallback'] = (env_fallback, [option['env']])
+            spec[name] = entry
+    return spec
+
+
+class OptionAdapter:
+    """Reads options by name from a module, a plugin or a dict; unknown names read as None."""
+
+    def __init__(self, getter: Callable[[str], Any]) -> None:
+        self._getter = getter
+
+    @classmethod
+    def from_module(cls, module: Any) -> OptionAdapter:
+        return cls(module.params.get)
+
+    @classmethod
+    def from_plugin(cls, plugin: Any, names: tuple[str, ...] = LOOKUP_OPTION_NAMES) -> OptionAdapter:
+        return cls(lambda name: plugin.get_option(name) if name in names else None)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> OptionAdapter:
+        """Options from a plain dict, defaults from the tables (for callers without Ansible's option handling)."""
+        defaults = {}
+        for table in (CONNECTION_OPTIONS, QUERY_OPTIONS, MODULE_QUERY_OPTIONS):
+            defaults.update((name, option.get('default')) for name, option in table.items())
+        return cls(lambda name: values.get(name, defaults.get(name)))
+
+    def get(self, name: str) -> Any:
+        return self._getter(name)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    base_url: str
+    access_token: Optional[str] = None
+    client_id: Optional[str] = None
+    client_secret: Optional[str] = None
+    validate_certs: bool = True
+    ca_path: Optional[str] = None
+    timeout: float = 30.0
+    max_retries: int = 5
+    rate_limit: int = 10
+
+    @property
+    def verify(self) -> Any:
+        """requests' ``verify``: False, True or the CA bundle."""
+        if not self.validate_certs:
+            return False
+        return self.ca_path or True
+
+    @property
+    def has_client_credentials(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a walk stopped: the rest of the window, and which entries of its first slice were returned.
+
+    ``start_ms``/``pad_lo`` is the first slice to read (as the walk that stopped would have read it), ``end_ms`` the
+    window's end. In that slice the entries before ``after_us`` and the first ``same`` entries at exactly
+    ``after_us`` were returned already; with ``all_parsed`` every entry with a time was, and ``unparsed`` entries
+    without one.
+    """
+
+    start_ms: int
+    end_ms: int
+    pad_lo: bool = False
+    after_us: Optional[int] = None
+    same: int = 0
+    all_parsed: bool = False
+    unparsed: int = 0
+
+    def encode(self, fingerprint: str) -> str:
+        doc = {'f': fingerprint, 's': self.start_ms, 'e': self.end_ms, 'p': int(self.pad_lo), 'a': self.after_us,
+               'n': self.same, 'x': int(self.all_parsed), 'u': self.unparsed}
+        raw = json.dumps(doc, separators=(',', ':'), sort_keys=True).encode('utf-8')
+        return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).decode('ascii').rstrip('=')
+
+    @classmethod
+    def decode(cls, token: str, fingerprint: str) -> ResumePoint:
+        bad = OptionError("token: not a next_token returned by opswat.itot.itot_logs_info; pass the next_token of "
+                          "an earlier run unchanged")
+        if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
+            raise bad
+        body = token[len(TOKEN_PREFIX):]
+        try:
+            doc = json.loads(base64.urlsafe_b64decode(body + '=' * (-len(body) % 4)).decode('utf-8'))
+            point = cls(start_ms=_plain_int(doc['s']), end_ms=_plain_int(doc['e']), pad_lo=bool(doc['p']),
+                        after_us=None if doc['a'] is None else _plain_int(doc['a']), same=_plain_int(doc['n']),
+                        all_parsed=bool(doc['x']), unparsed=_plain_int(doc['u']))
+            issued_for = doc['f']
+        except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+            raise bad from None
+        if issued_for != fingerprint:
+            raise OptionError('token: this next_token was returned for a different query; pass the same '
+                              'event_category, events, agent_types, search, age, start_time and end_time as the run '
+                              'that returned it')
+        return point
+
+
+TOKEN_PREFIX = 'itot1.'
+
+
+def _plain_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError('not a non-negative integer')
+    return value
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """One validated query: what to ask for, over which window, from where to resume."""
+
+    event_category: str
+    now_ms: int
+    events: tuple[str, ...] = ()
+    agent_types: tuple[int, ...] = ()
+    search: Optional[str] = None
+    age: Optional[int] = None
+    start_ms: Optional[int] = None
+    end_ms: Optional[int] = None
+    page_size: int = MAX_PAGE_SIZE
+    max_results: int = 0
+    resume: Optional[ResumePoint] = None
+    fingerprint: str = ''
+
+    @property
+    def window(self) -> Optional[tuple[int, int]]:
+        """The explicit window (epoch ms, both ends included), or None when the API's ``age`` decides."""
+        if self.resume is not None:
+            return (self.resume.start_ms, self.resume.end_ms)
+        if self.start_ms is None or self.end_ms is None:
+            return None
+        return (self.start_ms, self.end_ms)
+
+
+def _int_option(name: str, value: Any, low: int, high: Optional[int] = None, unit: str = '') -> int:
+    allowed = '%d to %d%s' % (low, high, unit) if high is not None else 'an integer of at least %d%s' % (low, unit)
+    if isinstance(value, str) and value.strip().lstrip('-').isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionError('%s: %r is not an integer; allowed: %s' % (name, value, allowed))
+    if value < low or (high is not None and value > high):
+        raise OptionError('%s: %r is out of range; allowed: %s' % (name, value, allowed))
+    return value
+
+
+def _str_option(name: str, value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise OptionError('%s: %r is not a string' % (name, value))
+    return value if value.strip() else None
+
+
+def _list_option(name: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(',') if item.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise OptionError('%s: %r is not a list' % (name, value))
+
+
+def validate_base_url(value: Any) -> str:
+    """``base_url`` without its trailing slash; scheme http(s), a host, and nothing else."""
+    allowed = 'http:// or https:// followed by a host name and an optional port, e.g. %s' % DEFAULT_BASE_URL
+    if not isinstance(value, str) or not value.strip():
+        raise OptionError('base_url: %r is not a URL; allowed: %s' % (value, allowed))
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise OptionError('base_url: %r is not a URL; allowed: %s' % (text, allowed)) from None
+    problem = None
+    if parts.scheme.lower() not in ('http', 'https'):
+        problem = 'the scheme must be http or https'
+    elif not parts.hostname:
+        problem = 'it has no host'
+    elif parts.username is not None or parts.password is not None:
+        problem = 'it must not contain credentials'
+    elif parts.path not in ('', '/'):
+        problem = 'it must not have a path (the client adds /o/api/v3.3/logs)'
+    elif parts.query or parts.fragment or text.endswith(('?', '#')):
+        problem = 'it must not have a query or a fragment'
+    if problem:
+        # Never echo a URL that carries credentials.
+        shown = '<redacted>' if '@' in parts.netloc else repr(text)
+        raise OptionError('base_url: %s is not allowed: %s; allowed: %s' % (shown, problem, allowed))
+    netloc = parts.hostname if ':' not in parts.hostname else '[%s]' % parts.hostname
+    if port is not None:
+        netloc += ':%d' % port
+    return '%s://%s' % (parts.scheme.lower(), netloc)
+
+
+def connection_settings(options: OptionAdapter) -> ConnectionSettings:
+    """Validated connection options."""
+    base_url = validate_base_url(options.get('base_url') or DEFAULT_BASE_URL)
+    token = _str_option('access_token', options.get('access_token'))
+    client_id = _str_option('client_id', options.get('client_id'))
+    client_secret = _str_option('client_secret', options.get('client_secret'))
+    if bool(client_id) != bool(client_secret):
+        given, missing = ('client_id', 'client_secret') if client_id else ('client_secret', 'client_id')
+        raise OptionError('%s: given without %s; client_id and client_secret must be given together' % (given, missing))
+    if not token and not client_id:
+        raise OptionError('access_token: not given; set access_token, or client_id and client_secret (options, '
+                          'or the ITOT_ACCESS_TOKEN, ITOT_CLIENT_ID and ITOT_CLIENT_SECRET environment variables)')
+    raw_validate = options.get('validate_certs')
+    try:
+        validate_certs = True if raw_validate is None else boolean(raw_validate, strict=True)
+    except TypeError:
+        raise OptionError('validate_certs: %r is not a boolean; allowed: true or false' % (raw_validate,)) from None
+    ca_path = _str_option('ca_path', options.get('ca_path'))
+    if ca_path:
+        ca_path = os.path.expanduser(ca_path)
+        if not os.path.exists(ca_path):
+            raise OptionError('ca_path: %r does not exist; allowed: a CA bundle file or a directory of CA '
+                              'certificates' % ca_path)
+    raw_timeout = options.get('timeout')
+    try:
+        timeout = float(30 if raw_timeout is None else raw_timeout)
+        if isinstance(raw_timeout, bool) or not 0 < timeout <= 3600:
+            raise ValueError(raw_timeout)
+    except (TypeError, ValueError):
+        raise OptionError('timeout: %r is out of range; allowed: seconds, more than 0 and at most 3600'
+                          % (raw_timeout,)) from None
+    max_retries = _int_option('max_retries', _default(options.get('max_retries'), 5), 0, 100)
+    rate_limit = _int_option('rate_limit', _default(options.get('rate_limit'), 10), 0, None,
+                             ' requests per minute (0 turns pacing off)')
+    return ConnectionSettings(base_url=base_url, access_token=token, client_id=client_id, client_secret=client_secret,
+                              validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
+                              max_retries=max_retries, rate_limit=rate_limit)
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _fingerprint(category: str, events: tuple[str, ...], agent_types: tuple[int, ...], search: Optional[str],
+                 age: Optional[int], start_raw: Any, end_raw: Any) -> str:
+    def raw(value: Any) -> Any:
+        return None if value is None else str(value).strip().lower()
+    doc = [category, sorted(events), sorted(agent_types), search, age, raw(start_raw), raw(end_raw)]
+    return hashlib.sha256(json.dumps(doc).encode('utf-8')).hexdigest()[:16]
+
+
+def build_query(options: OptionAdapter, now_ms: int, event_category: Optional[str] = None) -> LogQuery:
+    """Validate the query options (``event_category`` from the options unless given) into a LogQuery."""
+    category = options.get('event_category') if event_category is None else event_category
+    if category not in CATEGORIES:
+        raise OptionError('event_category: %r is not a category; allowed: %s' % (category, ', '.join(CATEGORIES)))
+
+    events: list[str] = []
+    for event in _list_option('events', options.get('events')):
+        if not EVENTS[category]:
+            raise OptionError("events: not allowed for event_category 'device_report' (the API applies no event "
+                              "filter to device reports); remove events")
+        if event not in EVENTS[category]:
+            raise OptionError('events: %r is not an event of category %r; allowed: %s'
+                              % (event, category, ', '.join(EVENTS[category])))
+        if event not in events:
+            events.append(event)
+
+    agent_types: list[int] = []
+    raw_agents = _list_option('agent_types', options.get('agent_types'))
+    if raw_agents and category != 'device':
+        raise OptionError("agent_types: only allowed for event_category 'device', not %r" % category)
+    allowed_agents = ', '.join('%d (%s)' % item for item in AGENT_TYPES.items())
+    for raw_agent in raw_agents:
+        agent = raw_agent
+        if isinstance(agent, str) and agent.strip().isdigit():
+            agent = int(agent)
+        if isinstance(agent, bool) or agent not in AGENT_TYPES:
+            raise OptionError('agent_types: %r is not an agent type; allowed: %s' % (raw_agent, allowed_agents))
+        if agent not in agent_types:
+            agent_types.append(agent)
+
+    search = _str_option('search', options.get('search'))
+    if search is not None and category not in SEARCH_CATEGORIES:
+        raise OptionError('search: only allowed for event_category %s, not %r'
+                          % (', '.join(SEARCH_CATEGORIES), category))
+
+    raw_age = options.get('age')
+    start_raw = options.get('start_time')
+    end_raw = options.get('end_time')
+    start_raw = None if isinstance(start_raw, str) and not start_raw.strip() else start_raw
+    end_raw = None if isinstance(end_raw, str) and not end_raw.strip() else end_raw
+    age = None
+    if raw_age is not None:
+        age = _int_option('age', raw_age, 1, MAX_AGE, ' seconds')
+        if start_raw is not None or end_raw is not None:
+            raise OptionError('age: cannot be combined with start_time or end_time; use age for a window that '
+                              'ends now, or start_time and end_time')
+    start_ms = end_ms = None
+    if start_raw is not None or end_raw is not None:
+        end_ms = now_ms if end_raw is None else parse_time_option(end_raw, now_ms, 'end_time')
+        if start_raw is None:
+            start_ms = max(end_ms - API_DEFAULT_AGE * 1000, 0)
+        else:
+            start_ms = parse_time_option(start_raw, now_ms, 'start_time')
+        if start_ms > end_ms:
+            raise OptionError('start_time: %r (%d) is later than end_time %r (%d); start_time must not be later '
+                              'than end_time' % (start_raw, start_ms, 'now' if end_raw is None else end_raw, end_ms))
+
+    page_size = _int_option('page_size', _default(options.get('page_size'), MAX_PAGE_SIZE), 1, MAX_PAGE_SIZE)
+    max_results = _int_option('max_results', _default(options.get('max_results'), 0), 0, None, ' (0: no cap)')
+
+    fingerprint = _fingerprint(category, tuple(events), tuple(agent_types), search, age, start_raw, end_raw)
+    token = _str_option('token', options.get('token'))
+    resume = ResumePoint.decode(token.strip(), fingerprint) if token else None
+
+    return LogQuery(event_category=category, now_ms=now_ms, events=tuple(events), agent_types=tuple(agent_types),
+                    search=search, age=age, start_ms=start_ms, end_ms=end_ms, page_size=page_size,
+                    max_results=max_results, resume=resume, fingerprint=fingerprint)

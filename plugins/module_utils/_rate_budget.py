@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A request budget shared by every process of one user on one machine; for internal collection use only.
+
+The API allows ``limit`` requests per minute. Each process that talks to the same base URL with the same
+credentials reserves a slot in a small JSON ledger before each request; the ledger is locked with ``flock``, so
+tasks that run one after another (or side by side) never exceed the budget with their own traffic. The ledger is
+named by a hash of the base URL and the client id (or of a hash of the access token): it holds no secret.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from typing import Any, Callable, Optional
+
+LEDGER_DIR_NAME = 'opswat.itot'
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(base, LEDGER_DIR_NAME)
+
+
+def ledger_name(base_url: str, identity: str) -> str:
+    digest = hashlib.sha256(('%s\n%s' % (base_url, identity)).encode('utf-8')).hexdigest()
+    return 'budget-%s.json' % digest[:32]
+
+
+def connection_identity(client_id: Optional[str], access_token: Optional[str]) -> str:
+    """Who the API counts requests for: the client id, else a hash of the token (never the token)."""
+    if client_id:
+        return 'client:%s' % client_id
+    return 'token:%s' % hashlib.sha256((access_token or '').encode('utf-8')).hexdigest()
+
+
+class RateBudget:
+    """At most ``limit`` reservations per ``window`` seconds, across processes sharing ``path``.
+
+    ``limit`` 0 turns pacing off. ``path`` None keeps the ledger in this process only. ``clock`` and ``sleep``
+    are injectable for tests; ``clock`` must be comparable across processes (wall-clock time).
+    """
+
+    def __init__(self, path: Optional[str], limit: int, window: float = 60.0,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.path = path
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._memory: dict[str, Any] = {'sent': [], 'blocked_until': 0.0}
+
+    @classmethod
+    def for_connection(cls, base_url: str, identity: str, limit: int, cache_dir: Optional[str] = None,
+                       **kwargs: Any) -> RateBudget:
+        """The shared budget of a connection; falls back to a per-process one if the cache folder is unusable."""
+        folder = cache_dir or default_cache_dir()
+        path: Optional[str] = os.path.join(folder, ledger_name(base_url, identity))
+        if limit > 0:
+            try:
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                os.close(fd)
+            except OSError:
+                path = None
+        return cls(path, limit, **kwargs)
+
+    @property
+    def shared(self) -> bool:
+        return self.path is not None
+
+    def reserve(self) -> float:
+        """Wait until a slot is free, take it, and return its time."""
+        while True:
+            with _Ledger(self) as ledger:
+                now = self._clock()
+                wait = self._wait(ledger.state, now)
+                if wait <= 0:
+                    if self.limit > 0:
+                        ledger.state['sent'].append(now)
+                    return now
+            self._sleep(wait)
+
+    def settle(self, stamp: float) -> None:
+        """The request of the slot reserved at ``stamp`` is done: count it from now.
+
+        The API counts a request when it arrives, which is after the slot was reserved; moving the slot to the
+        time the answer came keeps the next request at least a full window after the API's count.
+        """
+        if self.limit <= 0:
+            return
+        with _Ledger(self) as ledger:
+            sent = ledger.state['sent']
+            if stamp in sent:
+                sent.remove(stamp)
+                sent.append(max(self._clock(), stamp))
+                sent.sort()
+
+    def delay(self) -> float:
+        """Seconds until a slot is free (0 when one is free now)."""
+        with _Ledger(self) as ledger:
+            return max(self._wait(ledger.state, self._clock()), 0.0)
+
+    def exhaust(self) -> None:
+        """The API said the budget is spent (429 without Retry-After): count it as full from now on."""
+        if self.limit <= 0:
+            return
+        with _Ledger(self) as ledger:
+            now = self._clock()
+            sent = ledger.state['sent']
+            while len(sent) < self.limit:
+                sent.append(now)
+            sent.sort()
+
+    def block_until(self, when: float) -> None:
+        """Nobody sends before ``when`` (the API's Retry-After), in every process sharing the ledger."""
+        with _Ledger(self) as ledger:
+            ledger.state['blocked_until'] = max(ledger.state['blocked_until'], when)
+
+    def _wait(self, state: dict[str, Any], now: float) -> float:
+        # Drop what left the window, and anything absurdly in the future (a clock that jumped back).
+        state['sent'] = sorted(t for t in state['sent'] if now - self.window < t <= now + self.window)
+        if state['blocked_until'] > now + 3600:
+            state['blocked_until'] = 0.0
+        wait = state['blocked_until'] - now
+        if self.limit > 0 and len(state['sent']) >= self.limit:
+            wait = max(wait, state['sent'][-self.limit] + self.window - now)
+        return wait
+
+
+class _Ledger:
+    """The budget's state, locked (flock) and read on enter, written on exit."""
+
+    def __init__(self, budget: RateBudget) -> None:
+        self._budget = budget
+        self._fd: Optional[int] = None
+        self.state: dict[str, Any] = budget._memory
+
+    def __enter__(self) -> _Ledger:
+        if self._budget.path is None or self._budget.limit <= 0:
+            return self
+        self._fd = os.open(self._budget.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            raw = b''
+            while True:
+                chunk = os.read(self._fd, 65536)
+                if not chunk:
+                    break
+                raw += chunk
+            self.state = _parse_state(raw)
+        except BaseException:
+            os.close(self._fd)
+            self._fd = None
+            raise
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._fd is None:
+            return
+        try:
+            data = json.dumps({'sent': self.state['sent'], 'blocked_until': self.state['blocked_until']},
+                              separators=(',', ':')).encode('utf-8')
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            os.ftruncate(self._fd, 0)
+            os.write(self._fd, data)
+        finally:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+
+def _parse_state(raw: bytes) -> dict[str, Any]:
+    state: dict[str, Any] = {'sent': [], 'blocked_until': 0.0}
+    try:
+        doc = json.loads(raw.decode('utf-8')) if raw.strip() else {}
+    except ValueError:
+        return state  # a damaged ledger only costs pacing accuracy, never the run
+    if isinstance(doc, dict):
+        sent = doc.get('sent')
+        if isinstance(sent, list):
+            state['sent'] = [float(t) for t in sent if isinstance(t, (int, float)) and not isinstance(t, bool)]
+        blocked = doc.get('blocked_until')
+        if isinstance(blocked, (int, float)) and not isinstance(blocked, bool):
+            state['blocked_until'] = float(blocked)
+    return state

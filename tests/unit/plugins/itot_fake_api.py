@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A small in-process Get Logs API v3.3 for the unit tests, served through the ``responses`` library.
+
+It stores entries with an internal time, filters like the real API could (window ends included or not, events,
+agent types, search, age), and pages under each reading of API-NOTES.md:
+
+- ``token406``: more entries than ``limit`` -> HTTP 406 with a page and a token; the last page is a 200.
+- ``token200``: every page is a 200; a token while more remain.
+- ``narrow406``: more entries than ``limit`` -> HTTP 406 with the first page and no token ("narrow the query").
+- ``repeat``: every answer is the first page with the same token (a broken server).
+
+Failures are injected with ``queue`` (answers served before the normal ones).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qs, urlsplit
+
+import responses
+
+BASE_URL = 'https://itot.example.test'
+LOGS_URL = BASE_URL + '/o/api/v3.3/logs'
+TOKEN_URL = BASE_URL + '/o/oauth/token'
+ACCESS_TOKEN = 'tok-4f9c2a77e1b0d3'
+CLIENT_ID = 'client-7788'
+CLIENT_SECRET = 'sec-9a8b7c6d5e4f'
+
+
+def iso_ms(ms: int) -> str:
+    when = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(milliseconds=ms)
+    return when.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (ms % 1000)
+
+
+class FakeLogsApi:
+    def __init__(self, rsps: responses.RequestsMock, reading: str = 'token406', order: str = 'asc',
+                 ends: str = 'inclusive', multi_events: str = 'comma', now_ms: int = 1795939200000) -> None:
+        self.reading = reading
+        self.order = order
+        self.ends = ends  # inclusive, start_excl, end_excl, both_excl
+        self.multi_events = multi_events  # comma (accepted) or single (a comma gives HTTP 400)
+        self.now_ms = now_ms
+        self.store: list[tuple[str, Optional[int], int, dict[str, Any]]] = []
+        self.bodies: list[dict[str, Any]] = []
+        self.url_tokens: list[Optional[str]] = []
+        self.queue: list[Any] = []
+        self.valid_tokens = {ACCESS_TOKEN}
+        self.token_requests: list[dict[str, list[str]]] = []
+        self.token_answers: list[Any] = []
+        self._issued = 0
+        rsps.add_callback(responses.POST, LOGS_URL, callback=self._logs)
+        rsps.add_callback(responses.POST, TOKEN_URL, callback=self._oauth)
+
+    # --- content ---------------------------------------------------------------------------------------------
+
+    def add(self, category: str, ms: Optional[int], timestamp: Any = None, **fields: Any) -> dict[str, Any]:
+        """Store an entry at ``ms`` (None: an entry the server keeps at ``fields['_at']``); returns its public form."""
+        entry = {'timestamp': iso_ms(ms) if timestamp is None else timestamp}
+        entry.update(event='added', details='d', device_id='dev-%d' % len(self.store), device_name='host-%d' % (
+            len(self.store) % 7))
+        entry.update(fields)
+        at = entry.pop('_at', ms)
+        self.store.append((category, at, len(self.store), entry))
+        return entry
+
+    def add_many(self, category: str, times: list[int], **fields: Any) -> list[dict[str, Any]]:
+        return [self.add(category, ms, seq=i, **fields) for i, ms in enumerate(times)]
+
+    # --- handlers --------------------------------------------------------------------------------------------
+
+    def _oauth(self, request: Any) -> tuple[int, dict[str, str], str]:
+        form = parse_qs(request.body)
+        self.token_requests.append(form)
+        if self.token_answers:
+            return self._answer(self.token_answers.pop(0), request)
+        if form.get('client_id') == [CLIENT_ID] and form.get('client_secret') == [CLIENT_SECRET] and \
+                form.get('grant_type') == ['client_credentials']:
+            self._issued += 1
+            token = 'issued-%d-%s' % (self._issued, 'x' * 12)
+            self.valid_tokens.add(token)
+            return 200, {}, json.dumps({'access_token': token, 'expires_in': 43199, 'token_type': 'Bearer'})
+        return 401, {}, json.dumps({'error': 'invalid_client'})
+
+    def _answer(self, answer: Any, request: Any) -> tuple[int, dict[str, str], str]:
+        if callable(answer):
+            return answer(request)
+        if isinstance(answer, BaseException):
+            raise answer
+        status, headers, body = answer
+        return status, headers, body if isinstance(body, str) else json.dumps(body)
+
+    def _logs(self, request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body)
+        self.bodies.append(body)
+        query = parse_qs(urlsplit(request.url).query)
+        url_token = query.get('access_token', [None])[0]
+        self.url_tokens.append(url_token)
+        if self.queue:
+            return self._answer(self.queue.pop(0), request)
+        if url_token not in self.valid_tokens:
+            return 401, {}, json.dumps({'error': 'invalid token'})
+        events = (body.get('filter') or {}).get('events')
+        if isinstance(events, str) and ',' in events and self.multi_events == 'single':
+            return 400, {}, json.dumps({'error': 'filter.events: invalid value'})
+        selected = self.select(body)
+        limit = body.get('limit', 20)
+        offset = 0
+        if body.get('token'):
+            offset = int(body['token'].split('-')[1])
+        page = selected[offset:offset + limit]
+        more = offset + limit < len(selected)
+        next_token = 'p-%d' % (offset + limit)
+        if self.reading == 'token406':
+            status, token = (406, next_token) if more else (200, '')
+        elif self.reading == 'token200':
+            status, token = 200, next_token if more else ''
+        elif self.reading == 'narrow406':
+            status, token = (406, None) if len(selected) > limit else (200, None)
+            page = selected[:limit]
+        elif self.reading == 'repeat':
+            status, token = 200, 'p-0'
+            page = selected[:limit]
+        else:
+            raise AssertionError(self.reading)
+        answer: dict[str, Any] = {'data': page}
+        if token is not None:
+            answer['token'] = token
+        return status, {}, json.dumps(answer)
+
+    def select(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The entries the server holds for a body (category, window, filters), in the server's order."""
+        if 'start_time' in body or 'end_time' in body:
+            start, end = body.get('start_time', 0), body.get('end_time', self.now_ms)
+        else:
+            start, end = self.now_ms - body.get('age', 3600) * 1000, self.now_ms
+        lo_ok = (lambda t: t > start) if self.ends in ('start_excl', 'both_excl') else (lambda t: t >= start)
+        hi_ok = (lambda t: t < end) if self.ends in ('end_excl', 'both_excl') else (lambda t: t <= end)
+        filters = body.get('filter') or {}
+        wanted_events = set(filters['events'].split(',')) if filters.get('events') else None
+        agents = filters.get('agent_types')
+        search = filters.get('search')
+        rows = []
+        for category, at, seq, entry in self.store:
+            if category != body['event_category'] or at is None or not (lo_ok(at) and hi_ok(at)):
+                continue
+            if wanted_events is not None and entry.get('event') not in wanted_events:
+                continue
+            if agents is not None and entry.get('agent_type') not in agents:
+                continue
+            if search is not None and search not in entry.get('device_name', '') + entry.get('device_id', ''):
+                continue
+            rows.append((at, seq, entry))
+        rows.sort(key=lambda row: (row[0], row[1]), reverse=self.order == 'desc')
+        return [row[2] for row in rows]
+
+
+def status_answer(status: int, body: Any = None, headers: Optional[dict[str, str]] = None) -> tuple:
+    return status, headers or {}, json.dumps(body if body is not None else {'error': 'failure %d' % status})
+
+
+def raiser(exc: BaseException) -> Callable[[Any], Any]:
+    def answer(request: Any) -> Any:
+        raise exc
+    return answer

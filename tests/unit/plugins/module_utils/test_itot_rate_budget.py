@@ -1,0 +1,239 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import ansible.module_utils
+
+from ansible_collections.opswat.itot.plugins.module_utils import _rate_budget
+from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import (
+    RateBudget,
+    connection_identity,
+    ledger_name,
+)
+
+SECRET_TOKEN = 'tok-4f9c2a77e1b0d3'
+
+
+def budget(path, clock, limit=3, window=60.0):
+    return RateBudget(str(path), limit, window=window, clock=clock.time, sleep=clock.sleep)
+
+
+def test_limit_per_window(tmp_path, clock):
+    b = budget(tmp_path / 'l.json', clock)
+    start = clock.now
+    times = [b.reserve() for dummy in range(7)]
+    assert times[:3] == [start] * 3
+    assert times[3] == start + 60 and times[6] == start + 120
+    for i in range(len(times) - 3):
+        assert times[i + 3] - times[i] >= 60
+
+
+def test_budget_is_shared_through_the_ledger(tmp_path, clock):
+    first, second = budget(tmp_path / 'l.json', clock), budget(tmp_path / 'l.json', clock)
+    assert first.reserve() == clock.now and second.reserve() == clock.now
+    clock.now += 10
+    assert first.reserve() == clock.now
+    assert second.delay() == 50
+    assert second.reserve() == clock.now  # after waiting 50 s
+    assert clock.sleeps == [50]
+
+
+def test_settle_counts_a_slot_from_when_the_answer_came(tmp_path, clock):
+    b = budget(tmp_path / 'l.json', clock, limit=1)
+    stamp = b.reserve()
+    clock.now += 4  # the request took 4 s: the API counted it somewhere in between
+    b.settle(stamp)
+    assert b.delay() == 60
+    b.settle(12345.0)  # an unknown stamp changes nothing
+    assert b.delay() == 60
+
+
+def test_zero_limit_is_no_pacing(tmp_path, clock):
+    b = budget(tmp_path / 'l.json', clock, limit=0)
+    for dummy in range(50):
+        b.reserve()
+    assert clock.sleeps == [] and not os.path.exists(str(tmp_path / 'l.json'))
+
+
+def test_exhaust_waits_until_the_oldest_leaves(tmp_path, clock):
+    b = budget(tmp_path / 'l.json', clock)
+    b.reserve()
+    clock.now += 20
+    b.exhaust()
+    assert b.delay() == 40
+    clock.now += 40
+    assert b.delay() == 0
+
+
+def test_block_until_is_seen_by_other_instances(tmp_path, clock):
+    first, second = budget(tmp_path / 'l.json', clock), budget(tmp_path / 'l.json', clock)
+    first.block_until(clock.now + 12)
+    assert second.delay() == 12
+    second.reserve()
+    assert clock.sleeps == [12]
+
+
+def test_damaged_ledger_is_replaced(tmp_path, clock):
+    path = tmp_path / 'l.json'
+    path.write_text('{not json')
+    b = budget(path, clock)
+    b.reserve()
+    assert json.loads(path.read_text())['sent'] == [clock.now]
+
+
+def test_ledger_holds_no_secret_and_is_private(cache_home, clock):
+    b = RateBudget.for_connection('https://gears.opswat.com', connection_identity(None, SECRET_TOKEN), 10,
+                                  clock=clock.time, sleep=clock.sleep)
+    b.reserve()
+    assert b.shared and os.path.dirname(b.path) == str(cache_home / 'opswat.itot')
+    assert SECRET_TOKEN not in b.path and SECRET_TOKEN not in open(b.path).read()
+    assert stat.S_IMODE(os.stat(b.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(b.path)).st_mode) == 0o700
+
+
+def test_ledger_names():
+    url = 'https://gears.opswat.com'
+    assert connection_identity('client-1', SECRET_TOKEN) == 'client:client-1'
+    assert SECRET_TOKEN not in connection_identity(None, SECRET_TOKEN)
+    names = {ledger_name(url, connection_identity('a', None)), ledger_name(url, connection_identity('b', None)),
+             ledger_name('http://127.0.0.1:1', connection_identity('a', None)),
+             ledger_name(url, connection_identity(None, 'x')), ledger_name(url, connection_identity(None, 'y'))}
+    assert len(names) == 5
+
+
+def test_unwritable_cache_falls_back_to_this_process(tmp_path, clock):
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    b = RateBudget.for_connection('https://x', 'client:a', 2, cache_dir=str(blocker / 'sub'),
+                                  clock=clock.time, sleep=clock.sleep)
+    assert not b.shared
+    for dummy in range(3):
+        b.reserve()
+    assert clock.sleeps == [60]
+
+
+def test_default_cache_dir_honours_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path))
+    assert _rate_budget.default_cache_dir() == os.path.join(str(tmp_path), 'opswat.itot')
+    monkeypatch.delenv('XDG_CACHE_HOME')
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    assert _rate_budget.default_cache_dir() == os.path.join(str(tmp_path), 'home', '.cache', 'opswat.itot')
+
+
+_CHILD = r'''
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location('rate_budget', sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+budget = module.RateBudget(sys.argv[2], 2, window=0.4)
+sys.stdin.readline()  # start together
+print(json.dumps([budget.reserve() for dummy in range(3)]))
+'''
+
+
+def test_two_processes_stay_within_the_budget(tmp_path):
+    ledger = str(tmp_path / 'shared.json')
+    children = [subprocess.Popen([sys.executable, '-c', _CHILD, _rate_budget.__file__, ledger],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True)
+                for dummy in range(2)]
+    started = time.time()
+    for child in children:
+        child.stdin.write('go\n')
+        child.stdin.flush()
+    times = []
+    for child in children:
+        out, dummy = child.communicate(timeout=30)
+        assert child.returncode == 0
+        times.extend(json.loads(out))
+    times.sort()
+    assert len(times) == 6
+    # No window of 0.4 s holds more than 2 of the 6 requests of both processes together...
+    for i in range(len(times) - 2):
+        assert times[i + 2] - times[i] >= 0.4 - 1e-6
+    # ...and they were not needlessly slow (3 windows are needed for 6 requests).
+    assert times[-1] - started < 3.0
+
+
+_CLIENT_CHILD = r'''
+import sys, time
+from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient
+from ansible_collections.opswat.itot.plugins.module_utils._options import (
+    OptionAdapter, build_query, connection_settings)
+from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
+options = OptionAdapter.from_dict({'base_url': sys.argv[1], 'access_token': 'tok-child-0001', 'rate_limit': 2,
+                                   'event_category': 'admin', 'age': 60})
+client = LogsClient(connection_settings(options), budget=RateBudget(sys.argv[2], 2, window=0.4))
+sys.stdin.readline()  # start together
+for dummy in range(3):
+    client.fetch(build_query(options, now_ms=int(time.time() * 1000)))
+print(client.api_requests)
+'''
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    arrivals = []
+
+    def do_POST(self):
+        self.arrivals.append(time.time())
+        self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        body = b'{"data": [], "token": ""}'
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_two_clients_in_two_processes_stay_within_the_budget(tmp_path):
+    """Counted where the API counts: at the server, when each request arrives."""
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _CountingHandler)
+    _CountingHandler.arrivals = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # The children import the collection and ansible.module_utils from where this process found them.
+    roots = [os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(_rate_budget.__file__))))))),
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(ansible.module_utils.__file__))))]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(roots))
+    base_url = 'http://127.0.0.1:%d' % server.server_address[1]
+    try:
+        children = [subprocess.Popen([sys.executable, '-c', _CLIENT_CHILD, base_url, str(tmp_path / 'ledger.json')],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, universal_newlines=True)
+                    for dummy in range(2)]
+        for child in children:
+            child.stdin.write('go\n')
+            child.stdin.flush()
+        for child in children:
+            out, dummy = child.communicate(timeout=30)
+            assert child.returncode == 0 and out.strip() == '3'
+    finally:
+        server.shutdown()
+        server.server_close()
+    arrivals = sorted(_CountingHandler.arrivals)
+    assert len(arrivals) == 6
+    for i in range(len(arrivals) - 2):
+        assert arrivals[i + 2] - arrivals[i] >= 0.4 - 1e-3
+
+
+@pytest.mark.parametrize('content', ['', '[]', '{"sent": "x"}', '{"sent": [1, "a", true], "blocked_until": "z"}'])
+def test_odd_ledger_contents(content):
+    state = _rate_budget._parse_state(content.encode())
+    assert state['blocked_until'] == 0.0
+    assert state['sent'] in ([], [1.0])
