@@ -1,0 +1,1022 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the opswat.itot collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The on-disk log archive (files, manifest, state, recovery, verification); for internal collection use only.
+
+Layout under ``{root}/{category}/`` (fixed by the collection's contract)::
+
+    YYYY/MM/DD/{category}-{first}-{last}.jsonl.gz   archive files, written once, never rewritten
+    undated/{category}-undated-{sha}.jsonl.gz       entries whose time cannot be parsed
+    manifest.jsonl                                  one hash-chained line per file added or removed
+    state.json                                      the cursor and the identities near it
+    .lock                                           flock(): exclusive for a write, shared for the report
+    .pending.json                                   only while a write is in flight (see apply_pending)
+
+``state.json``::
+
+    {"version": 1, "category": "device",
+     "cursor_ms": 1795935600000, "cursor": "2026-11-29T07:00:00.000Z",   # newest archived entry time
+     "overlap_from_ms": 1795935300000,        # overlap_ids is complete for entry times >= this (cursor - overlap)
+     "overlap_ids": {"<identity>": [count, time_ms], ...},   # archived entries with time >= overlap_from_ms
+     "undated_ids": {"<identity>": count, ...},             # every undated entry ever archived
+     "manifest_lines": 12, "manifest_head": "<sha256 of the last manifest line>",
+     "overlap": 300, "updated": "<ISO time of the write>"}
+
+Only the standard library is used here, so the code runs on any managed host with Python 3.9+ and a test can
+load this file on its own.  Errors are raised as ``ArchiveError``; the modules turn them into ``fail_json``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import errno
+import fcntl
+import gzip
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+CATEGORIES = ('admin', 'device', 'webhook', 'device_report')
+ZERO_HASH = '0' * 64
+STATE_VERSION = 1
+MANIFEST = 'manifest.jsonl'
+STATE = 'state.json'
+PENDING = '.pending.json'
+LOCK = '.lock'
+TEMP_PREFIX = '.tmp-'
+ARCHIVE_SUFFIX = '.jsonl.gz'
+UNDATED_DIR = 'undated'
+MANIFEST_KEYS = ('file', 'sha256', 'entries', 'first', 'last', 'action', 'prev', 'at')
+
+# apply_attrs(path, is_dir) -> changed: sets owner/group/mode on a path (the module's set_fs_attributes_if_different).
+AttrSetter = Callable[[str, bool], bool]
+# hook(step): called after each step of a write; tests make it raise or kill the process to simulate a crash.
+StepHook = Callable[[str], None]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MIN_MS = int((datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH).total_seconds()) * 1000
+_MAX_MS = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds()) * 1000 + 999
+
+
+class ArchiveError(Exception):
+    """An archive cannot be read or written; the message says which folder or file and why."""
+
+    def __init__(self, message: str, problems: Optional[List[Dict[str, Any]]] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+# --- time ---------------------------------------------------------------------------------------------------
+
+_NUMBER_RE = re.compile(r'^[+-]?\d+(?:\.\d+)?$')
+_ISO_RE = re.compile(
+    r'^(\d{4})-(\d{2})-(\d{2})'
+    r'(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?'
+    r'\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$'
+)
+_MONTHS = ('jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec')
+_RFC1123_RE = re.compile(
+    r'^(?:[A-Za-z]{3},?\s+)?(\d{1,2})[\s-]+([A-Za-z]{3})[\s-]+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?'
+    r'\s*(GMT|UTC|UT|Z|[+-]\d{4})?$',
+    re.IGNORECASE,
+)
+
+
+def _in_range(ms: int) -> Optional[int]:
+    return ms if _MIN_MS <= ms <= _MAX_MS else None
+
+
+def _number_to_ms(value: float) -> Optional[int]:
+    if math.isnan(value) or math.isinf(value):
+        return None
+    # Epoch seconds and epoch milliseconds overlap nowhere in practice: 1e11 s is the year 5138, 1e11 ms is 1973.
+    ms = value if abs(value) >= 1e11 else value * 1000
+    return _in_range(int(math.floor(ms + 0.5)))
+
+
+def _offset_minutes(zone: Optional[str]) -> Optional[int]:
+    """Minutes east of UTC for a zone token; None for a bad offset.  No zone means UTC."""
+    if not zone or zone.upper() in ('Z', 'UTC', 'GMT', 'UT'):
+        return 0
+    digits = zone[1:].replace(':', '')
+    hours = int(digits[:2])
+    minutes = int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    sign = -1 if zone[0] == '-' else 1
+    return sign * (hours * 60 + minutes)
+
+
+def _datetime_to_ms(year: int, month: int, day: int, hour: int, minute: int, second: int, millis: int,
+                    offset_minutes: Optional[int]) -> Optional[int]:
+    if offset_minutes is None:
+        return None
+    if second == 60:  # a leap second: keep the entry, one millisecond before the next minute
+        second, millis = 59, 999
+    try:
+        datetime(year, month, day, hour, minute, second)  # range check only
+    except ValueError:
+        return None
+    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    return _in_range(seconds * 1000 + millis - offset_minutes * 60000)
+
+
+def parse_time_ms(value: Any) -> Optional[int]:
+    """Epoch milliseconds (UTC) of an API timestamp, or None when the value is not a time this code knows.
+
+    Accepted: ISO 8601 with or without a fraction, with ``Z``, an offset or nothing (naive means UTC);
+    epoch seconds or milliseconds as a number or a digit string (a magnitude of 1e11 or more means ms);
+    RFC 1123 such as ``Sun, 29 Nov 2026 07:00:00 GMT``.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        return _number_to_ms(value)
+    if isinstance(value, int):
+        return _in_range(value if abs(value) >= 10 ** 11 else value * 1000)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if _NUMBER_RE.match(text):
+        if '.' in text:
+            return _number_to_ms(float(text))
+        number = int(text)
+        return _in_range(number if abs(number) >= 10 ** 11 else number * 1000)
+    match = _ISO_RE.match(text)
+    if match:
+        year, month, day, hour, minute, second, fraction, zone = match.groups()
+        millis = int((fraction or '0')[:3].ljust(3, '0'))
+        return _datetime_to_ms(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), millis,
+                               _offset_minutes(zone))
+    match = _RFC1123_RE.match(text)
+    if match:
+        day, month_name, year, hour, minute, second, zone = match.groups()
+        month_name = month_name.lower()
+        if month_name not in _MONTHS:
+            return None
+        return _datetime_to_ms(int(year), _MONTHS.index(month_name) + 1, int(day), int(hour), int(minute), int(second or 0), 0,
+                               _offset_minutes(zone))
+    return None
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def format_iso(ms: Optional[int]) -> Optional[str]:
+    """``2026-11-29T07:00:00.000Z`` (UTC, milliseconds), or None."""
+    if ms is None:
+        return None
+    moment = ms_to_datetime(ms)
+    return '%04d-%02d-%02dT%02d:%02d:%02d.%03dZ' % (
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond // 1000)
+
+
+def format_stamp(ms: int) -> str:
+    """``20261129T070000000Z``: the form used in archive file names."""
+    moment = ms_to_datetime(ms)
+    return '%04d%02d%02dT%02d%02d%02d%03dZ' % (
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond // 1000)
+
+
+def day_folder(ms: int) -> str:
+    moment = ms_to_datetime(ms)
+    return '%04d/%02d/%02d' % (moment.year, moment.month, moment.day)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# --- entries ------------------------------------------------------------------------------------------------
+
+def entry_time_ms(entry: Any) -> Optional[int]:
+    """The entry's ``timestamp`` in epoch ms, or None (no timestamp, or one that cannot be parsed)."""
+    if isinstance(entry, dict):
+        return parse_time_ms(entry.get('timestamp'))
+    return None
+
+
+def entry_identity(entry: Any) -> str:
+    """SHA-256 hex of the entry's canonical JSON (sorted keys, compact)."""
+    canonical = json.dumps(entry, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
+
+
+def entry_line(entry: Any) -> bytes:
+    """The entry as one archive line: compact JSON, fields and their order unchanged."""
+    return json.dumps(entry, separators=(',', ':'), ensure_ascii=False).encode('utf-8') + b'\n'
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """gzip without a file name and with mtime 0, so equal content gives equal bytes."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename='', mode='wb', fileobj=buffer, mtime=0) as stream:
+        stream.write(data)
+    return buffer.getvalue()
+
+
+def parse_archive_bytes(raw: bytes) -> List[Any]:
+    """The entries of an archive file's (gzip) bytes."""
+    text = gzip.decompress(raw).decode('utf-8')
+    # split('\n'), not splitlines(): ensure_ascii=False leaves U+2028 and friends raw inside JSON strings.
+    return [json.loads(line) for line in text.split('\n') if line]
+
+
+def read_archive_file(path: str) -> List[Any]:
+    with open(path, 'rb') as stream:
+        return parse_archive_bytes(stream.read())
+
+
+def sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as stream:
+        for block in iter(lambda: stream.read(1024 * 1024), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- paths and small file helpers ---------------------------------------------------------------------------
+
+def check_root(root: Any, option: str = 'dir') -> str:
+    """The archive root, normalised; ArchiveError naming the option unless it is absolute without '..'."""
+    if not isinstance(root, str) or not root or '\x00' in root:
+        raise ArchiveError("%s must be an absolute path without '..' components, got %r" % (option, root))
+    if not os.path.isabs(root):
+        raise ArchiveError("%s must be an absolute path without '..' components, got relative path %r" % (option, root))
+    if '..' in root.split('/'):
+        raise ArchiveError("%s must be an absolute path without '..' components, got %r" % (option, root))
+    return os.path.normpath(root)
+
+
+def category_dir(root: str, category: str) -> str:
+    if category not in CATEGORIES:
+        raise ArchiveError('category must be one of %s, got %r' % (', '.join(CATEGORIES), category))
+    return os.path.join(root, category)
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _no_attrs(path: str, is_dir: bool) -> bool:
+    return False
+
+
+def write_temp(folder: str, data: bytes, apply_attrs: AttrSetter) -> str:
+    """A fsynced temp file (``.tmp-*``) holding data in folder, with the requested owner/group/mode."""
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, _umask_mode())
+        apply_attrs(temp, False)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
+    return temp
+
+
+def atomic_write(path: str, data: bytes, apply_attrs: AttrSetter) -> None:
+    """Replace path by data atomically: temp file in the same folder, fsync, rename, fsync of the folder."""
+    folder = os.path.dirname(path)
+    temp = write_temp(folder, data, apply_attrs)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
+    _fsync_dir(folder)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _read_bytes(path: str) -> Optional[bytes]:
+    try:
+        with open(path, 'rb') as stream:
+            return stream.read()
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+
+
+def make_dirs(path: str, apply_attrs: AttrSetter) -> bool:
+    """Create path and its missing parents, each with the directory attributes; True when one was created."""
+    missing = []
+    current = path
+    while not os.path.isdir(current):
+        if os.path.lexists(current):
+            raise ArchiveError('%s exists and is not a directory' % current)
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise ArchiveError('cannot create %s: %s' % (folder, exc.strerror))
+        apply_attrs(folder, True)
+    return bool(missing)
+
+
+def _dumps_compact(value: Any) -> str:
+    return json.dumps(value, separators=(',', ':'), ensure_ascii=False)
+
+
+# --- lock ---------------------------------------------------------------------------------------------------
+
+class ArchiveLock(object):
+    """``flock`` on ``{category}/.lock``: exclusive for writers, shared for readers.
+
+    A shared lock on a folder without a lock file is a no-op: nobody has written there yet.
+    """
+
+    def __init__(self, cat_dir: str, exclusive: bool, timeout: float) -> None:
+        self.path = os.path.join(cat_dir, LOCK)
+        self.exclusive = exclusive
+        self.timeout = timeout
+        self.fd = None  # type: Optional[int]
+        self.changed = False
+
+    def __enter__(self) -> 'ArchiveLock':
+        if self.exclusive:
+            existed = os.path.exists(self.path)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            self.changed = not existed
+        else:
+            try:
+                self.fd = os.open(self.path, os.O_RDONLY)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    return self
+                raise
+        operation = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, operation | fcntl.LOCK_NB)
+                return self
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    self._close()
+                    raise
+            if time.monotonic() >= deadline:
+                self._close()
+                raise ArchiveError('timed out after %ss waiting for the lock %s (another run is writing this archive)'
+                                   % (self.timeout, self.path))
+            time.sleep(0.05)
+
+    def _close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the flock
+            self.fd = None
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._close()
+
+
+# --- state and manifest -------------------------------------------------------------------------------------
+
+def empty_state(category: str) -> Dict[str, Any]:
+    return {
+        'version': STATE_VERSION, 'category': category, 'cursor_ms': None, 'cursor': None, 'overlap_from_ms': None,
+        'overlap_ids': {}, 'undated_ids': {}, 'manifest_lines': 0, 'manifest_head': ZERO_HASH,
+    }
+
+
+def load_state(cat_dir: str, category: str) -> Tuple[Dict[str, Any], bool]:
+    """(state, whether state.json exists).  A missing file is an empty archive; a broken one is an error."""
+    path = os.path.join(cat_dir, STATE)
+    raw = _read_bytes(path)
+    if raw is None:
+        return empty_state(category), False
+    try:
+        state = json.loads(raw.decode('utf-8'))
+    except ValueError as exc:
+        raise ArchiveError('%s is not valid JSON (%s); repair or remove it' % (path, exc))
+    if not isinstance(state, dict) or state.get('version') != STATE_VERSION:
+        raise ArchiveError('%s is not a version %d archive state' % (path, STATE_VERSION))
+    merged = empty_state(category)
+    merged.update(state)
+    return merged, True
+
+
+def read_manifest(cat_dir: str) -> List[bytes]:
+    """The manifest's lines (bytes, without their newline).  A missing manifest has no lines."""
+    raw = _read_bytes(os.path.join(cat_dir, MANIFEST))
+    if not raw:
+        return []
+    lines = raw.split(b'\n')
+    if lines[-1] == b'':
+        lines.pop()
+    return lines
+
+
+def line_hash(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()
+
+
+def manifest_head(lines: List[bytes]) -> str:
+    return line_hash(lines[-1]) if lines else ZERO_HASH
+
+
+def manifest_record(record: Dict[str, Any], prev: str, at: str) -> bytes:
+    """One manifest line (keys in the contract's order), chained to the previous line's hash."""
+    ordered = dict((key, record[key]) for key in MANIFEST_KEYS[:6])
+    ordered['prev'] = prev
+    ordered['at'] = at
+    return _dumps_compact(ordered).encode('utf-8')
+
+
+def chain_records(records: List[Dict[str, Any]], prev: str, at: str) -> List[bytes]:
+    lines = []
+    for record in records:
+        line = manifest_record(record, prev, at)
+        lines.append(line)
+        prev = line_hash(line)
+    return lines
+
+
+def parse_manifest(lines: List[bytes]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """(records, problems): each line parsed, and what is wrong with the chain or the lines."""
+    records = []
+    problems = []
+    prev = ZERO_HASH
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line.decode('utf-8'))
+            if not isinstance(record, dict):
+                raise ValueError('not an object')
+        except ValueError:
+            problems.append({'kind': 'chain', 'file': MANIFEST, 'line': number,
+                             'detail': 'manifest line %d is not a JSON object' % number})
+            record = {}
+        if record and record.get('prev') != prev:
+            problems.append({'kind': 'chain', 'file': MANIFEST, 'line': number,
+                             'detail': 'chain broken at line %d: its prev does not match line %d' % (number, number - 1)
+                             if number > 1 else 'chain broken at line 1: its prev is not %s' % ZERO_HASH})
+        records.append(record)
+        prev = line_hash(line)
+    return records, problems
+
+
+def live_files(records: List[Dict[str, Any]]) -> Tuple[Dict[str, Dict[str, Any]], List[Dict[str, Any]]]:
+    """(file -> its add record, problems): the files added and not removed, in manifest order."""
+    live = {}  # type: Dict[str, Dict[str, Any]]
+    problems = []
+    for number, record in enumerate(records, 1):
+        name = record.get('file')
+        action = record.get('action')
+        if not record:
+            continue
+        if action == 'add':
+            if name in live:
+                problems.append({'kind': 'chain', 'file': name, 'line': number,
+                                 'detail': 'manifest line %d adds %s, which is already live' % (number, name)})
+            live[name] = record
+        elif action == 'remove':
+            if name not in live:
+                problems.append({'kind': 'chain', 'file': name, 'line': number,
+                                 'detail': 'manifest line %d removes %s, which is not live' % (number, name)})
+            live.pop(name, None)
+        else:
+            problems.append({'kind': 'chain', 'file': name, 'line': number,
+                             'detail': 'manifest line %d has an unknown action %r' % (number, action)})
+    return live, problems
+
+
+# --- selecting what a host does not have yet ----------------------------------------------------------------
+
+class Selection(object):
+    """The entries of a batch that the host does not have yet."""
+
+    def __init__(self) -> None:
+        self.dated = []  # type: List[Tuple[int, int, Any, str]]   # (time_ms, position, entry, identity)
+        self.undated = []  # type: List[Tuple[int, Any, str]]      # (position, entry, identity)
+        self.skipped = 0
+
+
+def select_new(entries: List[Any], state: Dict[str, Any]) -> Selection:
+    """Multiset semantics: identical entries are distinct events; a host that holds c copies gets b - c more.
+
+    Time t < overlap_from: already archived.  overlap_from <= t <= cursor: new beyond the copies in overlap_ids.
+    t > cursor: new.  Undated entries: new beyond the copies in undated_ids (kept forever).
+    """
+    cursor = state.get('cursor_ms')
+    overlap_from = state.get('overlap_from_ms')
+    if overlap_from is None:
+        overlap_from = cursor
+    have = Counter(dict((ident, int(value[0])) for ident, value in state.get('overlap_ids', {}).items()))
+    have_undated = Counter(dict((ident, int(count)) for ident, count in state.get('undated_ids', {}).items()))
+    selection = Selection()
+    for position, entry in enumerate(entries):
+        moment = entry_time_ms(entry)
+        ident = entry_identity(entry)
+        if moment is None:
+            if have_undated[ident] > 0:
+                have_undated[ident] -= 1
+                selection.skipped += 1
+            else:
+                selection.undated.append((position, entry, ident))
+        elif cursor is None or moment > cursor:
+            selection.dated.append((moment, position, entry, ident))
+        elif moment < overlap_from:
+            selection.skipped += 1
+        elif have[ident] > 0:
+            have[ident] -= 1
+            selection.skipped += 1
+        else:
+            selection.dated.append((moment, position, entry, ident))
+    return selection
+
+
+def next_state(state: Dict[str, Any], selection: Selection, overlap_s: int) -> Dict[str, Any]:
+    """The state after writing selection: new cursor, the identities from cursor - overlap on, undated ids."""
+    new = empty_state(state['category'])
+    cursor = state.get('cursor_ms')
+    old_from = state.get('overlap_from_ms')
+    times = [item[0] for item in selection.dated]
+    if cursor is not None:
+        times.append(cursor)
+    new_cursor = max(times) if times else None
+    new['overlap'] = overlap_s
+    if new_cursor is not None:
+        overlap_from = new_cursor - overlap_s * 1000
+        if cursor is not None and old_from is not None:
+            # The old identities only cover times >= old_from: never claim to know more than that.
+            overlap_from = max(overlap_from, old_from)
+        ids = {}  # type: Dict[str, List[int]]
+        for ident, value in state.get('overlap_ids', {}).items():
+            if int(value[1]) >= overlap_from:
+                ids[ident] = [int(value[0]), int(value[1])]
+        for moment, _position, _entry, ident in selection.dated:
+            if moment >= overlap_from:
+                ids.setdefault(ident, [0, moment])[0] += 1
+        new['cursor_ms'] = new_cursor
+        new['cursor'] = format_iso(new_cursor)
+        new['overlap_from_ms'] = overlap_from
+        new['overlap_ids'] = dict(sorted(ids.items()))
+    undated = Counter(dict((ident, int(count)) for ident, count in state.get('undated_ids', {}).items()))
+    for _position, _entry, ident in selection.undated:
+        undated[ident] += 1
+    new['undated_ids'] = dict(sorted(undated.items()))
+    return new
+
+
+# --- planning files -----------------------------------------------------------------------------------------
+
+class PlannedFile(object):
+    """An archive file to add: its name relative to the category folder and its gzip bytes."""
+
+    def __init__(self, name: str, data: bytes, entries: int, first_ms: Optional[int], last_ms: Optional[int]) -> None:
+        self.name = name
+        self.data = data
+        self.entries = entries
+        self.first_ms = first_ms
+        self.last_ms = last_ms
+        self.sha256 = hashlib.sha256(data).hexdigest()
+
+    def record(self, action: str = 'add') -> Dict[str, Any]:
+        return {'file': self.name, 'sha256': self.sha256, 'entries': self.entries,
+                'first': format_iso(self.first_ms), 'last': format_iso(self.last_ms), 'action': action}
+
+    def summary(self) -> Dict[str, Any]:
+        return {'file': self.name, 'entries': self.entries, 'first': format_iso(self.first_ms),
+                'last': format_iso(self.last_ms), 'sha256': self.sha256}
+
+
+def _unique_name(cat_dir: str, folder: str, base: str, taken: set) -> str:
+    suffix = 1
+    while True:
+        name = '%s/%s%s%s' % (folder, base, '' if suffix == 1 else '-%d' % suffix, ARCHIVE_SUFFIX)
+        if name not in taken and not os.path.lexists(os.path.join(cat_dir, name)):
+            taken.add(name)
+            return name
+        suffix += 1
+
+
+def plan_files(cat_dir: str, category: str, selection: Selection, taken: set) -> List[PlannedFile]:
+    """One file per UTC day (entries oldest first, stable), one for the undated entries.
+
+    taken: names already used (every name in the manifest, added or removed); a clash gets -2, -3, ...
+    """
+    by_day = {}  # type: Dict[str, List[Tuple[int, int, Any, str]]]
+    for item in sorted(selection.dated, key=lambda item: (item[0], item[1])):
+        by_day.setdefault(day_folder(item[0]), []).append(item)
+    planned = []
+    for folder in sorted(by_day):
+        items = by_day[folder]
+        data = gzip_bytes(b''.join(entry_line(item[2]) for item in items))
+        base = '%s-%s-%s' % (category, format_stamp(items[0][0]), format_stamp(items[-1][0]))
+        planned.append(PlannedFile(_unique_name(cat_dir, folder, base, taken), data, len(items), items[0][0], items[-1][0]))
+    if selection.undated:
+        content = b''.join(entry_line(item[1]) for item in selection.undated)
+        base = '%s-undated-%s' % (category, hashlib.sha256(content).hexdigest()[:16])
+        planned.append(PlannedFile(_unique_name(cat_dir, UNDATED_DIR, base, taken), gzip_bytes(content),
+                                   len(selection.undated), None, None))
+    return planned
+
+
+def expired_files(live: Dict[str, Dict[str, Any]], retention_days: int, now: int) -> List[Dict[str, Any]]:
+    """Live dated files whose last entry is older than now - retention_days (0 keeps everything)."""
+    if retention_days <= 0:
+        return []
+    cutoff = now - retention_days * 86400000
+    expired = []
+    for record in live.values():
+        last = parse_time_ms(record.get('last'))
+        if last is not None and last < cutoff:
+            expired.append(dict((key, record.get(key)) for key in MANIFEST_KEYS[:5]))
+    return expired
+
+
+# --- the write transaction ----------------------------------------------------------------------------------
+
+def _call(hook: Optional[StepHook], step: str) -> None:
+    if hook is not None:
+        hook(step)
+
+
+def load_pending(cat_dir: str) -> Optional[Dict[str, Any]]:
+    path = os.path.join(cat_dir, PENDING)
+    raw = _read_bytes(path)
+    if raw is None:
+        return None
+    try:
+        pending = json.loads(raw.decode('utf-8'))
+        if not isinstance(pending, dict) or not isinstance(pending.get('manifest'), list):
+            raise ValueError('not a pending write')
+    except ValueError as exc:
+        raise ArchiveError('%s cannot be read (%s): an interrupted write cannot be completed' % (path, exc))
+    return pending
+
+
+def lines_to_append(existing: List[bytes], wanted: List[bytes]) -> List[bytes]:
+    """The lines of wanted that are not already at the end of existing (the longest suffix/prefix match)."""
+    for done in range(min(len(existing), len(wanted)), 0, -1):
+        if existing[-done:] == wanted[:done]:
+            return wanted[done:]
+    return list(wanted)
+
+
+def _append_manifest(cat_dir: str, wanted: List[bytes], apply_attrs: AttrSetter) -> None:
+    path = os.path.join(cat_dir, MANIFEST)
+    raw = _read_bytes(path)
+    if raw and not raw.endswith(b'\n'):
+        # A line cut short by a crash of this very transaction (nothing else writes here under the lock).
+        keep = raw.rfind(b'\n') + 1
+        with open(path, 'r+b') as stream:
+            stream.truncate(keep)
+            os.fsync(stream.fileno())
+    missing = lines_to_append(read_manifest(cat_dir), wanted)
+    if not missing:
+        return
+    existed = raw is not None
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        data = memoryview(b''.join(line + b'\n' for line in missing))
+        while data:
+            data = data[os.write(fd, data):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if not existed:
+        apply_attrs(path, False)
+        _fsync_dir(cat_dir)
+
+
+def apply_pending(cat_dir: str, pending: Dict[str, Any], apply_attrs: AttrSetter = _no_attrs,
+                  hook: Optional[StepHook] = None) -> None:
+    """Finish a write described by ``.pending.json``; safe to repeat after a crash at any point.
+
+    Order: rename temps to their final names -> remove expired files -> append the manifest lines that are not
+    there yet -> write state.json -> delete .pending.json.
+    """
+    touched = set()
+    for number, item in enumerate(pending.get('files', []), 1):
+        final = os.path.join(cat_dir, item['file'])
+        temp = os.path.join(cat_dir, item['temp'])
+        if os.path.exists(temp):
+            if os.path.lexists(final):
+                raise ArchiveError('cannot finish an interrupted write in %s: %s already exists (refusing to overwrite)'
+                                   % (cat_dir, item['file']))
+            os.replace(temp, final)
+            touched.add(os.path.dirname(final))
+        elif not os.path.exists(final):
+            raise ArchiveError('cannot finish an interrupted write in %s: neither %s nor its temp file %s exists'
+                               % (cat_dir, item['file'], item['temp']))
+        _call(hook, 'rename:%d' % number)
+    for folder in sorted(touched):
+        _fsync_dir(folder)
+    for number, name in enumerate(pending.get('remove', []), 1):
+        path = os.path.join(cat_dir, name)
+        if os.path.lexists(path):
+            os.unlink(path)
+            _fsync_dir(os.path.dirname(path))
+        _call(hook, 'remove:%d' % number)
+    _append_manifest(cat_dir, [line.encode('utf-8') for line in pending['manifest']], apply_attrs)
+    _call(hook, 'manifest')
+    atomic_write(os.path.join(cat_dir, STATE), _state_bytes(pending['state']), apply_attrs)
+    _call(hook, 'state')
+    os.unlink(os.path.join(cat_dir, PENDING))
+    _fsync_dir(cat_dir)
+    _call(hook, 'done')
+
+
+def _state_bytes(state: Dict[str, Any]) -> bytes:
+    """One top-level key per line, each value compact: readable, and small with many identities."""
+    body = ',\n'.join(' %s: %s' % (json.dumps(key), _dumps_compact(value)) for key, value in state.items())
+    return ('{\n%s\n}\n' % body).encode('utf-8')
+
+
+def remove_temps(cat_dir: str) -> List[str]:
+    """Delete leftover ``.tmp-*`` files of interrupted runs; returns their paths relative to cat_dir."""
+    removed = []
+    for folder, _dirs, files in os.walk(cat_dir):
+        for name in files:
+            if name.startswith(TEMP_PREFIX):
+                path = os.path.join(folder, name)
+                os.unlink(path)
+                removed.append(os.path.relpath(path, cat_dir))
+    return sorted(removed)
+
+
+def iter_archive_files(cat_dir: str) -> Iterator[str]:
+    """Every ``*.jsonl.gz`` under the category folder, relative, with '/' separators."""
+    for folder, dirs, files in os.walk(cat_dir):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(ARCHIVE_SUFFIX) and not name.startswith(TEMP_PREFIX):
+                yield os.path.relpath(os.path.join(folder, name), cat_dir).replace(os.sep, '/')
+
+
+def verify_archive(cat_dir: str, lines: List[bytes], state: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """What is wrong with a category folder: the chain and its anchor, tampered / missing / extra files."""
+    problems = chain_problems(lines, state)
+    live = live_files(parse_manifest(lines)[0])[0]
+    for name, record in live.items():
+        path = os.path.join(cat_dir, name)
+        if not os.path.isfile(path):
+            problems.append({'kind': 'missing', 'file': name, 'line': None, 'detail': 'missing: %s' % name})
+            continue
+        actual = sha256_file(path)
+        if actual != record.get('sha256'):
+            problems.append({'kind': 'tampered', 'file': name, 'line': None,
+                             'detail': 'tampered: %s has sha256 %s, the manifest says %s' % (name, actual, record.get('sha256'))})
+    for name in iter_archive_files(cat_dir):
+        if name not in live:
+            problems.append({'kind': 'extra', 'file': name, 'line': None,
+                             'detail': 'extra: %s is not a live file of the manifest' % name})
+    return problems
+
+
+def verify_error(cat_dir: str, problems: List[Dict[str, Any]]) -> ArchiveError:
+    return ArchiveError('archive verification failed in %s: %s' % (cat_dir, '; '.join(p['detail'] for p in problems)),
+                        problems)
+
+
+def read_cursor(root: str, category: str) -> Dict[str, Any]:
+    """``state: query``: the cursor, read without a lock and without changing anything."""
+    cat_dir = category_dir(check_root(root), category)
+    state = load_state(cat_dir, category)[0] if os.path.isdir(cat_dir) else empty_state(category)
+    return {
+        'changed': False, 'category_dir': cat_dir, 'cursor_ms': state['cursor_ms'], 'cursor': format_iso(state['cursor_ms']),
+        'files': [], 'removed': [], 'entries_written': 0, 'entries_skipped': 0, 'verified': False, 'recovered': False,
+        'manifest_lines': state['manifest_lines'], 'manifest_head': state['manifest_head'],
+        'pending': os.path.exists(os.path.join(cat_dir, PENDING)), 'temps_removed': [], 'diff_lines': [], 'warnings': [],
+    }
+
+
+def manifest_after_pending(cat_dir: str, pending: Dict[str, Any]) -> List[bytes]:
+    """The manifest lines as they will be once the pending write is complete (read-only; for check mode)."""
+    raw = _read_bytes(os.path.join(cat_dir, MANIFEST)) or b''
+    lines = raw[:raw.rfind(b'\n') + 1].split(b'\n')[:-1] if raw else []
+    return lines + lines_to_append(lines, [line.encode('utf-8') for line in pending['manifest']])
+
+
+def _has_temps(cat_dir: str) -> bool:
+    return any(name.startswith(TEMP_PREFIX) for _folder, _dirs, files in os.walk(cat_dir) for name in files)
+
+
+def _attrs_if_exists(attrs: AttrSetter, cat_dir: str) -> bool:
+    changed = False
+    for name in (LOCK, MANIFEST, STATE):
+        path = os.path.join(cat_dir, name)
+        if os.path.exists(path):
+            changed = attrs(path, False) or changed
+    return changed
+
+
+def write_archive(root: str, category: str, entries: Optional[List[Any]], overlap: int = 300, retention_days: int = 0,
+                  verify: bool = True, window_start_ms: Optional[int] = None, window_end_ms: Optional[int] = None,
+                  check_mode: bool = False, apply_attrs: Optional[AttrSetter] = None, now: Optional[int] = None,
+                  lock_timeout: float = 300, hook: Optional[StepHook] = None) -> Dict[str, Any]:
+    """Give the host's archive exactly the entries it does not have yet, apply retention, verify.
+
+    Returns the module's answer (``diff_lines`` holds one line per file added or removed, for the diff).
+    In check mode nothing is written: not the folders, not the lock file, not a pending write's completion.
+    apply_attrs: sets owner/group/mode (in check mode it must only report); hook: see _write_transaction.
+    """
+    root = check_root(root)
+    cat_dir = category_dir(root, category)
+    if overlap < 0:
+        raise ArchiveError('overlap must be 0 or more seconds, got %r' % overlap)
+    if retention_days < 0:
+        raise ArchiveError('retention_days must be 0 (keep forever) or more, got %r' % retention_days)
+    if window_start_ms is not None and window_end_ms is not None and window_start_ms > window_end_ms:
+        raise ArchiveError('window_start_ms (%d) must not be after window_end_ms (%d)' % (window_start_ms, window_end_ms))
+    job = _Job(cat_dir, category, list(entries or []), overlap, retention_days, verify, window_start_ms,
+               now_ms() if now is None else now, apply_attrs or _no_attrs, check_mode, hook)
+
+    if check_mode:
+        if not os.path.isdir(cat_dir):
+            job.result['changed'] = True  # a real run creates the folders and the lock file
+            return job.run(empty_state(category), [], False)
+        with ArchiveLock(cat_dir, exclusive=False, timeout=lock_timeout):
+            changed = job.attrs(root, True) | job.attrs(cat_dir, True) | _attrs_if_exists(job.attrs, cat_dir)
+            changed = changed or not os.path.exists(os.path.join(cat_dir, LOCK)) or _has_temps(cat_dir)
+            pending = load_pending(cat_dir)
+            if pending is None:
+                job.result['changed'] = changed
+                state, state_exists = load_state(cat_dir, category)
+                return job.run(state, read_manifest(cat_dir), state_exists)
+            # Plan against what the pending write leaves behind; verification waits for the real run.
+            job.result['changed'] = job.result['recovered'] = True
+            job.result['warnings'].append('%s holds an interrupted write; a real run completes it first' % cat_dir)
+            job.verify = False
+            return job.run(dict(pending['state']), manifest_after_pending(cat_dir, pending), True)
+
+    changed = make_dirs(cat_dir, job.attrs)
+    changed = job.attrs(root, True) | job.attrs(cat_dir, True) | changed
+    with ArchiveLock(cat_dir, exclusive=True, timeout=lock_timeout) as lock:
+        changed = changed | lock.changed
+        pending = load_pending(cat_dir)
+        if pending is not None:
+            apply_pending(cat_dir, pending, job.attrs, hook)
+            job.result['recovered'] = changed = True
+        job.result['temps_removed'] = remove_temps(cat_dir)
+        job.result['changed'] = changed | bool(job.result['temps_removed']) | _attrs_if_exists(job.attrs, cat_dir)
+        state, state_exists = load_state(cat_dir, category)
+        return job.run(state, read_manifest(cat_dir), state_exists)
+
+
+class _Job(object):
+    """One write_archive call once the folder is locked (or, in check mode, read)."""
+
+    def __init__(self, cat_dir: str, category: str, entries: List[Any], overlap: int, retention_days: int, verify: bool,
+                 window_start_ms: Optional[int], now: int, attrs: AttrSetter, check_mode: bool, hook: Optional[StepHook]) -> None:
+        self.cat_dir = cat_dir
+        self.category = category
+        self.entries = entries
+        self.overlap = overlap
+        self.retention_days = retention_days
+        self.verify = verify
+        self.window_start_ms = window_start_ms
+        self.now = now
+        self.attrs = attrs
+        self.check_mode = check_mode
+        self.hook = hook
+        self.result = {
+            'changed': False, 'category_dir': cat_dir, 'files': [], 'removed': [], 'entries_written': 0, 'entries_skipped': 0,
+            'cursor_ms': None, 'cursor': None, 'verified': False, 'recovered': False, 'temps_removed': [],
+            'manifest_lines': 0, 'manifest_head': ZERO_HASH, 'pending': False, 'diff_lines': [], 'warnings': [],
+        }  # type: Dict[str, Any]
+
+    def run(self, state: Dict[str, Any], lines: List[bytes], state_exists: bool) -> Dict[str, Any]:
+        result = self.result
+        # The chain and its anchor in state.json are checked before anything is appended to them: appending to an
+        # edited or truncated manifest would otherwise re-anchor the edit and hide it.
+        if chain_problems(lines, state if state_exists else None):
+            raise verify_error(self.cat_dir, verify_archive(self.cat_dir, lines, state if state_exists else None))
+        records = parse_manifest(lines)[0]
+        live = live_files(records)[0]
+        cursor = state.get('cursor_ms')
+        if self.window_start_ms is not None and cursor is not None and self.window_start_ms > cursor:
+            result['warnings'].append(
+                'the entries given start at %s, after the newest entry this host holds (%s): entries in between were not '
+                'offered and are not archived here (query from the oldest cursor minus the overlap)'
+                % (format_iso(self.window_start_ms), format_iso(cursor)))
+
+        selection = select_new(self.entries, state)
+        taken = set(record.get('file') for record in records if record.get('file'))
+        planned = plan_files(self.cat_dir, self.category, selection, taken)
+        after = dict(live)
+        after.update((item.name, item.record()) for item in planned)
+        expired = expired_files(after, self.retention_days, self.now)
+
+        result['entries_written'] = sum(item.entries for item in planned)
+        result['entries_skipped'] = selection.skipped
+        result['files'] = [item.summary() for item in planned]
+        result['removed'] = [dict((key, record[key]) for key in ('file', 'entries', 'first', 'last', 'sha256')) for record in expired]
+        result['diff_lines'] = [
+            'add %s (%s)' % (item.name, _describe(item.record())) for item in planned
+        ] + [
+            'remove %s (%s; older than %d days)' % (record['file'], _describe(record), self.retention_days) for record in expired
+        ]
+        new_state = state
+        if planned or expired:
+            result['changed'] = True
+            at = format_iso(self.now)
+            records = [item.record() for item in planned] + [dict(record, action='remove') for record in expired]
+            new_lines = chain_records(records, manifest_head(lines), at)
+            new_state = next_state(state, selection, self.overlap) if planned else dict(state)
+            new_state.update(overlap=self.overlap, manifest_lines=len(lines) + len(new_lines),
+                             manifest_head=line_hash(new_lines[-1]), updated=at)
+            if not self.check_mode:
+                _write_transaction(self.cat_dir, planned, [record['file'] for record in expired], new_lines, new_state,
+                                   self.attrs, self.hook)
+                lines = read_manifest(self.cat_dir)
+                state, state_exists = load_state(self.cat_dir, self.category)
+        result['cursor_ms'] = new_state.get('cursor_ms')
+        result['cursor'] = format_iso(new_state.get('cursor_ms'))
+        result['manifest_lines'] = new_state.get('manifest_lines', 0)
+        result['manifest_head'] = new_state.get('manifest_head', ZERO_HASH)
+        if self.verify:
+            # In check mode this verifies what is on disk now (the files it would add are not there to hash).
+            problems = verify_archive(self.cat_dir, lines, state if state_exists else None) if os.path.isdir(self.cat_dir) else []
+            if problems:
+                raise verify_error(self.cat_dir, problems)
+            result['verified'] = True
+        return result
+
+
+def _describe(record: Dict[str, Any]) -> str:
+    count = '%d %s' % (record['entries'], 'entry' if record['entries'] == 1 else 'entries')
+    if record.get('first') is None:
+        return count + ', undated'
+    return '%s, %s .. %s' % (count, record['first'], record['last'])
+
+
+def chain_problems(lines: List[bytes], state: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    records, problems = parse_manifest(lines)
+    problems.extend(live_files(records)[1])
+    if state is not None:
+        if state.get('manifest_lines') != len(lines) or state.get('manifest_head') != manifest_head(lines):
+            problems.append({'kind': 'chain', 'file': MANIFEST, 'line': len(lines),
+                             'detail': 'manifest.jsonl has %d lines ending in %s, state.json records %s lines ending in %s '
+                                       '(lines removed, added or edited at the end)'
+                                       % (len(lines), manifest_head(lines)[:12], state.get('manifest_lines'),
+                                          str(state.get('manifest_head'))[:12])})
+    elif lines:
+        problems.append({'kind': 'chain', 'file': STATE, 'line': None,
+                         'detail': 'state.json is missing but manifest.jsonl has %d lines' % len(lines)})
+    return problems
+
+
+def _write_transaction(cat_dir: str, planned: List[PlannedFile], remove: List[str], manifest_lines: List[bytes],
+                       new_state: Dict[str, Any], attrs: AttrSetter, hook: Optional[StepHook]) -> None:
+    """Temp files (fsynced) -> ``.pending.json`` -> apply_pending (renames, removals, manifest, state, pending deleted).
+
+    hook(step) runs after each step: ``temp:N``, ``pending``, ``rename:N``, ``remove:N``, ``manifest``, ``state``, ``done``.
+    """
+    files = []
+    for number, item in enumerate(planned, 1):
+        folder = os.path.join(cat_dir, os.path.dirname(item.name))
+        make_dirs(folder, attrs)
+        temp = write_temp(folder, item.data, attrs)
+        files.append({'file': item.name, 'temp': os.path.relpath(temp, cat_dir).replace(os.sep, '/'), 'sha256': item.sha256})
+        _call(hook, 'temp:%d' % number)
+    pending = {'version': STATE_VERSION, 'files': files, 'remove': remove,
+               'manifest': [line.decode('utf-8') for line in manifest_lines], 'state': new_state}
+    atomic_write(os.path.join(cat_dir, PENDING), _dumps_compact(pending).encode('utf-8'), attrs)
+    _call(hook, 'pending')
+    apply_pending(cat_dir, pending, attrs, hook)

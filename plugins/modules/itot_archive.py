@@ -1,0 +1,331 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the opswat.itot collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: itot_archive
+short_description: Archive IT-OT Access log entries on a host, exactly once, with a hash-chained manifest
+version_added: 0.1.0
+author: opswat.itot maintainers (@opswat-itot)
+description:
+  - Keeps an append-only archive of one event category of the MetaDefender IT-OT Access Get Logs API under
+    C({dir}/{category}/), the layout the C(opswat.itot.log_archive) role and the C(opswat.itot.audit) playbook use.
+  - Archive files are C(YYYY/MM/DD/{category}-{first}-{last}.jsonl.gz) (gzip, one API entry per line as compact JSON,
+    fields unchanged, grouped by the UTC day of the entry's C(timestamp), oldest first). A file is written once, atomically,
+    and never rewritten. Entries whose time cannot be read go to C(undated/{category}-undated-{sha256}.jsonl.gz).
+  - C(manifest.jsonl) gets one line per file added or removed, each carrying the SHA-256 of the previous line (a hash chain).
+    C(state.json) holds the cursor (the newest archived entry time) and the identities (SHA-256 of the canonical JSON) of the
+    entries at or after O(overlap) seconds before it, so that entries read again are not written twice.
+  - With O(state=present), the module takes an exclusive C(flock) on C({category}/.lock), completes a write that an earlier
+    run left unfinished, gives the host exactly the O(entries) it does not hold yet, applies O(retention_days) and verifies.
+  - With O(state=query), it only reads the cursor (no lock, nothing written), so that a play can query the API once from the
+    oldest cursor of its hosts.
+  - Identical entries in one API answer are distinct events and are all kept. An entry older than the host's cursor minus its
+    overlap is taken as already archived.
+options:
+  dir:
+    description:
+      - Archive root; the category's folder is O(dir)/O(category).
+      - An absolute path without C(..) components. Missing folders are created with O(dir_mode), O(owner) and O(group).
+    type: path
+    required: true
+  category:
+    description:
+      - The event category whose entries are archived.
+    type: str
+    required: true
+    choices: [admin, device, webhook, device_report]
+  state:
+    description:
+      - V(present) writes the new entries (and completes, prunes and verifies).
+      - V(query) only returns the cursor (and the manifest's head); nothing is written and O(entries) is ignored.
+    type: str
+    choices: [present, query]
+    default: present
+  entries:
+    description:
+      - The API's entries, as M(opswat.itot.itot_logs_info) returns them in RV(opswat.itot.itot_logs_info#module:logs).
+      - May span several days, may repeat entries the host already holds, and need not be sorted.
+      - Omitted or empty, the run still completes an interrupted write, applies O(retention_days) and verifies.
+    type: list
+    elements: dict
+  window_start_ms:
+    description:
+      - Start of the time window (epoch ms) the O(entries) were read for.
+      - When it lies after the host's cursor, entries between the two were never offered; the module warns.
+    type: int
+  window_end_ms:
+    description:
+      - End of the time window (epoch ms) the O(entries) were read for; must not be before O(window_start_ms).
+    type: int
+  overlap:
+    description:
+      - Seconds behind the cursor that are read again each run to catch late entries; the identities of the archived entries
+        in that range are kept in C(state.json) so that re-read entries are not written twice.
+      - Use the value the query used (the role's C(itot_log_archive_overlap)).
+    type: int
+    default: 300
+  retention_days:
+    description:
+      - Archive files whose newest entry is older than this many days are removed, and each removal is recorded in the manifest.
+      - V(0) keeps everything. Undated files are never removed.
+    type: int
+    default: 0
+  verify:
+    description:
+      - After writing (or when there is nothing to write), re-hash every live archive file against the manifest, check the hash
+        chain and its head recorded in C(state.json), and look for missing and extra C(*.jsonl.gz) files. Any problem fails the host.
+      - The chain and its head are always checked before anything is appended to the manifest, whatever this option says.
+    type: bool
+    default: true
+  owner:
+    description:
+      - Owner of the files and folders the module creates or writes, and of O(dir), the category folder, C(manifest.jsonl),
+        C(state.json) and C(.lock). Omitted, ownership is left as it is.
+    type: str
+  group:
+    description:
+      - Group of the same files and folders as O(owner). Omitted, the group is left as it is.
+    type: str
+  mode:
+    description:
+      - Permissions of the files, as for M(ansible.builtin.file) (for example V('0640')). Omitted, new files get the umask default.
+    type: raw
+  dir_mode:
+    description:
+      - Permissions of the folders, as for M(ansible.builtin.file) (for example V('0750')). Omitted, new folders get the umask default.
+    type: raw
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that holds the folder's lock before failing.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Nothing is written, not even the lock file or the completion of an interrupted write; the files that would be added
+      or removed are returned.
+  diff_mode:
+    support: full
+    details: One line per archive file that is (or would be) added or removed.
+  platform:
+    platforms: posix
+notes:
+  - A play killed at any point leaves no partial archive file and no advanced cursor. Every write first puts fsynced temporary
+    files and a C(.pending.json) (final names, checksums, manifest lines, new state) on disk; the next run completes it
+    before anything else, then deletes leftover C(.tmp-*) files.
+  - Timestamps are read as ISO 8601 (with or without a fraction, with C(Z), an offset, or none for UTC), epoch seconds or
+    milliseconds (numbers or digit strings; 1e11 or more means milliseconds), or RFC 1123 (C(Sun, 29 Nov 2026 07:00:00 GMT)).
+seealso:
+  - module: opswat.itot.itot_logs_info
+  - module: opswat.itot.itot_archive_report
+"""
+
+EXAMPLES = r"""
+- name: Read where this host's device archive ends (changes nothing)
+  opswat.itot.itot_archive:
+    dir: /var/log/itot
+    category: device
+    state: query
+  register: cursor
+
+- name: Archive the entries this host does not hold yet
+  opswat.itot.itot_archive:
+    dir: /var/log/itot
+    category: device
+    entries: "{{ device_logs.logs }}"
+    window_start_ms: "{{ device_logs.window.start_time }}"
+    window_end_ms: "{{ device_logs.window.end_time }}"
+    overlap: 300
+    owner: root
+    group: root
+    mode: '0640'
+    dir_mode: '0750'
+    retention_days: 365
+
+- name: Only verify the archive (and apply retention)
+  opswat.itot.itot_archive:
+    dir: /var/log/itot
+    category: admin
+    retention_days: 90
+"""
+
+RETURN = r"""
+category_dir:
+  description: The category's folder.
+  returned: always
+  type: str
+  sample: /var/log/itot/device
+cursor_ms:
+  description: Newest archived entry time, epoch milliseconds; null while the host holds no dated entry of the category.
+  returned: always
+  type: int
+  sample: 1795935604000
+cursor:
+  description: RV(cursor_ms) as ISO 8601 UTC with milliseconds; null with it.
+  returned: always
+  type: str
+  sample: '2026-11-29T07:00:04.000Z'
+files:
+  description: The archive files added by this run (in check mode, that would be added).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: Path relative to the category folder.
+      type: str
+      sample: 2026/11/29/device-20261129T070000000Z-20261129T070004000Z.jsonl.gz
+    entries:
+      description: Number of entries (lines) in the file.
+      type: int
+      sample: 5
+    first:
+      description: Time of the first entry, ISO 8601 UTC; null for an undated file.
+      type: str
+      sample: '2026-11-29T07:00:00.000Z'
+    last:
+      description: Time of the last entry, ISO 8601 UTC; null for an undated file.
+      type: str
+      sample: '2026-11-29T07:00:04.000Z'
+    sha256:
+      description: SHA-256 of the file's (gzip) bytes, as recorded in the manifest.
+      type: str
+      sample: 0083aff13515d4b8a2b148b684de686573f6fa03725db8a6064190f9aa6ede70
+removed:
+  description: The archive files removed by O(retention_days) in this run (same keys as RV(files)).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+entries_written:
+  description: Entries written by this run (in check mode, that would be written).
+  returned: always
+  type: int
+  sample: 5
+entries_skipped:
+  description: Entries of O(entries) that the host already held.
+  returned: always
+  type: int
+  sample: 30
+verified:
+  description: Whether the archive was verified (O(verify), not in O(state=query), not in check mode while a write is pending).
+  returned: always
+  type: bool
+  sample: true
+recovered:
+  description: Whether an interrupted write of an earlier run was completed (in check mode, would be).
+  returned: always
+  type: bool
+  sample: false
+temps_removed:
+  description: Leftover temporary files of interrupted runs that were deleted, relative to the category folder.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+manifest_lines:
+  description: Number of lines in C(manifest.jsonl) after this run.
+  returned: always
+  type: int
+  sample: 12
+manifest_head:
+  description:
+    - SHA-256 of the last manifest line after this run (64 zeros for an empty manifest).
+    - Record it elsewhere to detect a later rewrite of the whole archive.
+  returned: always
+  type: str
+  sample: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195
+pending:
+  description: With O(state=query), whether an interrupted write waits to be completed by the next O(state=present) run.
+  returned: always
+  type: bool
+  sample: false
+problems:
+  description: What verification found wrong; each item has C(kind) (V(tampered), V(missing), V(extra), V(chain)), C(file), C(line), C(detail).
+  returned: failure
+  type: list
+  elements: dict
+  sample: [{kind: tampered, file: 2026/11/29/device-20261129T070000000Z-20261129T070004000Z.jsonl.gz, line: null, detail: '...'}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.opswat.itot.plugins.module_utils._archive import (
+    CATEGORIES,
+    ArchiveError,
+    read_cursor,
+    write_archive,
+)
+
+
+def attr_setter(module: AnsibleModule):
+    """apply(path, is_dir) -> changed, with the module's owner/group/mode/dir_mode (a no-op for the unset ones)."""
+    params = module.params
+
+    def apply(path: str, is_dir: bool) -> bool:
+        mode = params['dir_mode'] if is_dir else params['mode']
+        if mode is None and params['owner'] is None and params['group'] is None:
+            return False
+        file_args = dict(path=path, mode=mode, owner=params['owner'], group=params['group'], attributes=None,
+                         seuser=None, serole=None, setype=None, selevel=None, secontext=[None, None, None])
+        return module.set_fs_attributes_if_different(file_args, False)
+
+    return apply
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            dir=dict(type='path', required=True),
+            category=dict(type='str', required=True, choices=list(CATEGORIES)),
+            state=dict(type='str', default='present', choices=['present', 'query']),
+            entries=dict(type='list', elements='dict'),
+            window_start_ms=dict(type='int'),
+            window_end_ms=dict(type='int'),
+            overlap=dict(type='int', default=300),
+            retention_days=dict(type='int', default=0),
+            verify=dict(type='bool', default=True),
+            owner=dict(type='str'),
+            group=dict(type='str'),
+            mode=dict(type='raw'),
+            dir_mode=dict(type='raw'),
+            lock_timeout=dict(type='int', default=300),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        if params['state'] == 'query':
+            result = read_cursor(params['dir'], params['category'])
+        else:
+            result = write_archive(
+                params['dir'], params['category'], params['entries'], overlap=params['overlap'],
+                retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
+                window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=attr_setter(module),
+                lock_timeout=params['lock_timeout'],
+            )
+    except ArchiveError as exc:
+        module.fail_json(msg=exc.message, problems=exc.problems)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='archive %s/%s: %s: %s' % (params['dir'], params['category'], exc.strerror or exc,
+                                                        getattr(exc, 'filename', None) or ''))
+
+    for warning in result.pop('warnings'):
+        module.warn(warning)
+    diff_lines = result.pop('diff_lines')
+    if module._diff and params['state'] == 'present':
+        result['diff'] = dict(before='', after=''.join(line + '\n' for line in diff_lines),
+                              before_header=result['category_dir'], after_header=result['category_dir'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,269 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the opswat.itot collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: itot_archive_report
+short_description: Compliance report over a host's IT-OT Access log archive
+version_added: 0.1.0
+author: opswat.itot maintainers (@opswat-itot)
+description:
+  - Reads the archive that M(opswat.itot.itot_archive) keeps under O(dir) and reports on the entries whose time lies
+    between O(period_start_ms) and O(period_end_ms) (both included), for the C(opswat.itot.audit) playbook.
+  - Only live archive files (added and not removed, per each category's C(manifest.jsonl)) whose first..last range overlaps
+    the period are read. The SHA-256 of each file read is checked against the manifest, and the manifest's hash chain
+    against C(state.json); a mismatch fails the host, naming the file.
+  - The report holds counts per category and per event; the devices that went C(noncompliant) (from device events; the first
+    time in the period, and whether a later C(compliant) event brought them back); the webhook
+    C(status_changed_to_non_compliant) events; failed admin logins (admin C(failed_auth) events) per admin; the devices whose
+    agent a local user removed (device C(deleted_user) events); and the webhook calls answered with an HTTP code of 400 or more.
+  - It is written as C({dest}/audit-{YYYYMMDDTHHMMSSZ}.json) (pretty JSON) with a Markdown twin C(audit-{...}.md) beside it.
+options:
+  dir:
+    description:
+      - Archive root, as given to M(opswat.itot.itot_archive). An absolute path without C(..) components.
+    type: path
+    required: true
+  categories:
+    description:
+      - Categories to read. A category without an archive on the host counts zero entries.
+    type: list
+    elements: str
+    choices: [admin, device, webhook, device_report]
+    default: [admin, device, webhook, device_report]
+  period_start_ms:
+    description:
+      - Start of the period, epoch milliseconds. Default one day before O(period_end_ms).
+    type: int
+  period_end_ms:
+    description:
+      - End of the period, epoch milliseconds. Default now.
+    type: int
+  dest:
+    description:
+      - Folder of the report files; created with O(dir_mode), O(owner) and O(group) when missing.
+      - Default O(dir)C(/reports).
+    type: path
+  name_time:
+    description:
+      - The C(YYYYMMDDTHHMMSSZ) stamp of the report's file names and its C(generated) time. Default now.
+      - Fixed, a run that finds the same report again leaves the files untouched (C(changed=false)).
+    type: str
+  owner:
+    description:
+      - Owner of the report files and of O(dest). Omitted, ownership is left as it is.
+    type: str
+  group:
+    description:
+      - Group of the report files and of O(dest). Omitted, the group is left as it is.
+    type: str
+  mode:
+    description:
+      - Permissions of the report files, as for M(ansible.builtin.file). Omitted, the umask default.
+    type: raw
+  dir_mode:
+    description:
+      - Permissions of O(dest) when it is created or already exists. Omitted, left as it is (new folders get the umask default).
+    type: raw
+  lock_timeout:
+    description:
+      - Seconds to wait for a run of M(opswat.itot.itot_archive) that is writing a category before failing.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The report is built and returned; no file is written.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: opswat.itot.itot_archive
+"""
+
+EXAMPLES = r"""
+- name: Report on the last day of archived logs
+  opswat.itot.itot_archive_report:
+    dir: /var/log/itot
+    period_start_ms: "{{ (now(utc=true).timestamp() * 1000) | int - 86400000 }}"
+    period_end_ms: "{{ (now(utc=true).timestamp() * 1000) | int }}"
+    owner: root
+    group: root
+    mode: '0640'
+  register: audit
+
+- name: Fail when too many admin logins failed
+  ansible.builtin.assert:
+    that: audit.report.summary.failed_auth <= 5
+    fail_msg: "{{ audit.report.summary.failed_auth }} failed admin logins, see {{ audit.markdown_path }}"
+"""
+
+RETURN = r"""
+json_path:
+  description: The JSON report (in check mode, where it would be written).
+  returned: always
+  type: str
+  sample: /var/log/itot/reports/audit-20261129T080000Z.json
+markdown_path:
+  description: The Markdown twin of RV(json_path).
+  returned: always
+  type: str
+  sample: /var/log/itot/reports/audit-20261129T080000Z.md
+problems:
+  description: When the manifest's chain is broken, what is wrong (C(kind), C(file), C(line), C(detail)).
+  returned: failure
+  type: list
+  elements: dict
+  sample: []
+report:
+  description: The report, as written to RV(json_path).
+  returned: always
+  type: dict
+  contains:
+    generated:
+      description: When the report was made (O(name_time) when given), ISO 8601 UTC.
+      type: str
+      sample: '2026-11-29T08:00:00.000Z'
+    archive:
+      description: The archive root that was read.
+      type: str
+      sample: /var/log/itot
+    period:
+      description: The period, as C(start)/C(end) (ISO 8601 UTC) and C(start_ms)/C(end_ms) (epoch ms).
+      type: dict
+      sample: {start: '2026-11-28T08:00:00.000Z', end: '2026-11-29T08:00:00.000Z', start_ms: 1795852800000, end_ms: 1795939200000}
+    categories:
+      description: The categories read.
+      type: list
+      elements: str
+      sample: [admin, device, webhook, device_report]
+    entries_total:
+      description: Entries in the period, all categories.
+      type: int
+      sample: 412
+    files_read:
+      description: Archive files read (and checked).
+      type: int
+      sample: 8
+    undated_entries:
+      description: Per category, archived entries whose time cannot be read; they belong to no period and are not counted.
+      type: dict
+      sample: {admin: 0, device: 1, webhook: 0, device_report: 0}
+    counts:
+      description: Per category, C(total) entries in the period and C(events), the count per event name.
+      type: dict
+      sample: {admin: {total: 3, events: {failed_auth: 2, login: 1}}}
+    summary:
+      description:
+        - Totals for thresholds. C(failed_auth) is the number of failed_auth events, C(noncompliant_devices) the number of
+          distinct devices that went non-compliant, C(deleted_user) the number of distinct devices with a deleted_user
+          event, C(webhook_errors) the number of webhook entries with a response code of 400 or more.
+      type: dict
+      sample: {failed_auth: 2, noncompliant_devices: 1, deleted_user: 0, webhook_errors: 3}
+    noncompliant_devices:
+      description:
+        - Devices with a C(noncompliant) device event in the period, in the order they first went non-compliant.
+        - C(back_to_compliant) is true when a C(compliant) event follows the device's last C(noncompliant) event in the period;
+          C(compliant_at) is its time.
+      type: list
+      elements: dict
+      sample: [{device_id: d-1, device_name: pc-1, first_noncompliant: '2026-11-29T07:00:00.000Z', noncompliant_events: 1,
+                back_to_compliant: true, compliant_at: '2026-11-29T07:30:00.000Z'}]
+    webhook_noncompliant_events:
+      description: Webhook C(status_changed_to_non_compliant) events in the period.
+      type: int
+      sample: 1
+    failed_auth:
+      description: Per admin (C(admin_name), C(admin_email)), the C(count) of C(failed_auth) events and the C(first)/C(last) time; most first.
+      type: list
+      elements: dict
+      sample: [{admin_name: Ann, admin_email: ann@example.com, count: 2, first: '2026-11-29T07:00:00.000Z', last: '2026-11-29T07:01:00.000Z'}]
+    deleted_user_devices:
+      description: Each device C(deleted_user) event (C(device_id), C(device_name), C(device_username), C(time)), oldest first.
+      type: list
+      elements: dict
+      sample: []
+    webhook_errors:
+      description: C(total), C(by_code) (count per HTTP code) and C(events) (C(time), C(device_id), C(device_name), C(event), C(code)).
+      type: dict
+      sample: {total: 1, by_code: {'500': 1}, events: [{time: '2026-11-29T07:00:00.000Z', device_id: d-1, device_name: pc-1,
+                                                      event: added, code: 500}]}
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.opswat.itot.plugins.module_utils._archive import (
+    CATEGORIES,
+    ArchiveError,
+    check_root,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._archive_report import (
+    build_report,
+    default_period,
+    name_stamp,
+    parse_name_time,
+    write_report,
+)
+
+
+def attr_setter(module: AnsibleModule):
+    """apply(path, is_dir) -> changed, with the module's owner/group/mode/dir_mode (a no-op for the unset ones)."""
+    params = module.params
+
+    def apply(path: str, is_dir: bool) -> bool:
+        mode = params['dir_mode'] if is_dir else params['mode']
+        if mode is None and params['owner'] is None and params['group'] is None:
+            return False
+        file_args = dict(path=path, mode=mode, owner=params['owner'], group=params['group'], attributes=None,
+                         seuser=None, serole=None, setype=None, selevel=None, secontext=[None, None, None])
+        return module.set_fs_attributes_if_different(file_args, False)
+
+    return apply
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            dir=dict(type='path', required=True),
+            categories=dict(type='list', elements='str', choices=list(CATEGORIES), default=list(CATEGORIES)),
+            period_start_ms=dict(type='int'),
+            period_end_ms=dict(type='int'),
+            dest=dict(type='path'),
+            name_time=dict(type='str'),
+            owner=dict(type='str'),
+            group=dict(type='str'),
+            mode=dict(type='raw'),
+            dir_mode=dict(type='raw'),
+            lock_timeout=dict(type='int', default=300),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        root = check_root(params['dir'])
+        dest = check_root(params['dest'], 'dest') if params['dest'] is not None else os.path.join(root, 'reports')
+        now = int(time.time() * 1000)
+        generated = parse_name_time(params['name_time']) if params['name_time'] is not None else now
+        start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
+        report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'])
+        changed, json_path, markdown_path = write_report(dest, name_stamp(generated), report, attr_setter(module), module.check_mode)
+    except ArchiveError as exc:
+        module.fail_json(msg=exc.message, problems=exc.problems)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='audit report over %s: %s: %s' % (params['dir'], exc.strerror or exc, getattr(exc, 'filename', None) or ''))
+    module.exit_json(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path)
+
+
+if __name__ == '__main__':
+    main()

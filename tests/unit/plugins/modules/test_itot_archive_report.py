@@ -1,0 +1,315 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the opswat.itot collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""opswat.itot.itot_archive_report against a generated archive, checked with independently computed expectations."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import random
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.opswat.itot.plugins.module_utils._archive import write_archive
+from ansible_collections.opswat.itot.plugins.modules import itot_archive_report
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core before 2.19
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+def run(monkeypatch, args, check=False):
+    def exit_json(self, **kwargs):
+        raise ExitJson(kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs['msg'] = msg
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    args = dict(args)
+    if check:
+        args['_ansible_check_mode'] = True
+    with patch_module_args(args):
+        try:
+            itot_archive_report.main()
+        except ExitJson as exc:
+            return True, exc.args[0]
+        except FailJson as exc:
+            return False, exc.args[0]
+    raise AssertionError('main() returned without exit_json or fail_json')
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+START = 1795824000000  # 2026-11-28T00:00:00Z: the generated data covers four days from here
+DAY = 86400000
+DEVICES = [('d%d' % n, 'pc-%d' % n) for n in range(8)]
+ADMINS = [('Ann', 'ann@example.com'), ('Bob', 'bob@example.com'), ('Cy', None)]
+
+
+def iso_ms(ms):
+    moment = EPOCH + timedelta(milliseconds=ms)
+    return moment.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (ms % 1000)
+
+
+def some_timestamp(rng, ms):
+    """The same instant in one of the forms the API may use."""
+    moment = EPOCH + timedelta(milliseconds=ms)
+    form = rng.randrange(5)
+    if form == 0:
+        return iso_ms(ms)
+    if form == 1:
+        return (moment + timedelta(hours=2)).strftime('%Y-%m-%dT%H:%M:%S') + '+02:00'
+    if form == 2:
+        return ms
+    if form == 3:
+        return str(ms // 1000)
+    return moment.strftime('%a, %d %b %Y %H:%M:%S GMT')
+
+
+def generate(seed=7):
+    """{category: [(ms, entry), ...]} oldest first, whole seconds, no two entries of a category at the same time."""
+    rng = random.Random(seed)
+    data = {}
+    for category, count in (('device', 700), ('admin', 300), ('webhook', 300), ('device_report', 150)):
+        times = sorted(rng.sample(range(0, 4 * 86400), count))
+        items = []
+        for second in times:
+            ms = START + second * 1000
+            stamp = some_timestamp(rng, ms)
+            if category == 'device':
+                device = rng.choice(DEVICES)
+                event = rng.choice(['noncompliant', 'noncompliant', 'compliant', 'compliant', 'deleted_user', 'added', 'access_granted'])
+                item = {'timestamp': stamp, 'event': event, 'details': 'x', 'device_id': device[0], 'device_name': device[1],
+                        'device_username': 'user-%s' % device[0], 'device_group': 'g'}
+            elif category == 'admin':
+                admin = rng.choice(ADMINS)
+                item = {'timestamp': stamp, 'event': rng.choice(['failed_auth', 'failed_auth', 'login', 'config']), 'details': 'y',
+                        'admin_name': admin[0], 'admin_email': admin[1]}
+            elif category == 'webhook':
+                device = rng.choice(DEVICES)
+                item = {'timestamp': stamp, 'event': rng.choice(['added', 'deleted', 'status_changed_to_non_compliant',
+                                                                 'status_changed_to_compliant']),
+                        'details': 'z', 'device_id': device[0], 'device_name': device[1],
+                        'response_code': rng.choice(['200', '201', '400', '404', '500', 503, 200, 399, 'timeout', '', None, ' 502 ']),
+                        'response_body': '{}'}
+            else:
+                device = rng.choice(DEVICES)
+                item = {'timestamp': stamp, 'event': 'report', 'details': 'r', 'device_id': device[0], 'device_name': device[1],
+                        'status': 'ok', 'last_seen': 'Sun, 29 Nov 2026 07:00:00 GMT'}
+            items.append((ms, item))
+            if rng.random() < 0.03:
+                items.append((ms, dict(item)))  # an identical twin: a second event
+        data[category] = items
+    return data
+
+
+def archive(root, data):
+    """Write data the way the role does: eight runs, each re-reading five minutes behind the previous one."""
+    cuts = [START + k * DAY // 2 for k in range(1, 9)]
+    for category, items in data.items():
+        low = START
+        for cut in cuts:
+            batch = [item for ms, item in items if low <= ms <= cut]
+            write_archive(str(root), category, batch, overlap=300, now=cut)
+            low = cut - 300000
+    # One entry without a readable time: never counted in a period.
+    write_archive(str(root), 'admin', [{'timestamp': 'n/a', 'event': 'failed_auth', 'admin_name': 'Ann'}], now=cuts[-1])
+
+
+def expected_report(data, start, end):
+    inside = dict((category, [(ms, item) for ms, item in items if start <= ms <= end]) for category, items in data.items())
+    counts = {}
+    for category, items in inside.items():
+        events = Counter(item['event'] for _ms, item in items)
+        counts[category] = {'total': len(items), 'events': dict(sorted(events.items()))}
+
+    devices = []
+    for device_id, device_name in DEVICES:
+        mine = [(ms, item['event']) for ms, item in inside['device'] if item['device_id'] == device_id]
+        bad = [ms for ms, event in mine if event == 'noncompliant']
+        if not bad:
+            continue
+        good_after = [ms for ms, event in mine if event == 'compliant' and ms >= bad[-1]]
+        devices.append({'device_id': device_id, 'device_name': device_name, 'first_noncompliant': iso_ms(bad[0]),
+                        'noncompliant_events': len(bad), 'back_to_compliant': bool(good_after),
+                        'compliant_at': iso_ms(good_after[0]) if good_after else None})
+    devices.sort(key=lambda device: device['first_noncompliant'])
+
+    failed = []
+    for name, email in ADMINS:
+        times = [ms for ms, item in inside['admin'] if item['event'] == 'failed_auth' and item['admin_name'] == name]
+        if times:
+            failed.append({'admin_name': name, 'admin_email': email, 'count': len(times), 'first': iso_ms(times[0]), 'last': iso_ms(times[-1])})
+    failed.sort(key=lambda admin: (-admin['count'], admin['admin_name']))
+
+    deleted = [{'device_id': item['device_id'], 'device_name': item['device_name'], 'device_username': item['device_username'],
+                'time': iso_ms(ms)} for ms, item in inside['device'] if item['event'] == 'deleted_user']
+
+    errors = []
+    for ms, item in inside['webhook']:
+        code = item['response_code']
+        number = code if isinstance(code, int) else int(code) if isinstance(code, str) and code.strip().isdigit() else None
+        if number is not None and number >= 400:
+            errors.append({'device_id': item['device_id'], 'device_name': item['device_name'], 'time': iso_ms(ms), 'code': number,
+                           'event': item['event']})
+    return {
+        'entries_total': sum(len(items) for items in inside.values()),
+        'counts': counts,
+        'summary': {'failed_auth': sum(admin['count'] for admin in failed), 'noncompliant_devices': len(devices),
+                    'deleted_user': len(set(item['device_id'] for item in deleted)), 'webhook_errors': len(errors)},
+        'noncompliant_devices': devices,
+        'webhook_noncompliant_events': len([1 for _ms, item in inside['webhook'] if item['event'] == 'status_changed_to_non_compliant']),
+        'failed_auth': failed,
+        'deleted_user_devices': deleted,
+        'webhook_errors': {'total': len(errors), 'by_code': dict(sorted(Counter(str(item['code']) for item in errors).items())),
+                           'events': errors},
+    }
+
+
+def period_of(data):
+    """About two days in the middle, starting and ending exactly on an entry's time (both ends are included)."""
+    admin = [ms for ms, _item in data['admin'] if ms >= START + DAY + 3600000]
+    webhook = [ms for ms, _item in data['webhook'] if ms <= START + 3 * DAY]
+    return admin[0], webhook[-1]
+
+
+@pytest.fixture(scope='module')
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp('report') / 'itot'
+    data = generate()
+    archive(root, data)
+    return str(root), data
+
+
+def args_for(root, data, **extra):
+    period = period_of(data)
+    args = {'dir': root, 'period_start_ms': period[0], 'period_end_ms': period[1], 'name_time': '20261201T080000Z'}
+    args.update(extra)
+    return args
+
+
+def test_report_matches_independent_counts(monkeypatch, tmp_path, generated):
+    root, data = generated
+    dest = str(tmp_path / 'reports')
+    ok, result = run(monkeypatch, args_for(root, data, dest=dest))
+    assert ok, result
+    report = result['report']
+    period = period_of(data)
+    expected = expected_report(data, *period)
+    assert expected != expected_report(data, period[0] + 1, period[1] - 1)  # entries at both ends, each one counts
+    for key, value in expected.items():
+        assert report[key] == value, key
+    # The generator makes sure every part of the report has something to show.
+    assert expected['summary']['failed_auth'] > 10 and expected['summary']['noncompliant_devices'] >= 4
+    assert expected['summary']['deleted_user'] >= 3 and expected['summary']['webhook_errors'] > 10
+    assert any(device['back_to_compliant'] for device in expected['noncompliant_devices'])
+    assert report['period'] == {'start': iso_ms(period[0]), 'end': iso_ms(period[1]), 'start_ms': period[0], 'end_ms': period[1]}
+    assert report['generated'] == '2026-12-01T08:00:00.000Z'
+    assert report['undated_entries'] == {'admin': 1, 'device': 0, 'webhook': 0, 'device_report': 0}
+    assert report['categories'] == ['admin', 'device', 'webhook', 'device_report']
+    assert 0 < report['files_read'] < 4 * 8
+    assert result['changed'] is True
+    assert result['json_path'] == os.path.join(dest, 'audit-20261201T080000Z.json')
+    assert result['markdown_path'] == os.path.join(dest, 'audit-20261201T080000Z.md')
+    with open(result['json_path']) as stream:
+        assert json.load(stream) == report
+    with open(result['markdown_path']) as stream:
+        markdown = stream.read()
+    for title in ('# IT-OT Access audit report', '## Summary', '## Events per category', '## Devices that went non-compliant',
+                  '## Failed admin logins', '## Devices whose agent a local user removed', '## Webhook errors'):
+        assert '\n%s\n' % title in '\n' + markdown
+    assert '| Failed admin logins (`failed_auth`) | %d |' % expected['summary']['failed_auth'] in markdown
+    for device in expected['noncompliant_devices']:
+        assert '| %s | %s | %s |' % (device['device_id'], device['device_name'], device['first_noncompliant']) in markdown
+    assert '| Cy | - |' in markdown  # an admin without an email
+    # Same report again: the files are left alone.
+    before = os.stat(result['json_path']).st_mtime_ns
+    ok, again = run(monkeypatch, args_for(root, data, dest=dest))
+    assert ok and again['changed'] is False and again['report'] == report
+    assert os.stat(result['json_path']).st_mtime_ns == before
+
+
+def test_default_dest_and_check_mode(monkeypatch, tmp_path, generated):
+    root, data = generated
+    copy = tmp_path / 'copy'
+    os.symlink(root, str(copy))  # reports of this test land beside the shared archive's categories, not in it
+    ok, result = run(monkeypatch, args_for(str(copy), data, categories=['admin']), check=True)
+    assert ok and result['changed'] is True
+    assert result['json_path'] == os.path.join(str(copy), 'reports', 'audit-20261201T080000Z.json')
+    assert not os.path.exists(result['json_path'])
+    assert list(result['report']['counts']) == ['admin']
+    assert result['report']['summary']['failed_auth'] == expected_report(data, *period_of(data))['summary']['failed_auth']
+
+
+def test_a_tampered_file_in_the_period_fails_naming_it(monkeypatch, tmp_path):
+    root = tmp_path / 'itot'
+    day1 = [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'failed_auth', 'admin_name': 'Ann', 'admin_email': 'a@x'}]
+    day2 = [{'timestamp': '2026-11-30T07:00:00Z', 'event': 'failed_auth', 'admin_name': 'Ann', 'admin_email': 'a@x'}]
+    write_archive(str(root), 'admin', day1)
+    write_archive(str(root), 'admin', day2)
+    target = root / 'admin' / '2026/11/30/admin-20261130T070000000Z-20261130T070000000Z.jsonl.gz'
+    target.write_bytes(gzip.compress(b'{"timestamp":"2026-11-30T07:00:00Z","event":"login"}\n'))
+    day1_period = {'period_start_ms': 1795935600000 - 1000, 'period_end_ms': 1795935600000 + 1000}  # around 2026-11-29T07:00:00Z
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z',
+                                   'dest': str(tmp_path / 'r'), 'period_start_ms': day1_period['period_start_ms'],
+                                   'period_end_ms': day1_period['period_end_ms']})
+    assert ok and result['report']['summary']['failed_auth'] == 1  # the tampered file lies outside the period
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z',
+                                   'dest': str(tmp_path / 'r'), 'period_start_ms': 1795935600000, 'period_end_ms': 1795935600000 + DAY})
+    assert not ok
+    assert str(target) in result['msg'] and 'does not match the manifest' in result['msg']
+
+
+def test_refusals(monkeypatch, tmp_path):
+    root = tmp_path / 'itot'
+    write_archive(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}])
+    ok, result = run(monkeypatch, {'dir': 'itot', 'name_time': '20261201T000000Z'})
+    assert not ok and result['msg'].startswith("dir must be an absolute path without '..' components") and "'itot'" in result['msg']
+    ok, result = run(monkeypatch, {'dir': str(root), 'dest': '/tmp/../etc'})
+    assert not ok and result['msg'].startswith('dest must be an absolute path')
+    ok, result = run(monkeypatch, {'dir': str(root), 'name_time': '2026-12-01'})
+    assert not ok and 'name_time must look like 20261129T070000Z' in result['msg']
+    ok, result = run(monkeypatch, {'dir': str(root), 'period_start_ms': 2, 'period_end_ms': 1})
+    assert not ok and 'period_start_ms (2) must not be after period_end_ms (1)' in result['msg']
+    (root / 'admin' / '.pending.json').write_text('{"manifest": [], "files": [], "state": {}}')
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin']})
+    assert not ok and 'holds an interrupted write' in result['msg']
+    assert not os.path.exists(str(root / 'reports'))
+
+
+def test_default_period_is_the_last_day(monkeypatch, tmp_path):
+    root = tmp_path / 'itot'
+    write_archive(str(root), 'admin', [{'timestamp': 'x', 'event': 'login'}])
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin', 'device']}, check=True)
+    assert ok
+    period = result['report']['period']
+    assert period['end_ms'] - period['start_ms'] == DAY
+    assert result['report']['counts'] == {'admin': {'total': 0, 'events': {}}, 'device': {'total': 0, 'events': {}}}
