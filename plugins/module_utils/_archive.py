@@ -24,27 +24,26 @@ Layout under ``{root}/{category}/`` (fixed by the collection's contract)::
      "manifest_lines": 12, "manifest_head": "<sha256 of the last manifest line>",
      "overlap": 300, "updated": "<ISO time of the write>"}
 
-Only the standard library is used here, so the code runs on any managed host with Python 3.9+ and a test can
-load this file on its own.  Errors are raised as ``ArchiveError``; the modules turn them into ``fail_json``.
+Only the standard library and the collection's own ``_timeparse`` are used here, so the code runs on any managed
+host with Python 3.9+.  Errors are raised as ``ArchiveError``; the modules turn them into ``fail_json``.
 """
 
 from __future__ import annotations
 
-import calendar
 import errno
 import fcntl
 import gzip
 import hashlib
 import io
 import json
-import math
 import os
-import re
 import tempfile
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_entry_time
 
 CATEGORIES = ('admin', 'device', 'webhook', 'device_report')
 ZERO_HASH = '0' * 64
@@ -79,97 +78,19 @@ class ArchiveError(Exception):
 
 # --- time ---------------------------------------------------------------------------------------------------
 
-_NUMBER_RE = re.compile(r'^[+-]?\d+(?:\.\d+)?$')
-_ISO_RE = re.compile(
-    r'^(\d{4})-(\d{2})-(\d{2})'
-    r'(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?'
-    r'\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$'
-)
-_MONTHS = ('jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec')
-_RFC1123_RE = re.compile(
-    r'^(?:[A-Za-z]{3},?\s+)?(\d{1,2})[\s-]+([A-Za-z]{3})[\s-]+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?'
-    r'\s*(GMT|UTC|UT|Z|[+-]\d{4})?$',
-    re.IGNORECASE,
-)
-
-
 def _in_range(ms: int) -> Optional[int]:
     return ms if _MIN_MS <= ms <= _MAX_MS else None
 
 
-def _number_to_ms(value: float) -> Optional[int]:
-    if math.isnan(value) or math.isinf(value):
-        return None
-    # Epoch seconds and epoch milliseconds overlap nowhere in practice: 1e11 s is the year 5138, 1e11 ms is 1973.
-    ms = value if abs(value) >= 1e11 else value * 1000
-    return _in_range(int(math.floor(ms + 0.5)))
-
-
-def _offset_minutes(zone: Optional[str]) -> Optional[int]:
-    """Minutes east of UTC for a zone token; None for a bad offset.  No zone means UTC."""
-    if not zone or zone.upper() in ('Z', 'UTC', 'GMT', 'UT'):
-        return 0
-    digits = zone[1:].replace(':', '')
-    hours = int(digits[:2])
-    minutes = int(digits[2:] or 0)
-    if hours > 23 or minutes > 59:
-        return None
-    sign = -1 if zone[0] == '-' else 1
-    return sign * (hours * 60 + minutes)
-
-
-def _datetime_to_ms(year: int, month: int, day: int, hour: int, minute: int, second: int, millis: int,
-                    offset_minutes: Optional[int]) -> Optional[int]:
-    if offset_minutes is None:
-        return None
-    if second == 60:  # a leap second: keep the entry, one millisecond before the next minute
-        second, millis = 59, 999
-    try:
-        datetime(year, month, day, hour, minute, second)  # range check only
-    except ValueError:
-        return None
-    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-    return _in_range(seconds * 1000 + millis - offset_minutes * 60000)
-
-
 def parse_time_ms(value: Any) -> Optional[int]:
-    """Epoch milliseconds (UTC) of an API timestamp, or None when the value is not a time this code knows.
+    """Epoch milliseconds (UTC) of an API timestamp, or None when the value is not a time the collection knows.
 
-    Accepted: ISO 8601 with or without a fraction, with ``Z``, an offset or nothing (naive means UTC);
-    epoch seconds or milliseconds as a number or a digit string (a magnitude of 1e11 or more means ms);
-    RFC 1123 such as ``Sun, 29 Nov 2026 07:00:00 GMT``.
+    The forms are those of the client (``_timeparse.parse_entry_time``): ISO 8601 with or without a fraction, with
+    ``Z``, an offset or nothing (naive means UTC); epoch seconds or milliseconds as a number or a digit string (a
+    magnitude of 1e11 or more means ms); RFC 1123 such as ``Sun, 29 Nov 2026 07:00:00 GMT``.
     """
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, float):
-        return _number_to_ms(value)
-    if isinstance(value, int):
-        return _in_range(value if abs(value) >= 10 ** 11 else value * 1000)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if _NUMBER_RE.match(text):
-        if '.' in text:
-            return _number_to_ms(float(text))
-        number = int(text)
-        return _in_range(number if abs(number) >= 10 ** 11 else number * 1000)
-    match = _ISO_RE.match(text)
-    if match:
-        year, month, day, hour, minute, second, fraction, zone = match.groups()
-        millis = int((fraction or '0')[:3].ljust(3, '0'))
-        return _datetime_to_ms(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), millis,
-                               _offset_minutes(zone))
-    match = _RFC1123_RE.match(text)
-    if match:
-        day, month_name, year, hour, minute, second, zone = match.groups()
-        month_name = month_name.lower()
-        if month_name not in _MONTHS:
-            return None
-        return _datetime_to_ms(int(year), _MONTHS.index(month_name) + 1, int(day), int(hour), int(minute), int(second or 0), 0,
-                               _offset_minutes(zone))
-    return None
+    micros = parse_entry_time(value)
+    return None if micros is None else _in_range(micros // 1000)
 
 
 def ms_to_datetime(ms: int) -> datetime:
@@ -285,6 +206,21 @@ def _fsync_dir(path: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def module_attr_setter(module: Any) -> AttrSetter:
+    """apply(path, is_dir) -> changed, with an AnsibleModule's owner/group/mode/dir_mode (a no-op for the unset ones)."""
+    params = module.params
+
+    def apply(path: str, is_dir: bool) -> bool:
+        mode = params['dir_mode'] if is_dir else params['mode']
+        if mode is None and params['owner'] is None and params['group'] is None:
+            return False
+        file_args = dict(path=path, mode=mode, owner=params['owner'], group=params['group'], attributes=None,
+                         seuser=None, serole=None, setype=None, selevel=None, secontext=[None, None, None])
+        return module.set_fs_attributes_if_different(file_args, False)
+
+    return apply
 
 
 def _no_attrs(path: str, is_dir: bool) -> bool:

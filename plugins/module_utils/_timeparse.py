@@ -53,7 +53,10 @@ def parse_iso8601_us(text: str) -> Optional[int]:
     offset_s = 0
     if zone and zone[0] in '+-':
         digits = zone[1:].replace(':', '')
-        offset_s = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            return None
+        offset_s = hours * 3600 + minutes * 60
         if zone[0] == '-':
             offset_s = -offset_s
     delta = when - _EPOCH

@@ -261,24 +261,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     CATEGORIES,
     ArchiveError,
+    module_attr_setter,
     read_cursor,
     write_archive,
 )
-
-
-def attr_setter(module: AnsibleModule):
-    """apply(path, is_dir) -> changed, with the module's owner/group/mode/dir_mode (a no-op for the unset ones)."""
-    params = module.params
-
-    def apply(path: str, is_dir: bool) -> bool:
-        mode = params['dir_mode'] if is_dir else params['mode']
-        if mode is None and params['owner'] is None and params['group'] is None:
-            return False
-        file_args = dict(path=path, mode=mode, owner=params['owner'], group=params['group'], attributes=None,
-                         seuser=None, serole=None, setype=None, selevel=None, secontext=[None, None, None])
-        return module.set_fs_attributes_if_different(file_args, False)
-
-    return apply
 
 
 def main() -> None:
@@ -309,7 +295,7 @@ def main() -> None:
             result = write_archive(
                 params['dir'], params['category'], params['entries'], overlap=params['overlap'],
                 retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
-                window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=attr_setter(module),
+                window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
                 lock_timeout=params['lock_timeout'],
             )
     except ArchiveError as exc:

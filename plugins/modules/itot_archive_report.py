@@ -206,6 +206,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     CATEGORIES,
     ArchiveError,
+    module_attr_setter,
     check_root,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._archive_report import (
@@ -215,21 +216,6 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_report import
     parse_name_time,
     write_report,
 )
-
-
-def attr_setter(module: AnsibleModule):
-    """apply(path, is_dir) -> changed, with the module's owner/group/mode/dir_mode (a no-op for the unset ones)."""
-    params = module.params
-
-    def apply(path: str, is_dir: bool) -> bool:
-        mode = params['dir_mode'] if is_dir else params['mode']
-        if mode is None and params['owner'] is None and params['group'] is None:
-            return False
-        file_args = dict(path=path, mode=mode, owner=params['owner'], group=params['group'], attributes=None,
-                         seuser=None, serole=None, setype=None, selevel=None, secontext=[None, None, None])
-        return module.set_fs_attributes_if_different(file_args, False)
-
-    return apply
 
 
 def main() -> None:
@@ -257,7 +243,7 @@ def main() -> None:
         generated = parse_name_time(params['name_time']) if params['name_time'] is not None else now
         start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
         report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'])
-        changed, json_path, markdown_path = write_report(dest, name_stamp(generated), report, attr_setter(module), module.check_mode)
+        changed, json_path, markdown_path = write_report(dest, name_stamp(generated), report, module_attr_setter(module), module.check_mode)
     except ArchiveError as exc:
         module.fail_json(msg=exc.message, problems=exc.problems)
     except (IOError, OSError) as exc:

@@ -527,6 +527,8 @@ def test_leftover_temps_without_pending_leave_the_cursor_where_it_was(tmp_path):
 
 KILL_CHILD = textwrap.dedent('''
     import importlib.util, json, os, signal, sys
+    # the folder that holds ansible_collections/, so that _archive's import of _timeparse resolves
+    sys.path.insert(0, sys.argv[1].rsplit('/ansible_collections/', 1)[0])
     spec = importlib.util.spec_from_file_location('archive_under_test', sys.argv[1])
     archive = importlib.util.module_from_spec(spec)
     sys.modules['archive_under_test'] = archive

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
@@ -17,54 +16,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive import write_archive
 from ansible_collections.opswat.itot.plugins.modules import itot_archive_report
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
+from ansible_collections.opswat.itot.tests.unit.plugins.module_runner import run_module
 
 
 def run(monkeypatch, args, check=False):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs['msg'] = msg
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    args = dict(args)
-    if check:
-        args['_ansible_check_mode'] = True
-    with patch_module_args(args):
-        try:
-            itot_archive_report.main()
-        except ExitJson as exc:
-            return True, exc.args[0]
-        except FailJson as exc:
-            return False, exc.args[0]
-    raise AssertionError('main() returned without exit_json or fail_json')
+    return run_module(monkeypatch, itot_archive_report.main, args, check=check)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
