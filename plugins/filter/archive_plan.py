@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the opswat.itot collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The archive_plan filter: which API windows one archive run reads, one slice of at most 24 h per item."""
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms, parse_time_option
+
+DOCUMENTATION = r"""
+---
+name: archive_plan
+short_description: Plan the API windows of an archive run from the cursors of its hosts
+version_added: 0.1.0
+author: opswat.itot maintainers (@opswat-itot)
+description:
+  - Used by the M(opswat.itot.itot_archive)-based role C(opswat.itot.log_archive) to read the API once for all hosts.
+  - For each category, the run starts at the oldest host cursor minus O(overlap) seconds; a host without an archive
+    starts at O(initial_lookback). The run ends at O(now_ms). The window is cut into slices of at most O(slice_seconds),
+    oldest first, each with a readable label.
+options:
+  _input:
+    description:
+      - One item per host, the registered result of a loop of M(opswat.itot.itot_archive) with O(opswat.itot.itot_archive#module:state=query)
+        over the categories (each loop result carries C(item), the category, and C(cursor_ms)).
+    type: list
+    elements: dict
+    required: true
+  categories:
+    description: The categories to plan, in this order.
+    type: list
+    elements: str
+    required: true
+  overlap:
+    description: Seconds re-read behind each cursor.
+    type: int
+    default: 300
+  initial_lookback:
+    description: Where a host without an archive starts; any O(opswat.itot.itot_logs_info#module:start_time) form (epoch ms, ISO 8601, V(-1d)).
+    type: raw
+    default: -1d
+  now_ms:
+    description: End of the run, epoch milliseconds. Defaults to the current time.
+    type: int
+  slice_seconds:
+    description: Longest slice, seconds (the API takes at most a day per query).
+    type: int
+    default: 86400
+"""
+
+EXAMPLES = r"""
+- name: Plan the slices of this run
+  ansible.builtin.set_fact:
+    plan: >-
+      {{ ansible_play_hosts | map('extract', hostvars, 'cursors') | list
+         | opswat.itot.archive_plan(['admin', 'device'], overlap=300, initial_lookback='-7d') }}
+"""
+
+RETURN = r"""
+_value:
+  description: One item per slice, oldest first within each category.
+  type: list
+  elements: dict
+  contains:
+    category:
+      description: The event category.
+      type: str
+    start_time:
+      description: Start of the slice, epoch ms.
+      type: int
+    end_time:
+      description: End of the slice, epoch ms.
+      type: int
+    label:
+      description: A readable label, for example C(device 2026-11-28T09:00:00.000Z .. 2026-11-29T09:00:00.000Z (1/2)).
+      type: str
+"""
+
+DAY_SECONDS = 86400
+
+
+def _host_cursor(host_result: Any, category: str) -> Optional[int]:
+    """The cursor (epoch ms) a host reported for a category, or None when it has no archive yet."""
+    for result in (host_result or {}).get('results', []):
+        if result.get('item') == category:
+            cursor = result.get('cursor_ms')
+            return int(cursor) if cursor is not None else None
+    raise AnsibleFilterError('archive_plan: a host reported no cursor for category %r' % category)
+
+
+def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 300, initial_lookback: Any = '-1d',
+                 now_ms: Optional[int] = None, slice_seconds: int = DAY_SECONDS) -> list[dict[str, Any]]:
+    """Slices (category, start, end, label) covering, per category, the oldest host cursor minus overlap up to now."""
+    if not host_results:
+        raise AnsibleFilterError('archive_plan: no host results to plan from')
+    if not 1 <= int(slice_seconds) <= DAY_SECONDS:
+        raise AnsibleFilterError('archive_plan: slice_seconds %r is not within 1..%d' % (slice_seconds, DAY_SECONDS))
+    if int(overlap) < 0:
+        raise AnsibleFilterError('archive_plan: overlap %r must not be negative' % (overlap,))
+    end = int(now_ms) if now_ms is not None else int(time.time() * 1000)
+    try:
+        lookback = parse_time_option(initial_lookback, end, 'itot_log_archive_initial_lookback')
+    except OptionError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+    step = int(slice_seconds) * 1000
+    plan = []
+    for category in categories:
+        starts = []
+        for host_result in host_results:
+            cursor = _host_cursor(host_result, category)
+            starts.append(lookback if cursor is None else cursor - int(overlap) * 1000)
+        start = min(max(min(starts), 0), end)
+        bounds = []
+        while True:
+            stop = min(start + step, end)
+            bounds.append((start, stop))
+            if stop >= end:
+                break
+            start = stop  # boundaries are inclusive: read the boundary again rather than risk a gap
+        for number, (lo, hi) in enumerate(bounds, 1):
+            plan.append({
+                'category': category,
+                'start_time': lo,
+                'end_time': hi,
+                'label': '%s %s .. %s (%d/%d)' % (category, format_ms(lo), format_ms(hi), number, len(bounds)),
+            })
+    return plan
+
+
+class FilterModule:
+    """opswat.itot filters."""
+
+    def filters(self) -> dict[str, Any]:
+        return {'archive_plan': archive_plan}
