@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The log_archive role and the audit playbook against the emulator, with two (then three) local archive hosts:
+# exact ground truth on every host, no change on a second run, incremental and late entries once, a new host
+# backfilled, an interrupted run completed, tampering caught, report counts checked, thresholds enforced.
+set -eu -o pipefail
+
+here=$(pwd)
+py=$(python -c 'import sys; print(sys.executable)')
+emulator=$(sed -n 's/^itot_emulator_script: //p' ../../integration_config.yml)
+work=$(mktemp -d)
+token="itot-archive-it-token"
+emu_pid=""
+cleanup() {
+  if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '\n=== %s\n' "$*"; }
+fail() { echo "FAILED: $*"; exit 1; }
+
+# --- the emulator: two hours of data in mixed time formats, with duplicates ----------------------------------
+"$py" "$emulator" --port 0 --port-file "$work/port" --log-file "$work/emulator.log" --entries 150 --span 7200 \
+  --rate-limit 0 --access-token "$token" --time-format mixed --duplicates 3 --order desc >"$work/emulator.out" 2>&1 &
+emu_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || fail "the emulator did not start"
+url="http://127.0.0.1:$(cat "$work/port")"
+ctl() { "$py" "$here/ctl.py" "$url" "$@"; }
+
+write_inventory() {
+  {
+    echo "[itot_archive_hosts]"
+    echo "archive_a itot_log_archive_dir=$work/a"
+    echo "archive_b itot_log_archive_dir=$work/b itot_log_archive_mode=0600 itot_log_archive_dir_mode=0700 itot_log_archive_group=daemon"
+    for extra in "$@"; do echo "$extra"; done
+    echo "[all:vars]"
+    echo "ansible_connection=local"
+    echo "ansible_python_interpreter=$py"
+  } >"$work/inventory.ini"
+}
+
+# run_play PLAYBOOK [ARGS...]: runs it, output in $work/play.log (and on screen); returns ansible-playbook's status
+run_play() {
+  local playbook=$1
+  shift
+  set +e
+  ANSIBLE_ROLES_PATH="$here/.." ansible-playbook -i "$work/inventory.ini" "$playbook" \
+    -e "itot_base_url=$url itot_access_token=$token itot_rate_limit=0 itot_log_archive_initial_lookback=-1d" \
+    "$@" 2>&1 | tee "$work/play.log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  return "$rc"
+}
+
+check_host() {  # check_host NAME [check_archive options]
+  local name=$1
+  shift
+  "$py" "$here/check_archive.py" --dir "$work/$name" --url "$url" "$@"
+}
+
+check_all() {
+  check_host a --mode 0640 --dir-mode 0750 --owner root --group root
+  check_host b --mode 0600 --dir-mode 0700 --owner root --group daemon
+}
+
+recap_changed() {  # recap_changed HOST: the changed= count of the last play's recap
+  sed -n "s/^$1 *: .*changed=\([0-9]*\).*/\1/p" "$work/play.log" | tail -n 1
+}
+
+write_inventory
+
+step "first run: every host holds exactly the ground truth"
+run_play archive.yml || fail "first run"
+check_all
+
+step "second run with nothing new: changed=0 on every host"
+run_play archive.yml || fail "second run"
+[ "$(recap_changed archive_a)" = 0 ] || fail "second run changed archive_a"
+[ "$(recap_changed archive_b)" = 0 ] || fail "second run changed archive_b"
+check_all
+
+step "new entries, and late ones timestamped inside the overlap, arrive exactly once"
+for c in admin device webhook device_report; do
+  ctl POST /_control/append "{\"category\": \"$c\", \"count\": 12}" >/dev/null
+done
+ctl POST /_control/append '{"category": "device", "count": 4, "offset_seconds": 150}' >/dev/null
+ctl POST /_control/append '{"category": "admin", "count": 3, "offset_seconds": 200, "events": ["failed_auth"]}' >/dev/null
+run_play archive.yml || fail "incremental run"
+check_all
+
+step "check mode with diff: says what it would add, writes nothing"
+ctl POST /_control/append '{"category": "webhook", "count": 5}' >/dev/null
+before=$(find "$work/a" "$work/b" -type f -exec sha256sum {} + | sort)
+run_play archive.yml --check --diff || fail "check mode run"
+after=$(find "$work/a" "$work/b" -type f -exec sha256sum {} + | sort)
+[ "$before" = "$after" ] || fail "check mode changed files"
+grep -q "webhook-" "$work/play.log" || fail "the diff does not name the webhook file it would add"
+run_play archive.yml || fail "run after check mode"
+check_all
+
+step "a host added later is backfilled, the others are not touched"
+write_inventory "archive_c itot_log_archive_dir=$work/c"
+run_play archive.yml || fail "run with a new host"
+[ "$(recap_changed archive_a)" = 0 ] || fail "adding a host changed archive_a"
+check_host c --mode 0640 --dir-mode 0750
+check_all
+
+step "a run interrupted by API failures, then a normal run: nothing lost, nothing doubled"
+for c in admin device webhook device_report; do
+  ctl POST /_control/append "{\"category\": \"$c\", \"count\": 30}" >/dev/null
+done
+ctl POST /_control/config '{"fail_next": ["none", "none", "500", "500", "500", "500", "500", "500", "500", "500"]}' >/dev/null
+if run_play archive.yml -e itot_test_max_retries=1; then fail "the run with failures succeeded"; fi
+grep -q "after 2 attempts" "$work/play.log" || fail "the failure does not say how often it was tried"
+if find "$work" -name '.tmp-*' -o -name '.pending.json' | grep -q .; then fail "temp files left behind"; fi
+ctl POST /_control/config '{"fail_next": []}' >/dev/null
+run_play archive.yml || fail "run after the interrupted one"
+for h in a b c; do check_host "$h"; done
+
+step "tampering is caught by verify"
+for kind in edit delete extra manifest; do
+  rm -rf "$work/t" && cp -a "$work/a" "$work/t"
+  victim=$(find "$work/t/device" -name '*.jsonl.gz' | sort | head -n 1)
+  case $kind in
+    edit) printf 'x' | dd of="$victim" bs=1 seek=20 conv=notrunc status=none ;;
+    delete) rm "$victim" ;;
+    extra) cp "$victim" "$(dirname "$victim")/device-20200101T000000000Z-20200101T000000000Z.jsonl.gz" ;;
+    manifest) sed -i '1s/"entries":[0-9]*/"entries":999/' "$work/t/device/manifest.jsonl" ;;
+  esac
+  set +e
+  ansible localhost -i localhost, -c local -e "ansible_python_interpreter=$py" -m opswat.itot.itot_archive \
+    -a "dir=$work/t category=device" >"$work/verify.log" 2>&1
+  rc=$?
+  set -e
+  cat "$work/verify.log"
+  [ $rc -ne 0 ] || fail "verify did not catch: $kind"
+  case $kind in
+    manifest) grep -q "manifest" "$work/verify.log" || fail "verify does not name the manifest" ;;
+    extra) grep -q "device-20200101T000000000Z" "$work/verify.log" || fail "verify does not name the extra file" ;;
+    *) grep -q "$(basename "$victim")" "$work/verify.log" || fail "verify does not name $(basename "$victim")" ;;
+  esac
+done
+
+step "the audit playbook: report counts equal the ground truth's, thresholds fail the play"
+write_inventory
+run_play opswat.itot.audit -e itot_audit_period=-1d || fail "audit run"
+for h in a b; do
+  report=$(find "$work/$h/reports" -name 'audit-*.json' | sort | tail -n 1)
+  if [ -z "$report" ] || [ ! -s "${report%.json}.md" ]; then fail "no report pair on host $h"; fi
+  "$py" "$here/check_report.py" "$report" "$url" | tee "$work/expected.json"
+done
+failed_auth=$("$py" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["failed_auth"])' "$work/expected.json")
+[ "$failed_auth" -gt 0 ] || fail "the data has no failed admin logins to test a threshold with"
+run_play opswat.itot.audit -e itot_audit_period=-1d -e "itot_audit_max_failed_auth=$failed_auth" \
+  -e itot_audit_max_noncompliant=1000 -e itot_audit_max_deleted_user=1000 || fail "audit at the threshold failed"
+if run_play opswat.itot.audit -e itot_audit_period=-1d -e "itot_audit_max_failed_auth=$((failed_auth - 1))" \
+  -e itot_audit_max_deleted_user=0; then
+  fail "audit over the threshold passed"
+fi
+grep -q "itot_audit_max_failed_auth = $((failed_auth - 1))" "$work/play.log" || fail "the failure does not name itot_audit_max_failed_auth"
+
+echo
+echo "log_archive: all scenarios passed"
