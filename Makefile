@@ -1,5 +1,8 @@
 # opswat.itot — developer commands.  `make test` is what CI runs (.ci/run).
-.PHONY: test sanity units integration lint docs emulator-test build clean
+.PHONY: demo test sanity units integration lint docs emulator-test build clean
+
+demo:
+	bash hacking/demo.sh
 
 test:
 	bash hacking/test.sh

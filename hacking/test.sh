@@ -51,15 +51,7 @@ run_step() {
 
 # --- set-up: the virtual environment with the pinned tools ------------------------------------------------
 setup_venv() {
-  local stamp="$venv/.requirements.sha256" want
-  want=$(cat requirements.txt tests/requirements-tools.txt tests/constraints-tools.txt | sha256sum | cut -d' ' -f1)
-  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
-    echo "reusing $venv"
-  else
-    python3 -m venv "$venv" &&
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-tools.txt &&
-      echo "$want" >"$stamp"
-  fi || return 1
+  bash hacking/venv.sh || return 1
   # ansible-test's shellcheck sanity test is skipped without shellcheck; Debian has it.
   if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     { apt-get install -y -qq shellcheck || { apt-get update -qq && apt-get install -y -qq shellcheck; }; } >/dev/null 2>&1 ||
@@ -123,7 +115,7 @@ step_emulator() { at python -m pytest -q -p no:cacheprovider tests/emulator; }
 step_sanity() { at ansible-test sanity --venv --color no; }
 step_units() { at ansible-test units --venv --requirements --color no; }
 step_integration() { at ansible-test integration --venv --requirements --color no --python 3.11; }
-step_lint() { at ansible-lint --profile production --offline; }
+step_lint() { ANSIBLE_COLLECTIONS_PATH="$build" at ansible-lint --profile production --offline; }
 step_docs() { at antsibull-docs lint-collection-docs --plugin-docs .; }
 step_changelog() { at antsibull-changelog lint; }
 step_build() {
