@@ -4,13 +4,16 @@
 #   hacking/test.sh [STEP ...]      steps: emulator sanity units integration lint docs changelog build
 #                                   (none given: all of them, in that order)
 #
+#   ITOT_TARGETS="a b"              integration: only these targets (default: all)
+#   ITOT_BUILD=DIR                  where the collection layout, logs and ansible-test's output go (default: .build)
+#
 # Each step's output goes to .build/logs/STEP.log; a failing step's tail is printed.  One summary line
 # per step, then "steps: N passed, N failed".  Exit status is non-zero when any step failed.
 set -u -o pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
-build="$root/.build"
+build="${ITOT_BUILD:-$root/.build}"
 coll="$build/ansible_collections/opswat/itot"
 logs="$build/logs"
 venv="$root/.venv"
@@ -114,7 +117,8 @@ at() { (cd "$coll" && PATH="$build/bin:$venv/bin:$PATH" "$@"); }
 step_emulator() { at python -m pytest -q -p no:cacheprovider tests/emulator; }
 step_sanity() { at ansible-test sanity --venv --color no; }
 step_units() { at ansible-test units --venv --requirements --color no; }
-step_integration() { at ansible-test integration --venv --requirements --color no --python 3.11; }
+# shellcheck disable=SC2086  # ITOT_TARGETS is a list of target names
+step_integration() { at ansible-test integration --venv --requirements --color no --python 3.11 ${ITOT_TARGETS:-}; }
 step_lint() { ANSIBLE_COLLECTIONS_PATH="$build" at ansible-lint --profile production --offline; }
 step_docs() { at antsibull-docs lint-collection-docs --plugin-docs .; }
 step_changelog() { at antsibull-changelog lint; }

@@ -26,7 +26,7 @@ emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || fail "the emulator did not start"
 url="http://127.0.0.1:$(cat "$work/port")"
-ctl() { "$py" "$here/ctl.py" "$url" "$@"; }
+ctl() { "$py" "$here/../setup_itot_emulator/files/ctl.py" "$url" "$@"; }
 
 write_inventory() {
   {

@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# Sourced by the runme.sh integration targets: the emulator, playbook runs at -vvvv with an Ansible log, and the
+# secret sweep.  Every target that uses it runs with the same distinctive access token and client secret, and
+# ends with itot_sweep, which searches everything the target wrote for them.
+#
+#   source ../setup_itot_emulator/files/itot_test_lib.sh
+#   itot_emulator_start --pagination 200-cursor ...      # sets ITOT_URL; the token and client credentials are added
+#   itot_play playbook.yml -e ...                        # -vvvv, ANSIBLE_LOG_PATH; secrets in a vars file
+#   itot_ctl POST /_control/config '{"faults": {...}}'
+#   itot_sweep [DIR ...]                                 # every file below $ITOT_WORK and DIRs (gzip read through)
+
+ITOT_TEST_TOKEN="itot-SWEEP-token-3f9b1c7d2e"
+ITOT_TEST_CLIENT_ID="itot-sweep-client"
+ITOT_TEST_SECRET="itot-SWEEP-secret-8a4e6d0b5c"
+ITOT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ITOT_PY=$(python -c 'import sys; print(sys.executable)')
+ITOT_EMULATOR_SCRIPT=$(sed -n 's/^itot_emulator_script: //p' ../../integration_config.yml)
+ITOT_WORK=$(mktemp -d)
+ITOT_SECRETS_DIR=$(mktemp -d)  # outside ITOT_WORK: the vars file holding the secrets is not swept
+ITOT_URL=""
+ITOT_EMULATOR_PID=""
+ITOT_PLAYS=0
+export ITOT_TEST_TOKEN ITOT_TEST_CLIENT_ID ITOT_TEST_SECRET ITOT_PY ITOT_WORK
+
+itot_cleanup() {
+  itot_emulator_stop
+  rm -rf "$ITOT_WORK" "$ITOT_SECRETS_DIR"
+}
+trap itot_cleanup EXIT
+
+# itot_emulator_start [EMULATOR OPTIONS...]: starts a fresh emulator; ITOT_URL is its base URL.
+itot_emulator_start() {
+  itot_emulator_stop
+  local n=$((ITOT_PLAYS + 1)) tls=http
+  rm -f "$ITOT_WORK/emulator.port"
+  case " $* " in *" --tls-cert "*) tls=https ;; esac
+  "$ITOT_PY" "$ITOT_EMULATOR_SCRIPT" --port 0 --port-file "$ITOT_WORK/emulator.port" \
+    --log-file "$ITOT_WORK/emulator-$n.log" --access-token "$ITOT_TEST_TOKEN" \
+    --client-id "$ITOT_TEST_CLIENT_ID" --client-secret "$ITOT_TEST_SECRET" "$@" >"$ITOT_WORK/emulator-$n.out" 2>&1 &
+  ITOT_EMULATOR_PID=$!
+  local _
+  for _ in $(seq 200); do [ -s "$ITOT_WORK/emulator.port" ] && break; sleep 0.05; done
+  [ -s "$ITOT_WORK/emulator.port" ] || { cat "$ITOT_WORK/emulator-$n.out"; echo "the emulator did not start"; return 1; }
+  ITOT_URL="$tls://127.0.0.1:$(cat "$ITOT_WORK/emulator.port")"
+  export ITOT_URL
+  itot_write_vars
+}
+
+itot_emulator_stop() {
+  if [ -n "$ITOT_EMULATOR_PID" ]; then
+    kill "$ITOT_EMULATOR_PID" 2>/dev/null || true
+    wait "$ITOT_EMULATOR_PID" 2>/dev/null || true
+    ITOT_EMULATOR_PID=""
+  fi
+}
+
+# The vars file that hands the secrets and the URL to playbooks (-e @file: -vvvv prints -e key=value pairs).
+itot_write_vars() {
+  (umask 077 && cat >"$ITOT_SECRETS_DIR/vars.yml" <<VARS
+itot_test_url: "$ITOT_URL"
+itot_test_token: "$ITOT_TEST_TOKEN"
+itot_test_client_id: "$ITOT_TEST_CLIENT_ID"
+itot_test_secret: "$ITOT_TEST_SECRET"
+itot_test_work: "$ITOT_WORK"
+itot_test_python: "$ITOT_PY"
+VARS
+  )
+}
+
+# itot_ctl METHOD PATH [JSON]: a control request to the emulator; prints the JSON answer.
+itot_ctl() {
+  "$ITOT_PY" "$ITOT_LIB_DIR/ctl.py" "$ITOT_URL" "$@"
+}
+
+# itot_play PLAYBOOK [ARGS...]: ansible-playbook -vvvv with an Ansible log; output in $ITOT_WORK/play-N.log and in
+# $ITOT_LAST_PLAY.  Returns ansible-playbook's exit status.
+itot_play() {
+  ITOT_PLAYS=$((ITOT_PLAYS + 1))
+  ITOT_LAST_PLAY="$ITOT_WORK/play-$ITOT_PLAYS.log"
+  local rc
+  set +e
+  ANSIBLE_LOG_PATH="$ITOT_WORK/ansible.log" ansible-playbook -vvvv -e "@$ITOT_SECRETS_DIR/vars.yml" "$@" >"$ITOT_LAST_PLAY" 2>&1
+  rc=$?
+  set -e
+  return $rc
+}
+
+# itot_sweep [DIR ...]: counts the lines that carry the test token or secret in every file below $ITOT_WORK and
+# the DIRs given (gzip files are read decompressed).  Prints the count; returns non-zero when it is not 0.
+itot_sweep() {
+  "$ITOT_PY" - "$ITOT_WORK" "$@" <<'PY'
+import gzip, os, sys
+secrets = [os.environ['ITOT_TEST_TOKEN'].encode(), os.environ['ITOT_TEST_SECRET'].encode()]
+found = files = 0
+for top in sys.argv[1:]:
+    for base, _dirs, names in os.walk(top):
+        for name in names:
+            path = os.path.join(base, name)
+            try:
+                with open(path, 'rb') as handle:
+                    data = handle.read()
+                if data[:2] == b'\x1f\x8b':
+                    data = gzip.decompress(data)
+            except (OSError, EOFError):
+                continue
+            files += 1
+            for line in data.splitlines():
+                if any(secret in line for secret in secrets):
+                    found += 1
+                    for secret in secrets:
+                        line = line.replace(secret, b'<TEST SECRET>')
+                    print('LEAK in %s: %s' % (path, line[:200].decode('utf-8', 'replace')))
+print('secret sweep: %d files searched, %d occurrence(s) of the test token or secret' % (files, found))
+sys.exit(1 if found else 0)
+PY
+}
