@@ -12,9 +12,11 @@ handles). ``LogsClient.fetch(query)`` collects a walk, honouring ``max_results``
 
 from __future__ import annotations
 
+import collections
 import email.utils
 import functools
 import http
+import json
 import math
 import random
 import re
@@ -55,6 +57,8 @@ TOKEN_PATH = '/o/oauth/token'
 MAX_SPAN_MS = 86400 * 1000  # the API's longest window (age max 86400 s); never send a longer one
 MIN_SPLIT_MS = 1000  # a 406 without a token splits the window, down to this
 MAX_PAGES_PER_WINDOW = 10000  # a server that hands out new tokens forever must not keep us here forever
+MAX_TOKEN_REFUSALS = 100  # re-reads after the API refused a pagination token it had handed out, per walk
+MAX_WHOLE_REREADS = 2  # of those, re-reads of a whole window (when the entries read give no place to resume at)
 RETRY_STATUSES = (500, 502, 503, 504)
 
 Item = tuple  # (the entry's time in epoch microseconds or None, the entry)
@@ -143,7 +147,20 @@ class _Transient(Exception):
 
 
 class _Unauthorized(Exception):
-    """HTTP 401 from the logs endpoint."""
+    """HTTP 401 from the logs endpoint, with what the API said (scrubbed)."""
+
+    def __init__(self, api_message: str = '') -> None:
+        super().__init__(api_message)
+        self.api_message = api_message
+
+
+class _TokenRefused(Exception):
+    """The API answered 400 to a page request that carried the token it had handed out (expired, or used up)."""
+
+    def __init__(self, error: ApiError, entries: list) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.entries = entries  # what the pages before the refused one gave, in the API's order
 
 
 @dataclass(frozen=True)
@@ -209,6 +226,11 @@ def entry_time(entry: Any) -> Optional[int]:
     return parse_entry_time(entry.get('timestamp')) if isinstance(entry, dict) else None
 
 
+def entry_identity(entry: Any) -> str:
+    """An entry's canonical JSON (sorted keys, compact): equal for identical entries."""
+    return json.dumps(entry, sort_keys=True, separators=(',', ':'), default=str)
+
+
 @dataclass
 class LogsResult:
     logs: list
@@ -242,6 +264,7 @@ class LogsClient:
         self.settings = settings
         self.api_requests = 0
         self._token = settings.access_token
+        self._accepted = 0  # logs requests answered (200 or 406) with the current token
         self._scrub = Scrubber([settings.access_token, settings.client_secret])
         self._clock = clock
         self._sleep = sleep
@@ -298,14 +321,24 @@ class LogsClient:
                                      allow_redirects=False)
             try:
                 return self._send(what, send, functools.partial(self._accept_logs, category=category), paced=True)
-            except _Unauthorized:
+            except _Unauthorized as exc:
                 if refreshed or not self.settings.has_client_credentials:
-                    detail = ', also with a new token from client_id and client_secret' if refreshed else (
-                        '; check access_token, or client_id and client_secret')
-                    raise AuthenticationError('Authentication to the IT-OT Access API failed (HTTP 401)%s'
-                                              % detail, status=401) from None
+                    raise AuthenticationError(self._unauthorized(refreshed, exc.api_message), status=401) from None
                 refreshed = True
                 self._refresh_token()
+
+    def _unauthorized(self, refreshed: bool, api_message: str) -> str:
+        message = 'Authentication to the IT-OT Access API failed (HTTP 401)'
+        said = ' (the API says: %s)' % api_message if api_message else ''
+        if refreshed:
+            return message + ', also with a new token from client_id and client_secret' + said
+        if self._accepted:
+            # Mid-walk: the token worked before, so it expired (or was revoked) while we read.
+            return message + (': the access_token was accepted by %d earlier request%s and is refused now, so it has '
+                              'expired or was revoked%s; give client_id and client_secret to get new tokens '
+                              'automatically, or a fresh access_token'
+                              % (self._accepted, '' if self._accepted == 1 else 's', said))
+        return message + said + '; check access_token, or client_id and client_secret'
 
     def _refresh_token(self) -> None:
         form = {'client_id': self.settings.client_id, 'client_secret': self.settings.client_secret,
@@ -316,6 +349,7 @@ class LogsClient:
         send = functools.partial(self._session.post, self._token_url, data=form, timeout=self.settings.timeout,
                                  verify=self.settings.verify, allow_redirects=False)
         token = self._send('Token request', send, self._accept_token, paced=False)
+        self._accepted = 0
         self._scrub.add(token)
         if self._on_secret is not None:
             self._on_secret(token)  # e.g. the module's no_log values
@@ -392,9 +426,10 @@ class LogsClient:
             if isinstance(token, (int, float)) and not isinstance(token, bool):
                 token = str(token)
             token = token if isinstance(token, str) and token.strip() else None
+            self._accepted += 1
             return _Page(status, data, token)
         if status == 401:
-            raise _Unauthorized()
+            raise _Unauthorized(self._api_message(response))
         self._transient_status(response)
         raise ApiError(self._rejection(response, status, category), status=status)
 
@@ -453,7 +488,9 @@ class LogWalk:
 
     The window is read in slices of at most 24 h; each slice is read whole (following tokens, splitting on a 406
     without one), sorted oldest first (stable; entries whose time cannot be parsed last, in API order), then handed
-    out. ``resume_token()`` says where to continue after the last entry handed out.
+    out. ``resume_token()`` says where to continue after the last entry handed out. A pagination token that the API
+    refuses mid-walk (HTTP 400: it expired, or a retry found it used up) is not fatal: the rest of the slice is read
+    again, without a token, from where the entries read so far end.
     """
 
     def __init__(self, client: LogsClient, query: LogQuery) -> None:
@@ -476,6 +513,7 @@ class LogWalk:
         self._pos = 0
         self._clean = True
         self._skip = query.resume
+        self._refusals = 0
 
     def __iter__(self) -> LogWalk:
         return self
@@ -600,6 +638,75 @@ class LogWalk:
         return body
 
     def _walk(self, span: Span, events: Optional[str], use_age: bool) -> list[Item]:
+        """Every entry of one span, also when the API refuses a pagination token it handed out."""
+        whole_rereads = 0
+        while True:
+            try:
+                return self._read(span, events, use_age)
+            except _TokenRefused as refused:
+                self._refusals += 1
+                if self._refusals > MAX_TOKEN_REFUSALS:
+                    raise PaginationError('The IT-OT Access API refused %d pagination tokens it had handed out for '
+                                          'category %r; giving up. Last answer: %s'
+                                          % (self._refusals, self._query.event_category, refused.error.message)
+                                          ) from None
+                rest = None if use_age else self._rest_after(span, refused.entries)
+                if rest is None:
+                    # Nothing says where the entries read end: read the whole window again.
+                    whole_rereads += 1
+                    if whole_rereads > MAX_WHOLE_REREADS:
+                        raise PaginationError('The IT-OT Access API refused a pagination token it had handed out for '
+                                              'category %r, and reading the whole window again did not help (%d '
+                                              'times); giving up. Last answer: %s'
+                                              % (self._query.event_category, whole_rereads, refused.error.message)
+                                              ) from None
+                    continue
+                rest_span, boundary_ms = rest
+                return self._merge(span, refused.entries, self._walk(rest_span, events, False), boundary_ms)
+
+    def _rest_after(self, span: Span, entries: list) -> Optional[tuple[Span, int]]:
+        """The span still to read after ``entries`` (the first pages of a walk of ``span``), and the millisecond
+        where the two meet; None when the entries do not tell (unparseable times, no order, no progress).
+
+        The API sorts an answer by time, but which way is not known: entries read oldest first end at their newest
+        time, newest first at their oldest. The rest is read from that millisecond on (one millisecond wider,
+        dropped again, in case the API's ends are exclusive); the entries of the meeting millisecond come again
+        and are told apart by content (_merge).
+        """
+        keys = [entry_time(entry) for entry in entries]
+        if not keys or any(key is None for key in keys) or keys[0] == keys[-1]:
+            return None
+        if keys[0] < keys[-1]:
+            if any(a > b for a, b in zip(keys, keys[1:])):
+                return None
+            boundary = keys[-1] // 1000
+            if boundary <= span.start + (1 if span.pad_lo else 0):
+                return None
+            return Span(boundary - 1, span.end, True, span.pad_hi), boundary
+        if any(a < b for a, b in zip(keys, keys[1:])):
+            return None
+        boundary = keys[-1] // 1000
+        if boundary >= span.end - (1 if span.pad_hi else 0):
+            return None
+        return Span(span.start, boundary + 1, span.pad_lo, True), boundary
+
+    @staticmethod
+    def _merge(span: Span, entries: list, rest: list[Item], boundary_ms: int) -> list[Item]:
+        """The entries read before a refused token, then the rest without what both hold in the meeting ms."""
+        items = [(entry_time(entry), entry) for entry in entries]
+        items = [item for item in items if not span.drops(item[0])]
+        held = collections.Counter(entry_identity(entry) for key, entry in items
+                                   if key is not None and key // 1000 == boundary_ms)
+        for key, entry in rest:
+            if key is not None and key // 1000 == boundary_ms:
+                identity = entry_identity(entry)
+                if held[identity] > 0:
+                    held[identity] -= 1
+                    continue
+            items.append((key, entry))
+        return items
+
+    def _read(self, span: Span, events: Optional[str], use_age: bool) -> list[Item]:
         """Every entry of one span: resend the same body plus the token while the API offers more."""
         body = self._body(span, events, use_age)
         entries: list[Any] = []
@@ -610,7 +717,13 @@ class LogWalk:
             request = dict(body)
             if token is not None:
                 request['token'] = token
-            page = self._client.post_logs(request)
+            try:
+                page = self._client.post_logs(request)
+            except ApiError as exc:
+                if token is None or exc.status != 400:
+                    raise
+                # The body was accepted without a token: the token is what the API refused now.
+                raise _TokenRefused(exc, entries) from None
             pages += 1
             fresh = page.token is not None and page.token not in seen
             if page.status == 406 and not fresh:

@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import email.utils
+import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import responses
 
 from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient, Scrubber, parse_retry_after
 from ansible_collections.opswat.itot.plugins.module_utils._errors import (
@@ -26,6 +29,7 @@ from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import (
     BASE_URL,
     CLIENT_ID,
     CLIENT_SECRET,
+    LOGS_URL,
     raiser,
     status_answer,
 )
@@ -88,17 +92,57 @@ def test_401_after_the_refresh_is_an_authentication_error(api, make_client, make
     client = make_client(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     error = fail(client, make_query(start_time='-1h'), AuthenticationError)
     assert error.message == ('Authentication to the IT-OT Access API failed (HTTP 401), also with a new token from '
-                             'client_id and client_secret')
+                             'client_id and client_secret (the API says: failure 401)')
     assert client.api_requests == 2 and len(api.token_requests) == 1
 
 
 def test_401_without_client_credentials(api, make_client, make_query):
     client = make_client(access_token='wrong-token-1234')
     error = fail(client, make_query(start_time='-1h'), AuthenticationError)
-    assert error.message == ('Authentication to the IT-OT Access API failed (HTTP 401); check access_token, or '
-                             'client_id and client_secret')
+    assert error.message == ('Authentication to the IT-OT Access API failed (HTTP 401) (the API says: invalid token); '
+                             'check access_token, or client_id and client_secret')
     assert error.status == 401 and client.api_requests == 1 and api.token_requests == []
     assert 'wrong-token-1234' not in error.message
+
+
+def expire_token_after(rsps, api, token, answered):
+    """``token`` works for ``answered`` logs requests, then the API refuses it as expired (as the emulator does)."""
+    api.valid_tokens.add(token)
+    count = [0]
+
+    def route(request):
+        if parse_qs(urlsplit(request.url).query).get('access_token') == [token]:
+            if count[0] >= answered:
+                api.bodies.append(json.loads(request.body))
+                api.url_tokens.append(token)
+                return 401, {}, json.dumps({'error': {'code': 401, 'message': 'access_token has expired'}})
+            count[0] += 1
+        return api._logs(request)  # pylint: disable=protected-access
+
+    rsps.remove(responses.POST, LOGS_URL)
+    rsps.add_callback(responses.POST, LOGS_URL, callback=route)
+
+
+def test_a_token_that_expires_mid_walk_without_client_credentials_says_so(rsps, api, make_client, make_query):
+    api.add_many('device', [NOW - 1000 * i for i in range(30)])
+    expire_token_after(rsps, api, 'short-lived-7777', 2)
+    client = make_client(access_token='short-lived-7777')
+    error = fail(client, make_query(start_time='-1h', page_size=10), AuthenticationError)
+    assert error.message == (
+        'Authentication to the IT-OT Access API failed (HTTP 401): the access_token was accepted by 2 earlier requests '
+        'and is refused now, so it has expired or was revoked (the API says: access_token has expired); give '
+        'client_id and client_secret to get new tokens automatically, or a fresh access_token')
+    assert error.status == 401 and client.api_requests == 3 and api.token_requests == []
+
+
+def test_a_token_that_expires_mid_walk_with_client_credentials_is_renewed_silently(rsps, api, make_client, make_query):
+    api.add_many('device', [NOW - 1000 * i for i in range(30)])
+    expire_token_after(rsps, api, 'short-lived-7777', 2)
+    client = make_client(access_token='short-lived-7777', client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    result = client.fetch(make_query(start_time='-1h', page_size=10))
+    assert len(result.logs) == 30 and result.api_requests == 4
+    assert api.url_tokens == ['short-lived-7777'] * 3 + ['issued-1-xxxxxxxxxxxx']
+    assert [body.get('token') for body in api.bodies] == [None, 'p-10', 'p-20', 'p-20']
 
 
 def test_token_endpoint_refuses(api, make_client, make_query):
