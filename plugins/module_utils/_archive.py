@@ -76,6 +76,13 @@ class ArchiveError(Exception):
         self.problems = problems or []
 
 
+def os_reason(exc: OSError) -> str:
+    """``No space left on device (ENOSPC)``: the OS reason of an error, with the errno's name when there is one."""
+    name = errno.errorcode.get(exc.errno) if exc.errno is not None else None
+    reason = exc.strerror or str(exc)
+    return '%s (%s)' % (reason, name) if name else reason
+
+
 # --- time ---------------------------------------------------------------------------------------------------
 
 def _in_range(ms: int) -> Optional[int]:
@@ -289,7 +296,7 @@ def make_dirs(path: str, apply_attrs: AttrSetter) -> bool:
             os.mkdir(folder)
         except OSError as exc:
             if exc.errno != errno.EEXIST:
-                raise ArchiveError('cannot create %s: %s' % (folder, exc.strerror))
+                raise ArchiveError('cannot create %s: %s' % (folder, os_reason(exc)))
         apply_attrs(folder, True)
     return bool(missing)
 
@@ -637,12 +644,14 @@ def lines_to_append(existing: List[bytes], wanted: List[bytes]) -> List[bytes]:
 def _append_manifest(cat_dir: str, wanted: List[bytes], apply_attrs: AttrSetter) -> None:
     path = os.path.join(cat_dir, MANIFEST)
     raw = _read_bytes(path)
-    if raw and not raw.endswith(b'\n'):
-        # A line cut short by a crash of this very transaction (nothing else writes here under the lock).
+    keep = 0
+    if raw:
         keep = raw.rfind(b'\n') + 1
-        with open(path, 'r+b') as stream:
-            stream.truncate(keep)
-            os.fsync(stream.fileno())
+        if keep < len(raw):
+            # A line cut short by a crash of this very transaction (nothing else writes here under the lock).
+            with open(path, 'r+b') as stream:
+                stream.truncate(keep)
+                os.fsync(stream.fileno())
     missing = lines_to_append(read_manifest(cat_dir), wanted)
     if not missing:
         return
@@ -653,6 +662,13 @@ def _append_manifest(cat_dir: str, wanted: List[bytes], apply_attrs: AttrSetter)
         while data:
             data = data[os.write(fd, data):]
         os.fsync(fd)
+    except OSError:
+        # A full disk, say: take back the lines half written, so that the manifest stays whole meanwhile.
+        try:
+            os.ftruncate(fd, keep)
+        except OSError:
+            pass
+        raise
     finally:
         os.close(fd)
     if not existed:
@@ -665,35 +681,51 @@ def apply_pending(cat_dir: str, pending: Dict[str, Any], apply_attrs: AttrSetter
     """Finish a write described by ``.pending.json``; safe to repeat after a crash at any point.
 
     Order: rename temps to their final names -> remove expired files -> append the manifest lines that are not
-    there yet -> write state.json -> delete .pending.json.
+    there yet -> write state.json -> delete .pending.json.  An I/O error (a full disk, say) leaves the pending write
+    for the next run and becomes an ArchiveError that says which step failed and why.
     """
-    touched = set()
-    for number, item in enumerate(pending.get('files', []), 1):
-        final = os.path.join(cat_dir, item['file'])
-        temp = os.path.join(cat_dir, item['temp'])
-        if os.path.exists(temp):
-            if os.path.lexists(final):
-                raise ArchiveError('cannot finish an interrupted write in %s: %s already exists (refusing to overwrite)'
-                                   % (cat_dir, item['file']))
-            os.replace(temp, final)
-            touched.add(os.path.dirname(final))
-        elif not os.path.exists(final):
-            raise ArchiveError('cannot finish an interrupted write in %s: neither %s nor its temp file %s exists'
-                               % (cat_dir, item['file'], item['temp']))
-        _call(hook, 'rename:%d' % number)
-    for folder in sorted(touched):
-        _fsync_dir(folder)
-    for number, name in enumerate(pending.get('remove', []), 1):
-        path = os.path.join(cat_dir, name)
-        if os.path.lexists(path):
-            os.unlink(path)
-            _fsync_dir(os.path.dirname(path))
-        _call(hook, 'remove:%d' % number)
-    _append_manifest(cat_dir, [line.encode('utf-8') for line in pending['manifest']], apply_attrs)
-    _call(hook, 'manifest')
-    atomic_write(os.path.join(cat_dir, STATE), _state_bytes(pending['state']), apply_attrs)
-    _call(hook, 'state')
-    os.unlink(os.path.join(cat_dir, PENDING))
+    doing = 'renaming the archive files to their final names'
+    try:
+        touched = set()
+        for number, item in enumerate(pending.get('files', []), 1):
+            final = os.path.join(cat_dir, item['file'])
+            temp = os.path.join(cat_dir, item['temp'])
+            if os.path.exists(temp):
+                if os.path.lexists(final):
+                    raise ArchiveError('cannot finish an interrupted write in %s: %s already exists (refusing to overwrite)'
+                                       % (cat_dir, item['file']))
+                os.replace(temp, final)
+                touched.add(os.path.dirname(final))
+            elif not os.path.exists(final):
+                raise ArchiveError('cannot finish an interrupted write in %s: neither %s nor its temp file %s exists'
+                                   % (cat_dir, item['file'], item['temp']))
+            _call(hook, 'rename:%d' % number)
+        for folder in sorted(touched):
+            _fsync_dir(folder)
+        doing = 'removing the expired files'
+        for number, name in enumerate(pending.get('remove', []), 1):
+            path = os.path.join(cat_dir, name)
+            if os.path.lexists(path):
+                os.unlink(path)
+                _fsync_dir(os.path.dirname(path))
+            _call(hook, 'remove:%d' % number)
+        _call(hook, 'files')
+        doing = 'appending to %s' % MANIFEST
+        _append_manifest(cat_dir, [line.encode('utf-8') for line in pending['manifest']], apply_attrs)
+        _call(hook, 'manifest')
+        doing = 'writing %s' % STATE
+        atomic_write(os.path.join(cat_dir, STATE), _state_bytes(pending['state']), apply_attrs)
+        _call(hook, 'state')
+        doing = 'deleting %s' % PENDING
+        os.unlink(os.path.join(cat_dir, PENDING))
+    except OSError as exc:
+        if doing.startswith('deleting'):
+            after = 'state.json is up to date; the next run deletes %s' % PENDING
+        else:
+            after = ('the archive files in place are whole, the cursor in %s was not advanced, and the next run completes '
+                     'the write' % STATE)
+        raise ArchiveError('cannot complete the write recorded in %s (%s): %s; %s'
+                           % (os.path.join(cat_dir, PENDING), doing, os_reason(exc), after))
     _fsync_dir(cat_dir)
     _call(hook, 'done')
 
@@ -942,17 +974,31 @@ def _write_transaction(cat_dir: str, planned: List[PlannedFile], remove: List[st
                        new_state: Dict[str, Any], attrs: AttrSetter, hook: Optional[StepHook]) -> None:
     """Temp files (fsynced) -> ``.pending.json`` -> apply_pending (renames, removals, manifest, state, pending deleted).
 
-    hook(step) runs after each step: ``temp:N``, ``pending``, ``rename:N``, ``remove:N``, ``manifest``, ``state``, ``done``.
+    hook(step) runs after each step: ``temp:N``, ``pending``, ``rename:N``, ``remove:N``, ``files`` (every rename and
+    removal done), ``manifest``, ``state``, ``done``.  An I/O error before ``.pending.json`` is on disk (a full disk, say)
+    deletes this run's temp files and leaves the archive as it was; after it, apply_pending's rule holds.
     """
     files = []
-    for number, item in enumerate(planned, 1):
-        folder = os.path.join(cat_dir, os.path.dirname(item.name))
-        make_dirs(folder, attrs)
-        temp = write_temp(folder, item.data, attrs)
-        files.append({'file': item.name, 'temp': os.path.relpath(temp, cat_dir).replace(os.sep, '/'), 'sha256': item.sha256})
-        _call(hook, 'temp:%d' % number)
-    pending = {'version': STATE_VERSION, 'files': files, 'remove': remove,
-               'manifest': [line.decode('utf-8') for line in manifest_lines], 'state': new_state}
-    atomic_write(os.path.join(cat_dir, PENDING), _dumps_compact(pending).encode('utf-8'), attrs)
+    temps = []
+    target = PENDING
+    try:
+        for number, item in enumerate(planned, 1):
+            target = item.name
+            folder = os.path.join(cat_dir, os.path.dirname(item.name))
+            make_dirs(folder, attrs)
+            temp = write_temp(folder, item.data, attrs)
+            temps.append(temp)
+            files.append({'file': item.name, 'temp': os.path.relpath(temp, cat_dir).replace(os.sep, '/'), 'sha256': item.sha256})
+            _call(hook, 'temp:%d' % number)
+        target = PENDING
+        pending = {'version': STATE_VERSION, 'files': files, 'remove': remove,
+                   'manifest': [line.decode('utf-8') for line in manifest_lines], 'state': new_state}
+        atomic_write(os.path.join(cat_dir, PENDING), _dumps_compact(pending).encode('utf-8'), attrs)
+    except (OSError, ArchiveError) as exc:
+        for temp in temps:
+            _unlink_quietly(temp)
+        reason = exc.message if isinstance(exc, ArchiveError) else os_reason(exc)
+        raise ArchiveError('cannot write %s in %s: %s; nothing of this run was kept (its temporary files were deleted) '
+                           'and the cursor was not advanced' % (target, cat_dir, reason))
     _call(hook, 'pending')
     apply_pending(cat_dir, pending, attrs, hook)

@@ -32,6 +32,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     live_files,
     load_state,
     make_dirs,
+    os_reason,
     parse_archive_bytes,
     parse_manifest,
     parse_time_ms,
@@ -334,7 +335,10 @@ def write_report(dest: str, stamp: str, report: Dict[str, Any], apply_attrs: Att
             continue
         changed = True
         if not check_mode:
-            atomic_write(path, data, apply_attrs)
+            try:
+                atomic_write(path, data, apply_attrs)
+            except OSError as exc:
+                raise ArchiveError('cannot write the report %s: %s; no partial report was left' % (path, os_reason(exc)))
     return changed, json_path, markdown_path
 
 

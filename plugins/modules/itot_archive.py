@@ -121,6 +121,10 @@ notes:
   - A play killed at any point leaves no partial archive file and no advanced cursor. Every write first puts fsynced temporary
     files and a C(.pending.json) (final names, checksums, manifest lines, new state) on disk; the next run completes it
     before anything else, then deletes leftover C(.tmp-*) files.
+  - "Test aid, never set by the role: when the environment variable C(OPSWAT_ITOT_TEST_KILL_AT) of the module's process is
+    set to a step of a write (C(temp:N), C(pending), C(rename:N), C(remove:N), C(files), C(manifest), C(state), C(done)),
+    optionally prefixed by a category (C(device:manifest)), the module kills itself with SIGKILL right after that step.
+    The collection's integration tests use it to check that a run killed at that point is completed by the next one."
   - Timestamps are read as ISO 8601 (with or without a fraction, with C(Z), an offset, or none for UTC), epoch seconds or
     milliseconds (numbers or digit strings; 1e11 or more means milliseconds), or RFC 1123 (C(Sun, 29 Nov 2026 07:00:00 GMT)).
 seealso:
@@ -256,15 +260,41 @@ problems:
   sample: [{kind: tampered, file: 2026/11/29/device-20261129T070000000Z-20261129T070004000Z.jsonl.gz, line: null, detail: '...'}]
 """
 
+import os
+import signal
+from typing import Optional
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     CATEGORIES,
     ArchiveError,
+    StepHook,
     module_attr_setter,
+    os_reason,
     read_cursor,
     write_archive,
 )
+
+TEST_KILL_ENV = 'OPSWAT_ITOT_TEST_KILL_AT'
+
+
+def kill_hook_for_tests(category: str) -> Optional[StepHook]:
+    """The test aid of the notes: a hook that SIGKILLs this process after the step named in OPSWAT_ITOT_TEST_KILL_AT."""
+    value = os.environ.get(TEST_KILL_ENV, '')
+    if not value:
+        return None
+    prefix, _sep, rest = value.partition(':')
+    if prefix in CATEGORIES:
+        if prefix != category:
+            return None
+        value = rest
+
+    def hook(step: str) -> None:
+        if step == value:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
 
 
 def main() -> None:
@@ -296,13 +326,14 @@ def main() -> None:
                 params['dir'], params['category'], params['entries'], overlap=params['overlap'],
                 retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
                 window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
-                lock_timeout=params['lock_timeout'],
+                lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(params['category']),
             )
     except ArchiveError as exc:
         module.fail_json(msg=exc.message, problems=exc.problems)
     except (IOError, OSError) as exc:
-        module.fail_json(msg='archive %s/%s: %s: %s' % (params['dir'], params['category'], exc.strerror or exc,
-                                                        getattr(exc, 'filename', None) or ''))
+        where = ' (%s)' % exc.filename if getattr(exc, 'filename', None) else ''
+        module.fail_json(msg='cannot update the archive in %s%s: %s'
+                             % (os.path.join(params['dir'], params['category']), where, os_reason(exc)))
 
     for warning in result.pop('warnings'):
         module.warn(warning)

@@ -208,6 +208,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     ArchiveError,
     module_attr_setter,
     check_root,
+    os_reason,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._archive_report import (
     build_report,
@@ -247,7 +248,8 @@ def main() -> None:
     except ArchiveError as exc:
         module.fail_json(msg=exc.message, problems=exc.problems)
     except (IOError, OSError) as exc:
-        module.fail_json(msg='audit report over %s: %s: %s' % (params['dir'], exc.strerror or exc, getattr(exc, 'filename', None) or ''))
+        where = ' (%s)' % exc.filename if getattr(exc, 'filename', None) else ''
+        module.fail_json(msg='audit report over %s%s: %s' % (params['dir'], where, os_reason(exc)))
     module.exit_json(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path)
 
 

@@ -10,6 +10,7 @@ The checks here read the archive with their own code (gzip, json, hashlib), not 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import gzip
 import hashlib
@@ -449,7 +450,8 @@ def crash_scenario(root):
     return old, new
 
 
-CRASH_STEPS = ['temp:1', 'temp:2', 'temp:3', 'pending', 'rename:1', 'rename:2', 'rename:3', 'remove:1', 'manifest', 'state', 'done']
+CRASH_STEPS = ['temp:1', 'temp:2', 'temp:3', 'pending', 'rename:1', 'rename:2', 'rename:3', 'remove:1', 'files', 'manifest', 'state',
+               'done']
 
 
 def test_crash_steps_are_the_ones_the_writer_reports(tmp_path):
@@ -563,6 +565,127 @@ def test_sigkill_at_each_step_is_rolled_forward(tmp_path, step):
     assert child.returncode == -9, err.decode('utf-8', 'replace')
     result = write(root, new + [entry(T0 + 5 * HOUR, 90)], retention_days=5)
     check_after_recovery(root, new, result)
+
+
+# --- a full disk --------------------------------------------------------------------------------------------
+
+class FullDisk(object):
+    """The archive code's view of a disk with `room` bytes left: file writes past it fail with ENOSPC, part written.
+
+    It stands in for ``os`` inside _archive (fdopen'ed streams and os.write are counted), so nothing else is touched.
+    """
+
+    def __init__(self, room=None):
+        self.room = room
+        self.writes = []
+
+    def take(self, size):
+        self.writes.append(size)
+        if self.room is None:
+            return size
+        granted = min(size, self.room)
+        self.room -= granted
+        return granted
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def fdopen(self, fd, mode='r', *args):
+        return _CountedStream(self, os.fdopen(fd, mode, *args))
+
+    def write(self, fd, data):
+        granted = self.take(len(data))
+        if granted == 0 and len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return os.write(fd, bytes(data[:granted]))
+
+
+class _CountedStream(object):
+    def __init__(self, disk, raw):
+        self.disk = disk
+        self.raw = raw
+
+    def write(self, data):
+        granted = self.disk.take(len(data))
+        self.raw.write(data[:granted])
+        if granted < len(data):
+            self.raw.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return granted
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.raw.close()
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+def files_of(root):
+    return dict((path, value) for path, value in snapshot(root).items() if not os.path.isdir(os.path.join(root, path)))
+
+
+def full_disk_points(tmp_path, monkeypatch):
+    """Each room that makes the write of crash_scenario's run 2 fail at another byte: at and just before each write."""
+    root = str(tmp_path / 'probe')
+    _old, new = crash_scenario(root)
+    disk = FullDisk()
+    monkeypatch.setattr(_archive, 'os', disk)
+    write(root, new, retention_days=5)
+    monkeypatch.undo()
+    points = []
+    total = 0
+    for size in disk.writes:
+        points += [total, total + size // 2]
+        total += size
+    return points
+
+
+def test_a_full_disk_fails_clearly_keeps_nothing_partial_and_the_next_run_completes(tmp_path, monkeypatch):
+    points = full_disk_points(tmp_path, monkeypatch)
+    assert len(points) >= 12  # 3 archive files, .pending.json, manifest.jsonl, state.json
+    outcomes = Counter()
+    for number, room in enumerate(points):
+        root = str(tmp_path / ('disk%d' % number))
+        cat_dir = os.path.join(root, 'admin')
+        _old, new = crash_scenario(root)
+        before = files_of(root)
+        monkeypatch.setattr(_archive, 'os', FullDisk(room))
+        with pytest.raises(ArchiveError) as caught:
+            write(root, new, retention_days=5)
+        monkeypatch.undo()
+        message = caught.value.message
+        assert cat_dir in message and 'No space left on device (ENOSPC)' in message, message
+        after = files_of(root)
+        assert not [path for path in after if os.path.basename(path).startswith('.tmp-')], (room, sorted(after))
+        assert after[os.path.join('admin', 'state.json')] == before[os.path.join('admin', 'state.json')], room
+        if os.path.exists(os.path.join(cat_dir, '.pending.json')):
+            outcomes['pending'] += 1
+            assert message.startswith('cannot complete the write recorded in %s/.pending.json (' % cat_dir), message
+            assert message.endswith('the cursor in state.json was not advanced, and the next run completes the write')
+            with open(os.path.join(cat_dir, 'manifest.jsonl'), 'rb') as stream:
+                manifest = stream.read()
+            old_manifest = before[os.path.join('admin', 'manifest.jsonl')][3]
+            assert manifest == old_manifest or (manifest.startswith(old_manifest) and manifest.count(b'\n') == 5), room
+            # While the disk is still full, the recovery fails the same clear way and keeps the pending write.
+            if 'writing state.json' in message:
+                monkeypatch.setattr(_archive, 'os', FullDisk(0))
+                with pytest.raises(ArchiveError, match='writing state.json'):
+                    write(root, new, retention_days=5)
+                monkeypatch.undo()
+        else:
+            outcomes['nothing kept'] += 1
+            assert message.startswith('cannot write ') and message.endswith(
+                ': No space left on device (ENOSPC); nothing of this run was kept (its temporary files were deleted) '
+                'and the cursor was not advanced'), message
+            assert after == before, room
+        pending = os.path.exists(os.path.join(cat_dir, '.pending.json'))
+        result = write(root, new + [entry(T0 + 5 * HOUR, 90)], retention_days=5)
+        assert result['recovered'] is pending
+        check_after_recovery(root, new, result)
+    assert outcomes['pending'] and outcomes['nothing kept'], outcomes
 
 
 # --- concurrency --------------------------------------------------------------------------------------------

@@ -7,17 +7,20 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
 import pwd
 import grp
+import signal
 import stat
 
 import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.opswat.itot.plugins.module_utils import _archive
 from ansible_collections.opswat.itot.plugins.modules import itot_archive
 from ansible_collections.opswat.itot.tests.unit.plugins.module_runner import run_module
 
@@ -141,3 +144,63 @@ def test_gap_warning_reaches_the_module(monkeypatch, tmp_path):
                                    'window_end_ms': 1795912000000})
     assert ok and result['changed'] is False
     assert len(warnings) == 1 and 'not archived here' in warnings[0]
+
+
+def test_a_full_disk_fails_naming_the_folder_the_file_and_the_reason(monkeypatch, tmp_path):
+    real = _archive.write_temp
+    calls = []
+
+    def second_write_fails(folder, data, attrs):
+        calls.append(folder)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(folder, data, attrs)
+
+    monkeypatch.setattr(_archive, 'write_temp', second_write_fails)
+    ok, result = run(monkeypatch, {'dir': str(tmp_path), 'category': 'device', 'entries': LOGS})
+    assert not ok
+    assert result['msg'] == ('cannot write %s in %s: No space left on device (ENOSPC); nothing of this run was kept (its temporary '
+                             'files were deleted) and the cursor was not advanced' % (FILES[1], tmp_path / 'device'))
+    left = [name for _folder, _dirs, names in os.walk(str(tmp_path)) for name in names]
+    assert left == ['.lock'], 'the first archive file was written, then left behind: %s' % left
+    ok, info = run(monkeypatch, {'dir': str(tmp_path), 'category': 'device', 'state': 'query'})
+    assert ok and info['cursor_ms'] is None and info['pending'] is False
+    monkeypatch.setattr(_archive, 'write_temp', real)
+    ok, result = run(monkeypatch, {'dir': str(tmp_path), 'category': 'device', 'entries': LOGS})
+    assert ok and [item['file'] for item in result['files']] == FILES and result['temps_removed'] == []
+
+
+def test_other_os_errors_name_the_folder_and_the_reason(monkeypatch, tmp_path):
+    def read_only(self):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), self.path)
+
+    monkeypatch.setattr(_archive.ArchiveLock, '__enter__', read_only)
+    ok, result = run(monkeypatch, {'dir': str(tmp_path), 'category': 'admin', 'entries': []})
+    assert not ok
+    assert result['msg'] == 'cannot update the archive in %s (%s): Read-only file system (EROFS)' % (
+        tmp_path / 'admin', tmp_path / 'admin' / '.lock')
+
+
+@pytest.mark.parametrize('value, category, kills_at', [
+    (None, 'device', None),
+    ('', 'device', None),
+    ('manifest', 'device', 'manifest'),
+    ('rename:2', 'admin', 'rename:2'),
+    ('device:rename:1', 'device', 'rename:1'),
+    ('device:rename:1', 'admin', None),
+])
+def test_the_kill_test_aid_is_off_unless_asked_for(monkeypatch, value, category, kills_at):
+    if value is None:
+        monkeypatch.delenv('OPSWAT_ITOT_TEST_KILL_AT', raising=False)
+    else:
+        monkeypatch.setenv('OPSWAT_ITOT_TEST_KILL_AT', value)
+    killed = []
+    monkeypatch.setattr(itot_archive.os, 'kill', lambda pid, sig: killed.append((pid, sig)))
+    hook = itot_archive.kill_hook_for_tests(category)
+    if kills_at is None:
+        assert hook is None
+        return
+    for step in ['temp:1', 'temp:2', 'pending', 'rename:1', 'rename:2', 'files', 'manifest', 'state', 'done']:
+        hook(step)
+        assert killed == ([(os.getpid(), signal.SIGKILL)] if step == kills_at or killed else []), step
+    assert len(killed) == 1

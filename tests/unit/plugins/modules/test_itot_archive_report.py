@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 
+from ansible_collections.opswat.itot.plugins.module_utils import _archive
 from ansible_collections.opswat.itot.plugins.module_utils._archive import write_archive
 from ansible_collections.opswat.itot.plugins.modules import itot_archive_report
 from ansible_collections.opswat.itot.tests.unit.plugins.module_runner import run_module
@@ -272,3 +274,21 @@ def test_default_period_is_the_last_day(monkeypatch, tmp_path):
     period = result['report']['period']
     assert period['end_ms'] - period['start_ms'] == DAY
     assert result['report']['counts'] == {'admin': {'total': 0, 'events': {}}, 'device': {'total': 0, 'events': {}}}
+
+
+def test_a_full_disk_fails_naming_the_report_and_leaves_no_partial_file(monkeypatch, tmp_path):
+    root = tmp_path / 'itot'
+    write_archive(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}])
+    real = _archive.write_temp
+
+    def no_space(folder, data, attrs):
+        if folder == str(tmp_path / 'r'):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(folder, data, attrs)
+
+    monkeypatch.setattr(_archive, 'write_temp', no_space)
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z', 'dest': str(tmp_path / 'r')})
+    assert not ok
+    assert result['msg'] == ('cannot write the report %s: No space left on device (ENOSPC); no partial report was left'
+                             % (tmp_path / 'r' / 'audit-20261201T000000Z.json'))
+    assert os.listdir(str(tmp_path / 'r')) == []
