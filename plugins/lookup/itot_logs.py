@@ -81,6 +81,7 @@ _raw:
   elements: dict
 '''
 
+import os
 import time
 from typing import Any, Optional
 
@@ -95,8 +96,10 @@ from ansible_collections.opswat.itot.plugins.module_utils._options import (
     CATEGORIES,
     CONNECTION_OPTIONS,
     LOOKUP_OPTION_NAMES,
+    ConnectionSettings,
     OptionAdapter,
     build_query,
+    check_values,
     connection_settings,
 )
 
@@ -112,7 +115,16 @@ def _categories(terms: Any) -> list[Any]:
             categories.append(term)
     if not categories:
         raise OptionError('_terms: no event category given; allowed: %s' % ', '.join(CATEGORIES))
+    for category in categories:
+        if not isinstance(category, str) or category not in CATEGORIES:
+            raise OptionError('_terms: %r is not an event category; allowed: %s' % (category, ', '.join(CATEGORIES)))
     return categories
+
+
+def _from_source(message: str, source: str) -> str:
+    """``option: ...`` as ``option (from SOURCE): ...``, so that a message names the variable the value came from."""
+    name, sep, rest = message.partition(': ')
+    return '%s (from %s): %s' % (name, source, rest) if sep else message
 
 
 class LookupModule(LookupBase):
@@ -126,13 +138,23 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError('%s: not an option of opswat.itot.itot_logs; allowed: %s'
                                      % (', '.join(unknown), ', '.join(sorted(LOOKUP_OPTION_NAMES))))
         # Ansible hands lookups their variables untemplated: template the few this lookup reads.
-        var_names = {option['var'] for option in CONNECTION_OPTIONS.values()}
+        var_names = {option['var']: name for name, option in CONNECTION_OPTIONS.items()}
         var_options = {name: self._templar.template(value) if self._templar is not None else value
                        for name, value in (variables or {}).items() if name in var_names}
-        self.set_options(var_options=var_options, direct=kwargs)
-        options = OptionAdapter.from_plugin(self)
         try:
-            settings = connection_settings(options)
+            # Ansible's own conversion reads validate_certs='maybe' as false and an empty ca_path as the current
+            # folder, and its type errors do not say what is allowed: check the values as given first.
+            check_values(kwargs)
+            for var, name in var_names.items():
+                if var in var_options and name not in kwargs:
+                    try:
+                        check_values({name: var_options[var]})
+                    except OptionError as exc:
+                        raise OptionError(_from_source(exc.message, 'variable %s' % var)) from None
+            self.set_options(var_options=var_options, direct=kwargs)
+            self._check_environment()
+            options = OptionAdapter.from_plugin(self)
+            settings = self._connection_settings(options)
             now_ms = int(time.time() * 1000)
             queries = [build_query(options, now_ms, event_category=category) for category in _categories(terms)]
             if not settings.validate_certs:
@@ -151,3 +173,33 @@ class LookupModule(LookupBase):
         except ItotError as exc:
             raise AnsibleLookupError(exc.message) from None
         return entries
+
+    def _source(self, name: str) -> Optional[str]:
+        """``variable itot_x`` or ``environment variable ITOT_X`` when the option's value came from there."""
+        origin = self.get_option_and_origin(name)[1]
+        kind, sep, where = str(origin).partition(': ')
+        if sep and kind == 'var':
+            return 'variable %s' % where
+        if sep and kind == 'env':
+            return 'environment variable %s' % where
+        return None
+
+    def _check_environment(self) -> None:
+        """The environment's validate_certs as strictly as a keyword's (Ansible's config reads 'maybe' as false)."""
+        source = self._source('validate_certs')
+        if source is not None and source.startswith('environment variable '):
+            raw = os.environ.get(source[len('environment variable '):])
+            try:
+                check_values({'validate_certs': raw})
+            except OptionError as exc:
+                raise OptionError(_from_source(exc.message, source)) from None
+
+    def _connection_settings(self, options: OptionAdapter) -> ConnectionSettings:
+        try:
+            return connection_settings(options)
+        except OptionError as exc:
+            name = exc.message.partition(': ')[0]
+            source = self._source(name) if name in CONNECTION_OPTIONS else None
+            if source is None:
+                raise
+            raise OptionError(_from_source(exc.message, source)) from None

@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
@@ -175,8 +176,8 @@ class ResumePoint:
 
     @classmethod
     def decode(cls, token: str, fingerprint: str) -> ResumePoint:
-        bad = OptionError("token: not a next_token returned by opswat.itot.itot_logs_info; pass the next_token of "
-                          "an earlier run unchanged")
+        bad = OptionError("token: %s is not a next_token returned by opswat.itot.itot_logs_info; pass the next_token "
+                          "of an earlier run unchanged" % _shown(token))
         if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
             raise bad
         body = token[len(TOKEN_PREFIX):]
@@ -189,13 +190,21 @@ class ResumePoint:
         except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
             raise bad from None
         if issued_for != fingerprint:
-            raise OptionError('token: this next_token was returned for a different query; pass the same '
-                              'event_category, events, agent_types, search, age, start_time and end_time as the run '
-                              'that returned it')
+            raise OptionError('token: %s was returned for a different query; pass the same event_category, events, '
+                              'agent_types, search, age, start_time and end_time as the run that returned it'
+                              % _shown(token))
         return point
 
 
 TOKEN_PREFIX = 'itot1.'
+SECRET_OPTIONS = ('access_token', 'client_secret')
+_SHOWN_MAX = 200
+
+
+def _shown(value: Any) -> str:
+    """A value as messages show it: its repr, shortened when long."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX] + '...'
 
 
 def _plain_int(value: Any) -> int:
@@ -231,24 +240,67 @@ class LogQuery:
         return (self.start_ms, self.end_ms)
 
 
+_INT_TEXT = re.compile(r'^\s*[-+]?[0-9]+\s*$')
+RATE_UNIT = ' requests per minute (0 turns pacing off)'
+CA_PATH_ALLOWED = 'a CA bundle file or a directory of CA certificates'
+
+
 def _int_option(name: str, value: Any, low: int, high: Optional[int] = None, unit: str = '') -> int:
     allowed = '%d to %d%s' % (low, high, unit) if high is not None else 'an integer of at least %d%s' % (low, unit)
-    if isinstance(value, str) and value.strip().lstrip('-').isdigit():
-        value = int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise OptionError('%s: %r is not an integer; allowed: %s' % (name, value, allowed))
-    if value < low or (high is not None and value > high):
-        raise OptionError('%s: %r is out of range; allowed: %s' % (name, value, allowed))
-    return value
+    number = value
+    if isinstance(number, str) and _INT_TEXT.match(number):
+        number = int(number)
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise OptionError('%s: %s is not an integer; allowed: %s' % (name, _shown(value), allowed))
+    if number < low or (high is not None and number > high):
+        raise OptionError('%s: %s is out of range; allowed: %s' % (name, _shown(value), allowed))
+    return number
+
+
+def _bool_option(name: str, value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise OptionError('%s: %s is not a boolean; allowed: true or false' % (name, _shown(value))) from None
+
+
+def _timeout_option(value: Any) -> float:
+    allowed = 'seconds, more than 0 and at most 3600'
+    if value is None:
+        return 30.0
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(value)
+        timeout = float(value)
+    except ValueError:
+        raise OptionError('timeout: %s is not a number; allowed: %s' % (_shown(value), allowed)) from None
+    if not 0 < timeout <= 3600:  # NaN fails too
+        raise OptionError('timeout: %s is out of range; allowed: %s' % (_shown(value), allowed))
+    return timeout
+
+
+def _ca_path_option(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise OptionError('ca_path: %s is not a path; allowed: %s' % (_shown(value), CA_PATH_ALLOWED))
+    path = os.path.expanduser(value)
+    if not os.path.exists(path):
+        raise OptionError('ca_path: %s does not exist; allowed: %s' % (_shown(path), CA_PATH_ALLOWED))
+    return path
 
 
 def _str_option(name: str, value: Any) -> Optional[str]:
+    """A string option; blank reads as not given. Secrets are never shown."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise OptionError('%s: %r is not a string' % (name, value))
+        shown = 'a value of type %s' % type(value).__name__ if name in SECRET_OPTIONS else _shown(value)
+        raise OptionError('%s: %s is not a string' % (name, shown))
     return value if value.strip() else None
 
 
@@ -259,20 +311,36 @@ def _list_option(name: str, value: Any) -> list[Any]:
         return [item.strip() for item in value.split(',') if item.strip()]
     if isinstance(value, (list, tuple)):
         return list(value)
-    raise OptionError('%s: %r is not a list' % (name, value))
+    if isinstance(value, (int, float)):  # one value, as Ansible's list type reads it
+        return [value]
+    raise OptionError('%s: %s is not a list' % (name, _shown(value)))
+
+
+def _agent_types_option(value: Any) -> list[int]:
+    allowed = ', '.join('%d (%s)' % item for item in AGENT_TYPES.items())
+    agent_types: list[int] = []
+    for raw_agent in _list_option('agent_types', value):
+        agent = raw_agent
+        if isinstance(agent, str) and agent.strip().isdigit():
+            agent = int(agent)
+        if isinstance(agent, bool) or not isinstance(agent, int) or agent not in AGENT_TYPES:
+            raise OptionError('agent_types: %s is not an agent type; allowed: %s' % (_shown(raw_agent), allowed))
+        if agent not in agent_types:
+            agent_types.append(agent)
+    return agent_types
 
 
 def validate_base_url(value: Any) -> str:
     """``base_url`` without its trailing slash; scheme http(s), a host, and nothing else."""
     allowed = 'http:// or https:// followed by a host name and an optional port, e.g. %s' % DEFAULT_BASE_URL
     if not isinstance(value, str) or not value.strip():
-        raise OptionError('base_url: %r is not a URL; allowed: %s' % (value, allowed))
+        raise OptionError('base_url: %s is not a URL; allowed: %s' % (_shown(value), allowed))
     text = value.strip()
     try:
         parts = urlsplit(text)
         port = parts.port  # raises ValueError on a bad port
     except ValueError:
-        raise OptionError('base_url: %r is not a URL; allowed: %s' % (text, allowed)) from None
+        raise OptionError('base_url: %s is not a URL; allowed: %s' % (_shown(text), allowed)) from None
     problem = None
     if parts.scheme.lower() not in ('http', 'https'):
         problem = 'the scheme must be http or https'
@@ -286,7 +354,7 @@ def validate_base_url(value: Any) -> str:
         problem = 'it must not have a query or a fragment'
     if problem:
         # Never echo a URL that carries credentials.
-        shown = '<redacted>' if '@' in parts.netloc else repr(text)
+        shown = '<redacted>' if '@' in parts.netloc else _shown(text)
         raise OptionError('base_url: %s is not allowed: %s; allowed: %s' % (shown, problem, allowed))
     netloc = parts.hostname if ':' not in parts.hostname else '[%s]' % parts.hostname
     if port is not None:
@@ -294,40 +362,82 @@ def validate_base_url(value: Any) -> str:
     return '%s://%s' % (parts.scheme.lower(), netloc)
 
 
+# The checks of single values that need no other option, by option name (see check_values).
+_VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
+    'base_url': validate_base_url,
+    'validate_certs': lambda value: _bool_option('validate_certs', value, True),
+    'ca_path': _ca_path_option,
+    'timeout': _timeout_option,
+    'max_retries': lambda value: _int_option('max_retries', value, 0, 100),
+    'rate_limit': lambda value: _int_option('rate_limit', value, 0, None, RATE_UNIT),
+    'events': lambda value: _list_option('events', value),
+    'agent_types': _agent_types_option,
+    'age': lambda value: _int_option('age', value, 1, MAX_AGE, ' seconds'),
+    'page_size': lambda value: _int_option('page_size', value, 1, MAX_PAGE_SIZE),
+    'max_results': lambda value: _int_option('max_results', value, 0, None, ' (0: no cap)'),
+}
+
+
+def int_value(name: str, value: Any, low: int, high: Optional[int] = None, unit: str = '') -> int:
+    """An integer option (a digit string too) within [low, high]; OptionError naming it, the value and the range."""
+    return _int_option(name, value, low, high, unit)
+
+
+def bool_value(name: str, value: Any) -> bool:
+    """A boolean option, strictly (``maybe`` is an error, not false)."""
+    return _bool_option(name, value, False)
+
+
+def shown(value: Any) -> str:
+    """A value as the collection's messages show it."""
+    return _shown(value)
+
+
+def check_values(values: dict[str, Any]) -> None:
+    """Check raw option values (as given, before any type conversion) one by one; OptionError for the first bad one.
+
+    For callers whose own conversion is looser or says less: Ansible's config reads ``validate_certs: maybe`` as
+    false, and its type errors do not say what is allowed. Options without a single-value check, and None, pass.
+    """
+    for name, value in values.items():
+        check = _VALUE_CHECKS.get(name)
+        if check is not None and value is not None:
+            check(value)
+
+
+def first_problem(values: dict[str, Any], now_ms: int) -> Optional[str]:
+    """This collection's message for the first invalid option among ``values`` (module params), or None."""
+    options = OptionAdapter.from_dict(values)
+    try:
+        connection_settings(options)
+        build_query(options, now_ms)
+    except OptionError as exc:
+        return exc.message
+    return None
+
+
 def connection_settings(options: OptionAdapter) -> ConnectionSettings:
     """Validated connection options."""
-    base_url = validate_base_url(options.get('base_url') or DEFAULT_BASE_URL)
+    raw_url = options.get('base_url')
+    base_url = validate_base_url(DEFAULT_BASE_URL if raw_url is None else raw_url)
     token = _str_option('access_token', options.get('access_token'))
     client_id = _str_option('client_id', options.get('client_id'))
     client_secret = _str_option('client_secret', options.get('client_secret'))
-    if bool(client_id) != bool(client_secret):
-        given, missing = ('client_id', 'client_secret') if client_id else ('client_secret', 'client_id')
-        raise OptionError('%s: given without %s; client_id and client_secret must be given together' % (given, missing))
+    if client_id and not client_secret:
+        raise OptionError('client_id: %s given without client_secret; client_id and client_secret must be given '
+                          'together' % _shown(client_id))
+    if client_secret and not client_id:
+        raise OptionError('client_secret: given (value not shown) without client_id; client_id and client_secret '
+                          'must be given together')
     if not token and not client_id:
-        raise OptionError('access_token: not given; set access_token, or client_id and client_secret (options, '
-                          'or the ITOT_ACCESS_TOKEN, ITOT_CLIENT_ID and ITOT_CLIENT_SECRET environment variables)')
-    raw_validate = options.get('validate_certs')
-    try:
-        validate_certs = True if raw_validate is None else boolean(raw_validate, strict=True)
-    except TypeError:
-        raise OptionError('validate_certs: %r is not a boolean; allowed: true or false' % (raw_validate,)) from None
-    ca_path = _str_option('ca_path', options.get('ca_path'))
-    if ca_path:
-        ca_path = os.path.expanduser(ca_path)
-        if not os.path.exists(ca_path):
-            raise OptionError('ca_path: %r does not exist; allowed: a CA bundle file or a directory of CA '
-                              'certificates' % ca_path)
-    raw_timeout = options.get('timeout')
-    try:
-        timeout = float(30 if raw_timeout is None else raw_timeout)
-        if isinstance(raw_timeout, bool) or not 0 < timeout <= 3600:
-            raise ValueError(raw_timeout)
-    except (TypeError, ValueError):
-        raise OptionError('timeout: %r is out of range; allowed: seconds, more than 0 and at most 3600'
-                          % (raw_timeout,)) from None
+        raise OptionError('access_token: not given or empty; set access_token, or client_id and client_secret '
+                          '(options, or the ITOT_ACCESS_TOKEN, ITOT_CLIENT_ID and ITOT_CLIENT_SECRET environment '
+                          'variables)')
+    validate_certs = _bool_option('validate_certs', options.get('validate_certs'), True)
+    ca_path = _ca_path_option(options.get('ca_path'))
+    timeout = _timeout_option(options.get('timeout'))
     max_retries = _int_option('max_retries', _default(options.get('max_retries'), 5), 0, 100)
-    rate_limit = _int_option('rate_limit', _default(options.get('rate_limit'), 10), 0, None,
-                             ' requests per minute (0 turns pacing off)')
+    rate_limit = _int_option('rate_limit', _default(options.get('rate_limit'), 10), 0, None, RATE_UNIT)
     return ConnectionSettings(base_url=base_url, access_token=token, client_id=client_id, client_secret=client_secret,
                               validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
                               max_retries=max_retries, rate_limit=rate_limit)
@@ -348,50 +458,43 @@ def _fingerprint(category: str, events: tuple[str, ...], agent_types: tuple[int,
 def build_query(options: OptionAdapter, now_ms: int, event_category: Optional[str] = None) -> LogQuery:
     """Validate the query options (``event_category`` from the options unless given) into a LogQuery."""
     category = options.get('event_category') if event_category is None else event_category
-    if category not in CATEGORIES:
-        raise OptionError('event_category: %r is not a category; allowed: %s' % (category, ', '.join(CATEGORIES)))
+    if category is None:
+        raise OptionError('event_category: not given; allowed: %s' % ', '.join(CATEGORIES))
+    if not isinstance(category, str) or category not in CATEGORIES:
+        raise OptionError('event_category: %s is not a category; allowed: %s' % (_shown(category), ', '.join(CATEGORIES)))
 
+    raw_events = options.get('events')
     events: list[str] = []
-    for event in _list_option('events', options.get('events')):
+    for event in _list_option('events', raw_events):
         if not EVENTS[category]:
-            raise OptionError("events: not allowed for event_category 'device_report' (the API applies no event "
-                              "filter to device reports); remove events")
-        if event not in EVENTS[category]:
-            raise OptionError('events: %r is not an event of category %r; allowed: %s'
-                              % (event, category, ', '.join(EVENTS[category])))
+            raise OptionError("events: %s is not allowed for event_category 'device_report' (the API applies no event "
+                              "filter to device reports); remove events" % _shown(raw_events))
+        if not isinstance(event, str) or event not in EVENTS[category]:
+            raise OptionError('events: %s is not an event of category %r; allowed: %s'
+                              % (_shown(event), category, ', '.join(EVENTS[category])))
         if event not in events:
             events.append(event)
 
-    agent_types: list[int] = []
-    raw_agents = _list_option('agent_types', options.get('agent_types'))
-    if raw_agents and category != 'device':
-        raise OptionError("agent_types: only allowed for event_category 'device', not %r" % category)
-    allowed_agents = ', '.join('%d (%s)' % item for item in AGENT_TYPES.items())
-    for raw_agent in raw_agents:
-        agent = raw_agent
-        if isinstance(agent, str) and agent.strip().isdigit():
-            agent = int(agent)
-        if isinstance(agent, bool) or agent not in AGENT_TYPES:
-            raise OptionError('agent_types: %r is not an agent type; allowed: %s' % (raw_agent, allowed_agents))
-        if agent not in agent_types:
-            agent_types.append(agent)
+    raw_agents = options.get('agent_types')
+    agent_types = _agent_types_option(raw_agents)
+    if agent_types and category != 'device':
+        raise OptionError("agent_types: %s is only allowed for event_category 'device', not %r"
+                          % (_shown(raw_agents), category))
 
     search = _str_option('search', options.get('search'))
     if search is not None and category not in SEARCH_CATEGORIES:
-        raise OptionError('search: only allowed for event_category %s, not %r'
-                          % (', '.join(SEARCH_CATEGORIES), category))
+        raise OptionError('search: %s is only allowed for event_category %s, not %r'
+                          % (_shown(search), ', '.join(SEARCH_CATEGORIES), category))
 
     raw_age = options.get('age')
     start_raw = options.get('start_time')
     end_raw = options.get('end_time')
-    start_raw = None if isinstance(start_raw, str) and not start_raw.strip() else start_raw
-    end_raw = None if isinstance(end_raw, str) and not end_raw.strip() else end_raw
     age = None
     if raw_age is not None:
         age = _int_option('age', raw_age, 1, MAX_AGE, ' seconds')
         if start_raw is not None or end_raw is not None:
-            raise OptionError('age: cannot be combined with start_time or end_time; use age for a window that '
-                              'ends now, or start_time and end_time')
+            raise OptionError('age: %s cannot be combined with start_time or end_time; use age for a window that '
+                              'ends now, or start_time and end_time' % _shown(raw_age))
     start_ms = end_ms = None
     if start_raw is not None or end_raw is not None:
         end_ms = now_ms if end_raw is None else parse_time_option(end_raw, now_ms, 'end_time')
@@ -400,8 +503,9 @@ def build_query(options: OptionAdapter, now_ms: int, event_category: Optional[st
         else:
             start_ms = parse_time_option(start_raw, now_ms, 'start_time')
         if start_ms > end_ms:
-            raise OptionError('start_time: %r (%d) is later than end_time %r (%d); start_time must not be later '
-                              'than end_time' % (start_raw, start_ms, 'now' if end_raw is None else end_raw, end_ms))
+            raise OptionError('start_time: %s (%d) is later than end_time %s (%d); start_time must not be later '
+                              'than end_time' % (_shown(start_raw), start_ms,
+                                                 "'now'" if end_raw is None else _shown(end_raw), end_ms))
 
     page_size = _int_option('page_size', _default(options.get('page_size'), MAX_PAGE_SIZE), 1, MAX_PAGE_SIZE)
     max_results = _int_option('max_results', _default(options.get('max_results'), 0), 0, None, ' (0: no cap)')

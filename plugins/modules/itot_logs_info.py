@@ -203,8 +203,9 @@ window:
       sample: 1795939200000
 '''
 
+import copy
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -213,13 +214,47 @@ from ansible_collections.opswat.itot.plugins.module_utils._client import (
     REQUESTS_IMPORT_ERROR,
     LogsClient,
 )
-from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
     OptionAdapter,
     build_query,
     connection_settings,
+    first_problem,
     module_argument_spec,
 )
+
+
+class ItotModule(AnsibleModule):
+    """AnsibleModule whose own argument checks fail with this collection's message when it has one.
+
+    Ansible's type errors name neither what is allowed nor, for some types, the value; the collection's checks
+    (the same ones the lookup uses) say both. Any other failure of the argument checks keeps Ansible's message.
+    """
+
+    arguments_checked = False
+    given: dict[str, Any] = {}
+
+    def _load_params(self) -> None:
+        super()._load_params()
+        # The values as given: a failed type check leaves a list option without its bad elements.
+        self.given = copy.deepcopy(self.params) if isinstance(self.params, dict) else {}
+
+    def values_as_given(self) -> dict[str, Any]:
+        """The params with the values the task gave (before Ansible's conversion), defaults and fallbacks for the rest."""
+        values = dict(self.params)
+        values.update((name, value) for name, value in self.given.items() if name in values)
+        return values
+
+    def explain(self, message: str) -> str:
+        """An option error about a converted value (timeout 0.0), said about the value as given (timeout 0)."""
+        again = first_problem(self.values_as_given(), now_ms=int(time.time() * 1000))
+        return again if again and again.partition(':')[0] == message.partition(':')[0] else message
+
+    def fail_json(self, msg: str, **kwargs: Any) -> NoReturn:  # pylint: disable=arguments-differ
+        if not self.arguments_checked and isinstance(getattr(self, 'params', None), dict):
+            self.arguments_checked = True
+            msg = first_problem(self.values_as_given(), now_ms=int(time.time() * 1000)) or msg
+        super().fail_json(msg, **kwargs)
 
 
 def run(module: AnsibleModule, client_factory: Callable[..., Any]) -> dict[str, Any]:
@@ -239,11 +274,14 @@ def run(module: AnsibleModule, client_factory: Callable[..., Any]) -> dict[str, 
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=module_argument_spec(), supports_check_mode=True)
+    module = ItotModule(argument_spec=module_argument_spec(), supports_check_mode=True)
+    module.arguments_checked = True
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     try:
         module.exit_json(**run(module, LogsClient))
+    except OptionError as exc:
+        module.fail_json(msg=module.explain(exc.message))
     except ItotError as exc:
         module.fail_json(msg=exc.message)
 

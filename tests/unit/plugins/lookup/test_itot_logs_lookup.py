@@ -125,7 +125,9 @@ def test_same_messages_as_the_module_and_no_request(api, lookup, terms, options)
 
 @pytest.mark.parametrize('terms, message', [
     ([], '_terms: no event category given; allowed: admin, device, device_report, webhook'),
-    (['devices'], "event_category: 'devices' is not a category; allowed: admin, device, device_report, webhook"),
+    (['devices'], "_terms: 'devices' is not an event category; allowed: admin, device, device_report, webhook"),
+    (['admin', 5], "_terms: 5 is not an event category; allowed: admin, device, device_report, webhook"),
+    ([['device', '']], "_terms: '' is not an event category; allowed: admin, device, device_report, webhook"),
 ])
 def test_bad_terms(api, lookup, terms, message):
     with pytest.raises(AnsibleLookupError) as err:
@@ -136,7 +138,46 @@ def test_bad_terms(api, lookup, terms, message):
 def test_connection_errors_are_lookup_errors(lookup):
     with pytest.raises(AnsibleLookupError) as err:
         lookup.run(['admin'], variables={'itot_base_url': 'ftp://x'})
-    assert str(err.value.message).startswith("base_url: 'ftp://x' is not allowed")
+    assert str(err.value.message).startswith("base_url (from variable itot_base_url): 'ftp://x' is not allowed")
+
+
+@pytest.mark.parametrize('variables, options, message', [
+    # Ansible's config reads a mistyped boolean as false: it must fail instead, wherever it comes from.
+    ({}, {'validate_certs': 'maybe'}, "validate_certs: 'maybe' is not a boolean; allowed: true or false"),
+    ({'itot_validate_certs': 'maybe'}, {},
+     "validate_certs (from variable itot_validate_certs): 'maybe' is not a boolean; allowed: true or false"),
+    # Ansible's config reads an empty path as the current folder.
+    ({'itot_ca_path': ''}, {}, "ca_path (from variable itot_ca_path): '' is not a path"),
+    ({}, {'ca_path': ''}, "ca_path: '' is not a path"),
+    ({}, {'page_size': 'x'}, "page_size: 'x' is not an integer; allowed: 1 to 100"),
+    ({}, {'agent_types': ['x']}, "agent_types: 'x' is not an agent type"),
+    ({'itot_rate_limit': 'fast'}, {}, "rate_limit (from variable itot_rate_limit): 'fast' is not an integer"),
+    ({'itot_rate_limit': -1}, {}, 'rate_limit (from variable itot_rate_limit): -1 is out of range'),
+    ({'itot_timeout': 0}, {}, 'timeout (from variable itot_timeout): 0 is out of range'),
+    ({'itot_max_retries': -1}, {}, 'max_retries (from variable itot_max_retries): -1 is out of range'),
+    ({'itot_base_url': ''}, {}, "base_url (from variable itot_base_url): '' is not a URL"),
+    ({'itot_access_token': ''}, {}, 'access_token (from variable itot_access_token): not given or empty'),
+    ({'itot_access_token': None, 'itot_client_id': 'cid'}, {},
+     "client_id (from variable itot_client_id): 'cid' given without client_secret"),
+    ({'itot_ca_path': '/nonexistent/ca.pem'}, {},
+     "ca_path (from variable itot_ca_path): '/nonexistent/ca.pem' does not exist"),
+])
+def test_bad_values_name_the_option_the_value_and_their_source(api, lookup, variables, options, message):
+    with pytest.raises(AnsibleLookupError) as err:
+        lookup.run(['admin'], variables=dict(VARS, **variables), **options)
+    assert str(err.value.message).startswith(message)
+    assert api.bodies == [] and api.token_requests == []
+
+
+def test_validate_certs_from_the_environment_is_strict(api, lookup, monkeypatch):
+    monkeypatch.setenv('ITOT_VALIDATE_CERTS', 'maybe')
+    with pytest.raises(AnsibleLookupError) as err:
+        lookup.run(['admin'], variables=VARS, age=60)
+    assert str(err.value.message) == ("validate_certs (from environment variable ITOT_VALIDATE_CERTS): 'maybe' is not "
+                                      "a boolean; allowed: true or false")
+    assert api.bodies == []
+    monkeypatch.setenv('ITOT_VALIDATE_CERTS', 'yes')
+    assert lookup.run(['admin'], variables=VARS, age=60) == []
 
 
 def test_api_errors_are_lookup_errors_without_secrets(api, lookup):

@@ -15,7 +15,9 @@ from ansible_collections.opswat.itot.plugins.module_utils._options import (
     OptionAdapter,
     ResumePoint,
     build_query,
+    check_values,
     connection_settings,
+    first_problem,
     module_argument_spec,
 )
 
@@ -55,10 +57,14 @@ def test_defaults():
     assert q.now_ms == NOW
 
 
-@pytest.mark.parametrize('category', ['', 'Device', 'devices', None, 3])
+@pytest.mark.parametrize('category', ['', 'Device', 'devices', 3, ['device']])
 def test_category_must_be_known(category):
     assert query_error(event_category=category) == (
         'event_category: %r is not a category; allowed: admin, device, device_report, webhook' % (category,))
+
+
+def test_category_must_be_given():
+    assert query_error(event_category=None) == 'event_category: not given; allowed: admin, device, device_report, webhook'
 
 
 def test_event_of_another_category():
@@ -76,7 +82,7 @@ def test_every_listed_event_is_accepted(category):
 
 def test_events_not_allowed_for_device_report():
     assert query_error(event_category='device_report', events=['added']).startswith(
-        "events: not allowed for event_category 'device_report'")
+        "events: ['added'] is not allowed for event_category 'device_report'")
     assert query(event_category='device_report', events=[]).events == ()
 
 
@@ -96,7 +102,7 @@ def test_agent_types():
 @pytest.mark.parametrize('category', ['admin', 'webhook', 'device_report'])
 def test_agent_types_only_for_device(category):
     assert query_error(event_category=category, agent_types=[0]) == (
-        "agent_types: only allowed for event_category 'device', not %r" % category)
+        "agent_types: [0] is only allowed for event_category 'device', not %r" % category)
 
 
 @pytest.mark.parametrize('category', ['device', 'device_report', 'webhook'])
@@ -106,7 +112,7 @@ def test_search_allowed(category):
 
 def test_search_not_for_admin_and_empty_search_is_none():
     assert query_error(event_category='admin', search='x') == (
-        "search: only allowed for event_category device, device_report, webhook, not 'admin'")
+        "search: 'x' is only allowed for event_category device, device_report, webhook, not 'admin'")
     assert query(search='  ').search is None
 
 
@@ -145,7 +151,7 @@ def test_age_bounds():
 
 @pytest.mark.parametrize('other', ['start_time', 'end_time'])
 def test_age_excludes_start_and_end(other):
-    assert query_error(age=600, **{other: '-1h'}).startswith('age: cannot be combined with start_time or end_time')
+    assert query_error(age=600, **{other: '-1h'}).startswith('age: 600 cannot be combined with start_time or end_time')
 
 
 # --- windows ---------------------------------------------------------------------------------------------------
@@ -175,8 +181,11 @@ def test_bad_time_names_the_option():
     assert query_error(end_time='soon').startswith("end_time: 'soon' is not a time; allowed: epoch ")
 
 
-def test_empty_time_strings_are_unset():
-    assert query(start_time='', end_time=' ').window is None
+@pytest.mark.parametrize('option', ['start_time', 'end_time'])
+@pytest.mark.parametrize('value', ['', ' '])
+def test_empty_time_strings_are_errors(option, value):
+    # An empty time is a variable that templated to nothing, not "the last hour".
+    assert query_error(**{option: value}).startswith('%s: %r is not a time; allowed: epoch ' % (option, value))
 
 
 # --- resume tokens ---------------------------------------------------------------------------------------------
@@ -198,7 +207,9 @@ def test_resume_token_of_another_query(change):
     token = ResumePoint(start_ms=10, end_ms=20).encode(query(start_time='-1d').fingerprint)
     options = {'start_time': '-1d', 'token': token}
     options.update(change)
-    assert query_error(**options).startswith('token: this next_token was returned for a different query')
+    assert query_error(**options) == (
+        'token: %r was returned for a different query; pass the same event_category, events, agent_types, search, '
+        'age, start_time and end_time as the run that returned it' % token)
 
 
 def test_resume_token_ignores_page_size_max_results_and_order_of_filters():
@@ -208,7 +219,8 @@ def test_resume_token_ignores_page_size_max_results_and_order_of_filters():
 
 @pytest.mark.parametrize('token', ['garbage', 'itot1.', 'itot1.!!!!', 'itot1.eyJmIjoxfQ', 'p-100'])
 def test_resume_token_garbage(token):
-    assert query_error(token=token).startswith('token: not a next_token returned by opswat.itot.itot_logs_info')
+    assert query_error(token=token).startswith('token: %r is not a next_token returned by opswat.itot.itot_logs_info'
+                                               % token)
 
 
 def test_token_is_checked_last_so_option_errors_come_first():
@@ -226,10 +238,12 @@ def test_connection_defaults():
 
 def test_credentials_required():
     message = settings_error(access_token=None)
-    assert message.startswith('access_token: not given; set access_token, or client_id and client_secret')
+    assert message.startswith('access_token: not given or empty; set access_token, or client_id and client_secret')
+    assert settings_error(access_token=' ').startswith('access_token: not given or empty; ')
     assert settings_error(access_token=None, client_id='c') == (
-        'client_id: given without client_secret; client_id and client_secret must be given together')
-    assert settings_error(client_secret='s').startswith('client_secret: given without client_id')
+        "client_id: 'c' given without client_secret; client_id and client_secret must be given together")
+    message = settings_error(client_secret='s3cr3t-value')
+    assert message.startswith('client_secret: given (value not shown) without client_id') and 's3cr3t' not in message
     s = settings(access_token=None, client_id='c', client_secret='s')
     assert s.has_client_credentials and s.access_token is None
 
@@ -269,7 +283,15 @@ def test_base_url_bad_port():
 
 @pytest.mark.parametrize('option, value, start', [
     ('timeout', 0, 'timeout: 0 is out of range'),
-    ('timeout', 'slow', "timeout: 'slow' is out of range"),
+    ('timeout', 'slow', "timeout: 'slow' is not a number; allowed: seconds, more than 0 and at most 3600"),
+    ('timeout', [1], 'timeout: [1] is not a number'),
+    ('timeout', float('nan'), 'timeout: nan is out of range'),
+    ('max_retries', '--5', "max_retries: '--5' is not an integer; allowed: 0 to 100"),
+    ('validate_certs', [True], 'validate_certs: [True] is not a boolean'),
+    ('ca_path', '', "ca_path: '' is not a path; allowed: a CA bundle file or a directory of CA certificates"),
+    ('ca_path', 5, 'ca_path: 5 is not a path'),
+    ('base_url', '', "base_url: '' is not a URL; allowed: http:// or https://"),
+    ('base_url', ' ', "base_url: ' ' is not a URL"),
     ('max_retries', -1, 'max_retries: -1 is out of range; allowed: 0 to 100'),
     ('rate_limit', -1, 'rate_limit: -1 is out of range'),
     ('validate_certs', 'maybe', "validate_certs: 'maybe' is not a boolean"),
@@ -286,6 +308,57 @@ def test_verify_follows_validate_certs_and_ca_path(tmp_path):
     assert settings(ca_path=str(bundle), validate_certs=False).verify is False
     assert settings(validate_certs='no').verify is False
     assert settings(timeout='2.5').timeout == 2.5
+
+
+def test_secrets_are_never_shown():
+    assert settings_error(access_token=123456789) == 'access_token: a value of type int is not a string'
+    assert '987654' not in settings_error(client_id='c', client_secret=987654)
+
+
+def test_long_values_are_shortened():
+    message = query_error(token='x' * 500)
+    assert message.startswith("token: '%s..." % ('x' * 199)) and len(message) < 400
+
+
+# --- raw values (lookup keywords and variables, failed module type checks) -------------------------------------
+
+@pytest.mark.parametrize('values, message', [
+    ({'validate_certs': 'maybe'}, "validate_certs: 'maybe' is not a boolean; allowed: true or false"),
+    ({'page_size': 'x'}, "page_size: 'x' is not an integer; allowed: 1 to 100"),
+    ({'page_size': 1.5}, 'page_size: 1.5 is not an integer; allowed: 1 to 100'),
+    ({'age': '86401'}, "age: '86401' is out of range; allowed: 1 to 86400 seconds"),
+    ({'max_results': -1}, 'max_results: -1 is out of range; allowed: an integer of at least 0 (0: no cap)'),
+    ({'rate_limit': 'fast'}, "rate_limit: 'fast' is not an integer; allowed: an integer of at least 0 requests per "
+                             "minute (0 turns pacing off)"),
+    ({'timeout': '0'}, "timeout: '0' is out of range; allowed: seconds, more than 0 and at most 3600"),
+    ({'events': {'a': 1}}, "events: {'a': 1} is not a list"),
+    ({'agent_types': ['x']}, "agent_types: 'x' is not an agent type; allowed: 0 (MetaDefender Endpoint), 2 (OPSWAT "
+                             "Domain Controller Client)"),
+    ({'ca_path': ''}, "ca_path: '' is not a path; allowed: a CA bundle file or a directory of CA certificates"),
+    ({'base_url': 'gears.opswat.com'}, "base_url: 'gears.opswat.com' is not allowed: the scheme must be http or https"),
+])
+def test_check_values(values, message):
+    with pytest.raises(OptionError) as err:
+        check_values(values)
+    assert err.value.message.startswith(message)
+
+
+def test_check_values_passes_good_and_unknown_values():
+    check_values({'validate_certs': 'no', 'page_size': '7', 'timeout': 2.5, 'events': 'added', 'agent_types': 0,
+                  'search': 5, 'token': None, 'age': None, 'unknown': object()})
+
+
+def test_a_single_value_reads_as_a_list():
+    assert query(agent_types=2).agent_types == (2,)
+    assert query_error(agent_types=1).startswith('agent_types: 1 is not an agent type')
+
+
+def test_first_problem():
+    values = {'event_category': 'admin', 'access_token': TOKEN, 'agent_types': ['x']}
+    assert first_problem(values, NOW).startswith("agent_types: 'x' is not an agent type")
+    assert first_problem({'event_category': 'admin', 'access_token': TOKEN}, NOW) is None
+    assert first_problem({'event_category': 'admin', 'access_token': TOKEN, 'page_size': 0}, NOW) == (
+        'page_size: 0 is out of range; allowed: 1 to 100')
 
 
 # --- argument spec and adapter ---------------------------------------------------------------------------------

@@ -188,3 +188,45 @@ def test_missing_requests(capsys, monkeypatch):
     code, result, out = run_main(capsys, event_category='device', access_token=ACCESS_TOKEN)
     assert code == 1
     assert 'Failed to import the required Python library (requests)' in result['msg']
+
+
+@pytest.mark.parametrize('args, message', [
+    # Ansible's own type checks fail first; the message is the collection's (option, value, what is allowed).
+    ({'page_size': 'x'}, "page_size: 'x' is not an integer; allowed: 1 to 100"),
+    ({'agent_types': ['x']}, "agent_types: 'x' is not an agent type; allowed: 0 (MetaDefender Endpoint), 2 "),
+    ({'agent_types': [0, 'x']}, "agent_types: 'x' is not an agent type"),
+    ({'validate_certs': 'maybe'}, "validate_certs: 'maybe' is not a boolean; allowed: true or false"),
+    ({'timeout': 'soon'}, "timeout: 'soon' is not a number; allowed: seconds, more than 0 and at most 3600"),
+    ({'event_category': 'devices'}, "event_category: 'devices' is not a category; allowed: admin, device, "),
+    ({'event_category': ''}, "event_category: '' is not a category; allowed: admin, device, "),
+    ({'base_url': ''}, "base_url: '' is not a URL; allowed: "),
+    ({'start_time': ''}, "start_time: '' is not a time; allowed: "),
+    # Not a value the collection checks: Ansible's message stays.
+    ({'bogus': 1}, 'Unsupported parameters for ('),
+])
+def test_main_bad_values_name_option_and_value(api, capsys, args, message):
+    args = dict({'event_category': 'device', 'access_token': ACCESS_TOKEN}, **args)
+    code, result, out = run_main(capsys, **args)
+    assert code == 1 and result['msg'].startswith(message), result['msg']
+    assert 'bogus' not in args or ' module: bogus. Supported parameters include: ' in result['msg']
+    assert api.bodies == [] and api.token_requests == []
+
+
+def test_main_type_error_with_credentials_from_the_environment(api, capsys, monkeypatch):
+    # The environment's fallbacks count: the message is about the bad value, not about missing credentials.
+    monkeypatch.setenv('ITOT_ACCESS_TOKEN', ACCESS_TOKEN)
+    code, result, out = run_main(capsys, event_category='device', agent_types=['x'])
+    assert code == 1 and result['msg'].startswith("agent_types: 'x' is not an agent type"), result['msg']
+    assert ACCESS_TOKEN not in out
+
+
+@pytest.mark.parametrize('args, message', [
+    # Ansible converts these (0 to 0.0, '5' to 5): the message still shows the value as the task gave it.
+    ({'timeout': 0}, 'timeout: 0 is out of range; allowed: seconds, more than 0 and at most 3600'),
+    ({'page_size': '0'}, "page_size: '0' is out of range; allowed: 1 to 100"),
+    ({'start_time': 5, 'end_time': '4'}, "start_time: 5 (5) is later than end_time '4' (4)"),
+])
+def test_main_messages_show_the_value_as_given(api, capsys, args, message):
+    code, result, out = run_main(capsys, event_category='device', access_token=ACCESS_TOKEN, **args)
+    assert code == 1 and result['msg'].startswith(message), result['msg']
+    assert api.bodies == []

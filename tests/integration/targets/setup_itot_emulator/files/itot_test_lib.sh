@@ -21,6 +21,8 @@ ITOT_URL=""
 ITOT_EMULATOR_PID=""
 ITOT_PLAYS=0
 export ITOT_TEST_TOKEN ITOT_TEST_CLIENT_ID ITOT_TEST_SECRET ITOT_PY ITOT_WORK
+# Ansible's own temporary folders inside the swept folder: a module payload left behind would carry its arguments.
+export ANSIBLE_LOCAL_TEMP="$ITOT_WORK/ansible-local-tmp" ANSIBLE_REMOTE_TMP="$ITOT_WORK/ansible-remote-tmp"
 
 itot_cleanup() {
   itot_emulator_stop

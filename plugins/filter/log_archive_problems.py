@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the opswat.itot collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The log_archive_problems filter: what is wrong with the variables of the log_archive role and the audit playbook."""
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
+
+from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
+from ansible_collections.opswat.itot.plugins.module_utils._options import (
+    CATEGORIES,
+    OptionAdapter,
+    bool_value,
+    build_query,
+    int_value,
+    shown,
+    validate_base_url,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import TIME_FORMS, parse_time_option
+
+DOCUMENTATION = r"""
+---
+name: log_archive_problems
+short_description: Check the variables of the log_archive role and the audit playbook
+version_added: 0.1.0
+author: opswat.itot maintainers (@opswat-itot)
+description:
+  - Used by the C(opswat.itot.log_archive) role and the C(opswat.itot.audit) playbook before anything else runs, for what
+    their argument specification cannot express (an absolute archive folder without C(..), a time that parses, filters
+    that suit their category, file modes, thresholds).
+  - Returns one message per problem, each naming the variable, the value and what is allowed; an empty list when all is well.
+  - Variables it does not know, and variables whose value is V(null), are not checked.
+options:
+  _input:
+    description:
+      - The variables, by name. Known are C(itot_log_archive_categories), C(itot_log_archive_dir),
+        C(itot_log_archive_initial_lookback), C(itot_log_archive_overlap), C(itot_log_archive_filters),
+        C(itot_log_archive_owner), C(itot_log_archive_group), C(itot_log_archive_mode), C(itot_log_archive_dir_mode),
+        C(itot_log_archive_retention_days), C(itot_log_archive_verify), C(itot_base_url), C(itot_validate_certs),
+        C(itot_ca_path), C(itot_rate_limit), C(itot_audit_period), C(itot_audit_max_failed_auth),
+        C(itot_audit_max_noncompliant) and C(itot_audit_max_deleted_user).
+    type: dict
+    required: true
+  now_ms:
+    description: What V(now) means for the times, epoch milliseconds. Defaults to the current time.
+    type: int
+"""
+
+EXAMPLES = r"""
+- name: Check the role's variables
+  ansible.builtin.assert:
+    that: problems | length == 0
+    fail_msg: "{{ problems | join('; ') }}"
+  vars:
+    problems: "{{ {'itot_log_archive_dir': itot_log_archive_dir, 'itot_log_archive_overlap': itot_log_archive_overlap}
+                  | opswat.itot.log_archive_problems }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One message per problem, in the order of the variables above; empty when there is none.
+  type: list
+  elements: str
+"""
+
+FILTER_KEYS = ('events', 'agent_types', 'search')
+_OCTAL_MODE = re.compile(r'^(0o)?[0-7]{3,4}$')
+_SYMBOLIC_MODE = re.compile(r'^[ugoa]*[-+=][rwxXstugo]*(,[ugoa]*[-+=][rwxXstugo]*)*$')
+MODE_ALLOWED = "an octal mode as a quoted string ('0640') or a symbolic one ('u=rw,g=r,o=')"
+
+
+def _archive_dir(name: str, value: Any, _now: int) -> None:
+    allowed = "an absolute path without '..' components"
+    if not isinstance(value, str) or not value.strip():
+        raise OptionError('%s: %s is not a path; allowed: %s' % (name, shown(value), allowed))
+    if not os.path.isabs(value):
+        raise OptionError('%s: %s is a relative path; allowed: %s' % (name, shown(value), allowed))
+    if '..' in value.split('/'):
+        raise OptionError("%s: %s has a '..' component; allowed: %s" % (name, shown(value), allowed))
+
+
+def _past_time(name: str, value: Any, now: int) -> None:
+    if parse_time_option(value, now, name) > now:
+        raise OptionError('%s: %s is in the future; allowed: a time not later than now, %s' % (name, shown(value), TIME_FORMS))
+
+
+def _categories(name: str, value: Any, _now: int) -> None:
+    allowed = 'a list of %s' % ', '.join(CATEGORIES)
+    if not isinstance(value, (list, tuple)):
+        raise OptionError('%s: %s is not a list; allowed: %s' % (name, shown(value), allowed))
+    for category in value:
+        if category not in CATEGORIES:
+            raise OptionError('%s: %s is not an event category; allowed: %s' % (name, shown(category), allowed))
+
+
+def _text(name: str, value: Any, _now: int) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise OptionError('%s: %s is not a user or group name' % (name, shown(value)))
+
+
+def _mode(name: str, value: Any, _now: int) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o7777:
+        return
+    if isinstance(value, str) and (_OCTAL_MODE.match(value) or _SYMBOLIC_MODE.match(value)):
+        return
+    raise OptionError('%s: %s is not a file mode; allowed: %s' % (name, shown(value), MODE_ALLOWED))
+
+
+def _threshold(name: str, value: Any, _now: int) -> None:
+    if value != '':  # an empty threshold is no threshold
+        int_value(name, value, 0, None, ' (or empty for no threshold)')
+
+
+def _count(unit: str) -> Callable[[str, Any, int], None]:
+    def check(name: str, value: Any, _now: int) -> None:
+        int_value(name, value, 0, None, unit)
+    return check
+
+
+def _boolean(name: str, value: Any, _now: int) -> None:
+    bool_value(name, value)
+
+
+def _ca_path(name: str, value: Any, _now: int) -> None:
+    if not isinstance(value, str) or not os.path.exists(os.path.expanduser(value)):
+        raise OptionError('%s: %s does not exist; allowed: a CA bundle file or a directory of CA certificates'
+                          % (name, shown(value)))
+
+
+def _base_url(name: str, value: Any, _now: int) -> None:
+    try:
+        validate_base_url(value)
+    except OptionError as exc:
+        raise OptionError(name + exc.message[len('base_url'):]) from None
+
+
+def _filters(name: str, value: Any, now: int) -> list[str]:
+    if not isinstance(value, Mapping):
+        return ['%s: %s is not a dict; allowed: {category: {events: [...], agent_types: [...], search: ...}}'
+                % (name, shown(value))]
+    problems = []
+    for category, spec in value.items():
+        label = '%s.%s' % (name, category)
+        if category not in CATEGORIES:
+            problems.append('%s: %s is not an event category; allowed: %s' % (name, shown(category), ', '.join(CATEGORIES)))
+        elif spec is None:
+            continue
+        elif not isinstance(spec, Mapping):
+            problems.append('%s: %s is not a dict; allowed: {events: [...], agent_types: [...], search: ...}'
+                            % (label, shown(spec)))
+        elif set(spec) - set(FILTER_KEYS):
+            unknown = sorted(set(spec) - set(FILTER_KEYS), key=str)
+            problems.append('%s: %s is not a filter; allowed: %s'
+                            % (label, ', '.join(shown(key) for key in unknown), ', '.join(FILTER_KEYS)))
+        else:
+            try:
+                build_query(OptionAdapter.from_dict(dict(spec, event_category=category)), now)
+            except OptionError as exc:
+                problems.append('%s.%s' % (label, exc.message))
+    return problems
+
+
+# Checks by variable, in the order of the messages; each raises OptionError (or, for the filters, returns problems).
+CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
+    'itot_log_archive_categories': _categories,
+    'itot_log_archive_dir': _archive_dir,
+    'itot_log_archive_initial_lookback': _past_time,
+    'itot_log_archive_overlap': _count(' seconds'),
+    'itot_log_archive_filters': _filters,
+    'itot_log_archive_owner': _text,
+    'itot_log_archive_group': _text,
+    'itot_log_archive_mode': _mode,
+    'itot_log_archive_dir_mode': _mode,
+    'itot_log_archive_retention_days': _count(' days (0 keeps all)'),
+    'itot_log_archive_verify': _boolean,
+    'itot_base_url': _base_url,
+    'itot_validate_certs': _boolean,
+    'itot_ca_path': _ca_path,
+    'itot_rate_limit': _count(' requests per minute (0 turns pacing off)'),
+    'itot_audit_period': _past_time,
+    'itot_audit_max_failed_auth': _threshold,
+    'itot_audit_max_noncompliant': _threshold,
+    'itot_audit_max_deleted_user': _threshold,
+}
+
+
+def log_archive_problems(variables: Any, now_ms: Optional[int] = None) -> list[str]:
+    """One message per bad variable (name, value, what is allowed); empty when all are fine."""
+    now = int(now_ms) if now_ms is not None else int(time.time() * 1000)
+    if not isinstance(variables, Mapping):
+        return ['log_archive_problems: %s is not a dict of variables' % shown(variables)]
+    problems: list[str] = []
+    for name, check in CHECKS.items():
+        value = variables.get(name)
+        if value is None:
+            continue
+        try:
+            problems.extend(check(name, value, now) or [])
+        except OptionError as exc:
+            problems.append(exc.message)
+    return problems
+
+
+class FilterModule:
+    """opswat.itot filters."""
+
+    def filters(self) -> dict[str, Any]:
+        return {'log_archive_problems': log_archive_problems}
