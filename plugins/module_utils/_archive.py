@@ -215,6 +215,16 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+# Options the archive modules share: who owns what they write, with which modes, and how long to wait for the lock.
+FILE_OPTIONS = dict(
+    owner=dict(type='str'),
+    group=dict(type='str'),
+    mode=dict(type='raw'),
+    dir_mode=dict(type='raw'),
+    lock_timeout=dict(type='int', default=300),
+)
+
+
 def module_attr_setter(module: Any) -> AttrSetter:
     """apply(path, is_dir) -> changed, with an AnsibleModule's owner/group/mode/dir_mode (a no-op for the unset ones)."""
     params = module.params

@@ -268,6 +268,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     CATEGORIES,
+    FILE_OPTIONS,
     ArchiveError,
     StepHook,
     module_attr_setter,
@@ -309,11 +310,7 @@ def main() -> None:
             overlap=dict(type='int', default=300),
             retention_days=dict(type='int', default=0),
             verify=dict(type='bool', default=True),
-            owner=dict(type='str'),
-            group=dict(type='str'),
-            mode=dict(type='raw'),
-            dir_mode=dict(type='raw'),
-            lock_timeout=dict(type='int', default=300),
+            **FILE_OPTIONS
         ),
         supports_check_mode=True,
     )

@@ -205,6 +205,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     CATEGORIES,
+    FILE_OPTIONS,
     ArchiveError,
     module_attr_setter,
     check_root,
@@ -228,11 +229,7 @@ def main() -> None:
             period_end_ms=dict(type='int'),
             dest=dict(type='path'),
             name_time=dict(type='str'),
-            owner=dict(type='str'),
-            group=dict(type='str'),
-            mode=dict(type='raw'),
-            dir_mode=dict(type='raw'),
-            lock_timeout=dict(type='int', default=300),
+            **FILE_OPTIONS
         ),
         supports_check_mode=True,
     )

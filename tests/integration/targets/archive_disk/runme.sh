@@ -19,15 +19,6 @@ categories=(admin device webhook device_report)
 small="$ITOT_WORK/a"  # host archive_a's archive root: the small file system
 page=$(getconf PAGESIZE)
 
-step() { printf '\n=== [%ss] %s\n' "$SECONDS" "$*"; }
-fail() {
-  echo "FAILED: $*"
-  if [ -n "${ITOT_LAST_PLAY:-}" ] && [ -f "$ITOT_LAST_PLAY" ]; then
-    echo "--- last lines of $(basename "$ITOT_LAST_PLAY")"
-    tail -n 40 "$ITOT_LAST_PLAY"
-  fi
-  exit 1
-}
 
 mkdir -p "$small"
 if [ "$(id -u)" != 0 ]; then

@@ -18,15 +18,6 @@ checker=../log_archive/check_archive.py
 hosts=(a b)
 categories=(admin device webhook device_report)
 
-step() { printf '\n=== [%ss] %s\n' "$SECONDS" "$*"; }
-fail() {
-  echo "FAILED: $*"
-  if [ -n "${ITOT_LAST_PLAY:-}" ] && [ -f "$ITOT_LAST_PLAY" ]; then
-    echo "--- last lines of $(basename "$ITOT_LAST_PLAY")"
-    tail -n 40 "$ITOT_LAST_PLAY"
-  fi
-  exit 1
-}
 pyval() { "$ITOT_PY" -c "$@"; }
 
 # --- data: entries on both sides of a UTC midnight, so that the first run writes two files per category -----------

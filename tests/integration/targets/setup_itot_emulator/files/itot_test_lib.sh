@@ -30,6 +30,19 @@ itot_cleanup() {
 }
 trap itot_cleanup EXIT
 
+# step TEXT: a heading in the target's output, with the seconds since it started.
+step() { printf '\n=== [%ss] %s\n' "$SECONDS" "$*"; }
+
+# fail TEXT: ends the target, with the last lines of the last play.
+fail() {
+  echo "FAILED: $*"
+  if [ -n "${ITOT_LAST_PLAY:-}" ] && [ -f "$ITOT_LAST_PLAY" ]; then
+    echo "--- last lines of $(basename "$ITOT_LAST_PLAY")"
+    tail -n 40 "$ITOT_LAST_PLAY"
+  fi
+  exit 1
+}
+
 # itot_emulator_start [EMULATOR OPTIONS...]: starts a fresh emulator; ITOT_URL is its base URL.
 itot_emulator_start() {
   itot_emulator_stop
