@@ -46,12 +46,6 @@ ansible_connection=local
 ansible_python_interpreter=$ITOT_PY
 EOF
 
-play() {
-  local rc=0 start=$SECONDS
-  itot_play archive.yml -i "$ITOT_WORK/inventory.ini" || rc=$?
-  echo "play $ITOT_PLAYS: exit $rc after $((SECONDS - start))s"
-  return $rc
-}
 check_host() {
   "$ITOT_PY" "$checker" --dir "$ITOT_WORK/$1" --url "$ITOT_URL" --mode 0640 --dir-mode 0750 || fail "host $1 $2"
 }

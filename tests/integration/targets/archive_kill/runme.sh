@@ -45,12 +45,6 @@ ansible_python_interpreter=$ITOT_PY
 itot_log_archive_initial_lookback=$lookback
 EOF
 
-play() {
-  local rc=0 start=$SECONDS
-  itot_play archive.yml -i "$ITOT_WORK/inventory.ini" || rc=$?
-  echo "play $ITOT_PLAYS: exit $rc after $((SECONDS - start))s"
-  return $rc
-}
 
 append_all() {  # new entries in every category, timestamped now
   local c

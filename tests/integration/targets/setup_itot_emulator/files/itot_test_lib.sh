@@ -100,6 +100,14 @@ itot_play() {
   return $rc
 }
 
+# play: runs the target's archive.yml against $ITOT_WORK/inventory.ini and says how it ended and how long it took.
+play() {
+  local rc=0 start=$SECONDS
+  itot_play archive.yml -i "$ITOT_WORK/inventory.ini" || rc=$?
+  echo "play $ITOT_PLAYS: exit $rc after $((SECONDS - start))s"
+  return $rc
+}
+
 # itot_sweep [DIR ...]: counts the lines that carry the test token or secret in every file below $ITOT_WORK and
 # the DIRs given (gzip files are read decompressed).  Prints the count; returns non-zero when it is not 0.
 itot_sweep() {
