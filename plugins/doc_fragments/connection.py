@@ -73,6 +73,14 @@ options:
       - The E(ITOT_RATE_LIMIT) environment variable is used when the option is not set.
     type: int
     default: 10
+  rate_window:
+    description:
+      - The length, in seconds, of the window that O(rate_limit) counts requests in. The API's window is a minute;
+        change it only for an endpoint with another budget, such as an emulator that allows 10 requests per 3 s
+        (O(rate_limit=10), O(rate_window=3)).
+      - The E(ITOT_RATE_WINDOW) environment variable is used when the option is not set.
+    type: float
+    default: 60
 notes:
   - Only HTTP requests to the logs endpoint count against O(rate_limit); token requests do not.
 '''
@@ -133,4 +141,9 @@ options:
       - name: ITOT_RATE_LIMIT
     vars:
       - name: itot_rate_limit
+  rate_window:
+    env:
+      - name: ITOT_RATE_WINDOW
+    vars:
+      - name: itot_rate_window
 '''

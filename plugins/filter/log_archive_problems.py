@@ -18,6 +18,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._options import (
     bool_value,
     build_query,
     int_value,
+    seconds_value,
     shown,
     validate_base_url,
 )
@@ -42,7 +43,7 @@ options:
         C(itot_log_archive_initial_lookback), C(itot_log_archive_overlap), C(itot_log_archive_filters),
         C(itot_log_archive_owner), C(itot_log_archive_group), C(itot_log_archive_mode), C(itot_log_archive_dir_mode),
         C(itot_log_archive_retention_days), C(itot_log_archive_verify), C(itot_base_url), C(itot_validate_certs),
-        C(itot_ca_path), C(itot_rate_limit), C(itot_audit_period), C(itot_audit_max_failed_auth),
+        C(itot_ca_path), C(itot_rate_limit), C(itot_rate_window), C(itot_audit_period), C(itot_audit_max_failed_auth),
         C(itot_audit_max_noncompliant) and C(itot_audit_max_deleted_user).
     type: dict
     required: true
@@ -122,6 +123,10 @@ def _count(unit: str) -> Callable[[str, Any, int], None]:
     return check
 
 
+def _seconds(name: str, value: Any, _now: int) -> None:
+    seconds_value(name, value)
+
+
 def _boolean(name: str, value: Any, _now: int) -> None:
     bool_value(name, value)
 
@@ -182,6 +187,7 @@ CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     'itot_validate_certs': _boolean,
     'itot_ca_path': _ca_path,
     'itot_rate_limit': _count(' requests per minute (0 turns pacing off)'),
+    'itot_rate_window': _seconds,
     'itot_audit_period': _past_time,
     'itot_audit_max_failed_auth': _threshold,
     'itot_audit_max_noncompliant': _threshold,

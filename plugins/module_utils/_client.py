@@ -276,7 +276,7 @@ class LogsClient:
         if budget is None:
             identity = connection_identity(settings.client_id, settings.access_token)
             budget = RateBudget.for_connection(settings.base_url, identity, settings.rate_limit,
-                                               clock=clock, sleep=sleep)
+                                               window=settings.rate_window, clock=clock, sleep=sleep)
             if settings.rate_limit > 0 and not budget.shared and warn is not None:
                 warn('The request budget cannot be shared with other tasks (the cache folder is not writable); '
                      'pacing requests of this task only')

@@ -64,6 +64,7 @@ CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
     'timeout': {'type': 'float', 'default': 30, 'var': 'itot_timeout'},
     'max_retries': {'type': 'int', 'default': 5, 'var': 'itot_max_retries'},
     'rate_limit': {'type': 'int', 'default': 10, 'env': 'ITOT_RATE_LIMIT', 'var': 'itot_rate_limit'},
+    'rate_window': {'type': 'float', 'default': 60, 'env': 'ITOT_RATE_WINDOW', 'var': 'itot_rate_window'},
 }
 
 # Query options shared by the module and the lookup (the query doc fragment).
@@ -137,6 +138,7 @@ class ConnectionSettings:
     timeout: float = 30.0
     max_retries: int = 5
     rate_limit: int = 10
+    rate_window: float = 60.0
 
     @property
     def verify(self) -> Any:
@@ -268,19 +270,27 @@ def _bool_option(name: str, value: Any, default: bool) -> bool:
         raise OptionError('%s: %s is not a boolean; allowed: true or false' % (name, _shown(value))) from None
 
 
-def _timeout_option(value: Any) -> float:
+def _seconds_option(name: str, value: Any, default: float) -> float:
     allowed = 'seconds, more than 0 and at most 3600'
     if value is None:
-        return 30.0
+        return default
     try:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError(value)
-        timeout = float(value)
+        seconds = float(value)
     except ValueError:
-        raise OptionError('timeout: %s is not a number; allowed: %s' % (_shown(value), allowed)) from None
-    if not 0 < timeout <= 3600:  # NaN fails too
-        raise OptionError('timeout: %s is out of range; allowed: %s' % (_shown(value), allowed))
-    return timeout
+        raise OptionError('%s: %s is not a number; allowed: %s' % (name, _shown(value), allowed)) from None
+    if not 0 < seconds <= 3600:  # NaN fails too
+        raise OptionError('%s: %s is out of range; allowed: %s' % (name, _shown(value), allowed))
+    return seconds
+
+
+def _timeout_option(value: Any) -> float:
+    return _seconds_option('timeout', value, 30.0)
+
+
+def _rate_window_option(value: Any) -> float:
+    return _seconds_option('rate_window', value, 60.0)
 
 
 def _ca_path_option(value: Any) -> Optional[str]:
@@ -370,6 +380,7 @@ _VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
     'timeout': _timeout_option,
     'max_retries': lambda value: _int_option('max_retries', value, 0, 100),
     'rate_limit': lambda value: _int_option('rate_limit', value, 0, None, RATE_UNIT),
+    'rate_window': _rate_window_option,
     'events': lambda value: _list_option('events', value),
     'agent_types': _agent_types_option,
     'age': lambda value: _int_option('age', value, 1, MAX_AGE, ' seconds'),
@@ -381,6 +392,11 @@ _VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
 def int_value(name: str, value: Any, low: int, high: Optional[int] = None, unit: str = '') -> int:
     """An integer option (a digit string too) within [low, high]; OptionError naming it, the value and the range."""
     return _int_option(name, value, low, high, unit)
+
+
+def seconds_value(name: str, value: Any) -> float:
+    """A duration option in seconds, more than 0 and at most 3600 (a numeric string too)."""
+    return _seconds_option(name, value, 0.0)
 
 
 def bool_value(name: str, value: Any) -> bool:
@@ -438,9 +454,10 @@ def connection_settings(options: OptionAdapter) -> ConnectionSettings:
     timeout = _timeout_option(options.get('timeout'))
     max_retries = _int_option('max_retries', _default(options.get('max_retries'), 5), 0, 100)
     rate_limit = _int_option('rate_limit', _default(options.get('rate_limit'), 10), 0, None, RATE_UNIT)
+    rate_window = _rate_window_option(options.get('rate_window'))
     return ConnectionSettings(base_url=base_url, access_token=token, client_id=client_id, client_secret=client_secret,
                               validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
-                              max_retries=max_retries, rate_limit=rate_limit)
+                              max_retries=max_retries, rate_limit=rate_limit, rate_window=rate_window)
 
 
 def _default(value: Any, default: Any) -> Any:

@@ -67,6 +67,7 @@ def test_the_defaults_and_good_values_have_no_problem(tmp_path):
     ('itot_validate_certs', 'maybe', "itot_validate_certs: 'maybe' is not a boolean"),
     ('itot_ca_path', '/nonexistent/ca.pem', "itot_ca_path: '/nonexistent/ca.pem' does not exist"),
     ('itot_rate_limit', -1, 'itot_rate_limit: -1 is out of range'),
+    ('itot_rate_window', 'fast', "itot_rate_window: 'fast' is not a number; allowed: seconds, more than 0 and at most 3600"),
     ('itot_audit_period', 'last week', "itot_audit_period: 'last week' is not a time"),
     ('itot_audit_max_failed_auth', 'many', "itot_audit_max_failed_auth: 'many' is not an integer; allowed: an integer "
                                            "of at least 0 (or empty for no threshold)"),

@@ -154,6 +154,7 @@ def test_connection_errors_are_lookup_errors(lookup):
     ({'itot_rate_limit': 'fast'}, {}, "rate_limit (from variable itot_rate_limit): 'fast' is not an integer"),
     ({'itot_rate_limit': -1}, {}, 'rate_limit (from variable itot_rate_limit): -1 is out of range'),
     ({'itot_timeout': 0}, {}, 'timeout (from variable itot_timeout): 0 is out of range'),
+    ({'itot_rate_window': -3}, {}, 'rate_window (from variable itot_rate_window): -3 is out of range'),
     ({'itot_max_retries': -1}, {}, 'max_retries (from variable itot_max_retries): -1 is out of range'),
     ({'itot_base_url': ''}, {}, "base_url (from variable itot_base_url): '' is not a URL"),
     ({'itot_access_token': ''}, {}, 'access_token (from variable itot_access_token): not given or empty'),

@@ -342,6 +342,18 @@ def test_client_keeps_the_budget_across_clients(api, make_client, make_query, cl
     assert clock.sleeps == [60.0, 60.0] and clock.now == start + 120
 
 
+def test_rate_window_sets_the_budget_window(api, make_client, make_query, clock):
+    # An endpoint that allows 2 requests per 3 s: the third and fifth request wait 3 s, not a minute.
+    settings = connection_settings(OptionAdapter.from_dict({'base_url': BASE_URL, 'access_token': ACCESS_TOKEN,
+                                                            'rate_limit': 2, 'rate_window': 3}))
+    client = LogsClient(settings, clock=clock.time, sleep=clock.sleep)
+    assert client.budget.window == 3.0
+    for dummy in range(5):
+        client.fetch(make_query(start_time='-1h'))
+    assert len(api.bodies) == 5
+    assert clock.sleeps == [3.0, 3.0]
+
+
 def test_slow_requests_are_counted_from_their_answer(api, make_client, make_query, clock, tmp_path):
     def slow(request):
         clock.now += 5

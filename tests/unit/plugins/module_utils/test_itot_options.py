@@ -233,6 +233,7 @@ def test_connection_defaults():
     s = settings()
     assert (s.base_url, s.access_token, s.client_id, s.client_secret) == ('https://gears.opswat.com', TOKEN, None, None)
     assert (s.validate_certs, s.ca_path, s.timeout, s.max_retries, s.rate_limit) == (True, None, 30.0, 5, 10)
+    assert s.rate_window == 60.0
     assert s.verify is True and not s.has_client_credentials
 
 
@@ -294,6 +295,9 @@ def test_base_url_bad_port():
     ('base_url', ' ', "base_url: ' ' is not a URL"),
     ('max_retries', -1, 'max_retries: -1 is out of range; allowed: 0 to 100'),
     ('rate_limit', -1, 'rate_limit: -1 is out of range'),
+    ('rate_window', 0, 'rate_window: 0 is out of range; allowed: seconds, more than 0 and at most 3600'),
+    ('rate_window', 3601, 'rate_window: 3601 is out of range'),
+    ('rate_window', 'a minute', "rate_window: 'a minute' is not a number; allowed: seconds"),
     ('validate_certs', 'maybe', "validate_certs: 'maybe' is not a boolean"),
     ('ca_path', '/nonexistent/ca.pem', "ca_path: '/nonexistent/ca.pem' does not exist"),
 ])
@@ -308,6 +312,7 @@ def test_verify_follows_validate_certs_and_ca_path(tmp_path):
     assert settings(ca_path=str(bundle), validate_certs=False).verify is False
     assert settings(validate_certs='no').verify is False
     assert settings(timeout='2.5').timeout == 2.5
+    assert settings(rate_window='3').rate_window == 3.0
 
 
 def test_secrets_are_never_shown():
