@@ -163,6 +163,14 @@ class _TokenRefused(Exception):
         self.entries = entries  # what the pages before the refused one gave, in the API's order
 
 
+class _TooMany(Exception):
+    """HTTP 406 without a token to follow: more entries than a page in the window ("narrow the query")."""
+
+    def __init__(self, data: list) -> None:
+        super().__init__('HTTP 406 without a pagination token')
+        self.data = data
+
+
 @dataclass(frozen=True)
 class _Page:
     status: int
@@ -486,8 +494,8 @@ class LogsClient:
 class LogWalk:
     """Iterator over the entries of one query, oldest first, each once.
 
-    The window is read in slices of at most 24 h; each slice is read whole (following tokens, splitting on a 406
-    without one), sorted oldest first (stable; entries whose time cannot be parsed last, in API order), then handed
+    The window is read in slices of at most 24 h; each slice is read whole (following tokens; on a 406 without one,
+    narrowing the window past the page or splitting it), sorted oldest first (stable; entries whose time cannot be parsed last, in API order), then handed
     out. ``resume_token()`` says where to continue after the last entry handed out. A pagination token that the API
     refuses mid-walk (HTTP 400: it expired, or a retry found it used up) is not fatal: the rest of the slice is read
     again, without a token, from where the entries read so far end.
@@ -514,6 +522,7 @@ class LogWalk:
         self._clean = True
         self._skip = query.resume
         self._refusals = 0
+        self._held_end: Optional[str] = None  # which end of the window a 406 without a token holds (see _narrowed)
 
     def __iter__(self) -> LogWalk:
         return self
@@ -638,11 +647,20 @@ class LogWalk:
         return body
 
     def _walk(self, span: Span, events: Optional[str], use_age: bool) -> list[Item]:
-        """Every entry of one span, also when the API refuses a pagination token it handed out."""
+        """Every entry of one span, also when the API refuses a pagination token it handed out, or answers 406
+        without a token (the window is narrowed past the entries it gave, or split in two)."""
+        held: list[Item] = []
         whole_rereads = 0
         while True:
             try:
-                return self._read(span, events, use_age)
+                return held + self._read(span, events, use_age)
+            except _TooMany as too_many:
+                narrowed = self._narrowed(span, events, too_many.data)
+                if narrowed is None:
+                    return held + self._split(span, events, use_age)
+                kept, span = narrowed
+                held.extend(kept)
+                use_age = False
             except _TokenRefused as refused:
                 self._refusals += 1
                 if self._refusals > MAX_TOKEN_REFUSALS:
@@ -662,7 +680,80 @@ class LogWalk:
                                               ) from None
                     continue
                 rest_span, boundary_ms = rest
-                return self._merge(span, refused.entries, self._walk(rest_span, events, False), boundary_ms)
+                return held + self._merge(span, refused.entries, self._walk(rest_span, events, False), boundary_ms)
+
+    # --- a 406 without a token -------------------------------------------------------------------------------
+
+    def _narrowed(self, span: Span, events: Optional[str], data: list) -> Optional[tuple[list[Item], Span]]:
+        """After a 406 without a token: the entries of ``data`` worth keeping, and the smaller span left to read;
+        None when the window must be split in two instead.
+
+        A server that answers "too many" with a page sorted by time gives ``limit`` consecutive entries from one end
+        of the window: the first ones of its own order ("head") or the last ones ("tail"). Which end is not known,
+        so the first such answer of a walk is followed by one request on each side of the page: the side that holds
+        nothing but the entries of the page's boundary millisecond tells the end, and from then on every 406 page
+        is kept and the window narrowed past it (one request per page instead of a split's tree of requests).
+        The entries of the millisecond the next request starts at are dropped from the page and read again there.
+        A server whose pages fit neither end (or without usable times) gets the split. What this cannot tell from a
+        page of consecutive entries is a server that answers with a sample of the window that happens to reach one of
+        its ends: the vendor's page ("more event logs than what the limit asks for ... sorted by timestamp") reads as
+        the first ``limit`` entries of a sorted list, and that is the reading followed here.
+        """
+        if self._held_end == 'neither':
+            return None
+        keys = [entry_time(entry) for entry in data]
+        if len(keys) < 2 or any(key is None for key in keys) or keys[0] == keys[-1]:
+            return None
+        ascending = keys[0] < keys[-1]
+        if any((a > b) if ascending else (a < b) for a, b in zip(keys, keys[1:])):
+            return None
+        first_ms, last_ms = keys[0] // 1000, keys[-1] // 1000
+        if first_ms == last_ms:
+            return None
+        own = [(key, entry) for key, entry in zip(keys, data) if not span.drops(key)]
+        before = self._beyond(span, first_ms, older=ascending)  # the side before the page's first entry
+        after = self._beyond(span, last_ms, older=not ascending)  # the side after its last entry
+        if before is None or after is None:
+            return None
+        if self._held_end == 'head':
+            return [item for item in own if item[0] // 1000 != last_ms], after
+        if self._held_end == 'tail':
+            return [item for item in own if item[0] // 1000 != first_ms], before
+        middle = [item for item in own if item[0] // 1000 not in (first_ms, last_ms)]
+        edge = self._probe(before, events, first_ms)
+        if edge is not None:
+            self._held_end = 'head'
+            return middle + edge, after
+        edge = self._probe(after, events, last_ms)
+        if edge is not None:
+            self._held_end = 'tail'
+            return middle + edge, before
+        self._held_end = 'neither'
+        return None
+
+    @staticmethod
+    def _beyond(span: Span, boundary_ms: int, older: bool) -> Optional[Span]:
+        """The part of ``span`` from ``boundary_ms`` (included) towards its start (``older``) or its end, sent one
+        millisecond wider on the cut side; None when that is not smaller than ``span``."""
+        if older:
+            part = Span(span.start, boundary_ms + 1, span.pad_lo, True)
+        else:
+            part = Span(boundary_ms - 1, span.end, True, span.pad_hi)
+        if part.lo_us < span.lo_us or part.hi_us > span.hi_us or not 0 < part.hi_us - part.lo_us < span.hi_us - span.lo_us:
+            return None
+        return part
+
+    def _probe(self, span: Span, events: Optional[str], boundary_ms: int) -> Optional[list[Item]]:
+        """One request for ``span``: its entries when the API gave all of them (a short 200 page without a token) and
+        they all lie in ``boundary_ms``; else None."""
+        page = self._client.post_logs(self._body(span, events, False))
+        if page.status != 200 or page.token is not None or len(page.data) >= self._query.page_size:
+            return None
+        items = [(entry_time(entry), entry) for entry in page.data]
+        items = [item for item in items if not span.drops(item[0])]
+        if any(key is None or key // 1000 != boundary_ms for key, dummy in items):
+            return None
+        return items
 
     def _rest_after(self, span: Span, entries: list) -> Optional[tuple[Span, int]]:
         """The span still to read after ``entries`` (the first pages of a walk of ``span``), and the millisecond
@@ -727,9 +818,10 @@ class LogWalk:
             pages += 1
             fresh = page.token is not None and page.token not in seen
             if page.status == 406 and not fresh:
-                # "Too many results": read the two halves of the window instead (this answer's entries are
-                # read again there).
-                return self._split(span, events, use_age)
+                if entries:
+                    # Pages that came with tokens, then a 406 without one: read the window again by other means.
+                    raise _TooMany([])
+                raise _TooMany(page.data)
             if fresh or seen.get(page.token) != page.data:
                 entries.extend(page.data)
             # else: a repeated token with the very page it came with: the server is going round in circles.

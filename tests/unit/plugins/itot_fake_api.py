@@ -10,7 +10,9 @@ agent types, search, age), and pages under each reading of API-NOTES.md:
 
 - ``token406``: more entries than ``limit`` -> HTTP 406 with a page and a token; the last page is a 200.
 - ``token200``: every page is a 200; a token while more remain.
-- ``narrow406``: more entries than ``limit`` -> HTTP 406 with the first page and no token ("narrow the query").
+- ``narrow406``: more entries than ``limit`` -> HTTP 406 with ``limit`` entries and no token ("narrow the query");
+  which ones is ``pick``: ``head`` (the first of the answer's order), ``tail`` (the last ones, still in the answer's
+  order), ``scattered`` (every n-th one, neither the first nor the last).
 - ``repeat``: every answer is the first page with the same token (a broken server).
 
 Failures are injected with ``queue`` (answers served before the normal ones).
@@ -40,8 +42,10 @@ def iso_ms(ms: int) -> str:
 
 class FakeLogsApi:
     def __init__(self, rsps: responses.RequestsMock, reading: str = 'token406', order: str = 'asc',
-                 ends: str = 'inclusive', multi_events: str = 'comma', now_ms: int = 1795939200000) -> None:
+                 ends: str = 'inclusive', multi_events: str = 'comma', now_ms: int = 1795939200000,
+                 pick: str = 'head') -> None:
         self.reading = reading
+        self.pick = pick
         self.order = order
         self.ends = ends  # inclusive, start_excl, end_excl, both_excl
         self.multi_events = multi_events  # comma (accepted) or single (a comma gives HTTP 400)
@@ -122,7 +126,13 @@ class FakeLogsApi:
             status, token = 200, next_token if more else ''
         elif self.reading == 'narrow406':
             status, token = (406, None) if len(selected) > limit else (200, None)
-            page = selected[:limit]
+            if self.pick == 'tail':
+                page = selected[-limit:]
+            elif self.pick == 'scattered':
+                step = -(-len(selected) // limit)
+                page = selected[step // 2::step][:limit]
+            else:
+                page = selected[:limit]
         elif self.reading == 'repeat':
             status, token = 200, 'p-0'
             page = selected[:limit]

@@ -110,16 +110,57 @@ def test_token_pages_resend_the_same_body(api, make_client, make_query):
         assert {key: value for key, value in body.items() if key != 'token'} == first
 
 
-def test_narrow406_splits_the_window_and_drops_the_refused_page(api, make_client, make_query):
-    api.reading = 'narrow406'
+def test_narrow406_splits_the_window_when_the_page_is_from_neither_end(api, make_client, make_query):
+    api.reading, api.pick = 'narrow406', 'scattered'
     api.add_many('device', spread(30, NOW - HOUR, HOUR))
     entries = walk(make_client(), make_query(start_time='-1h', page_size=10))
     assert_oldest_first_each_once(entries, 30)
     assert len(api.bodies) > 3 and all('token' not in body for body in api.bodies)
     first = api.bodies[0]
     assert (first['start_time'], first['end_time']) == (NOW - HOUR, NOW)
-    halves = api.bodies[1]['end_time'], api.bodies[-1]['start_time']
+    # The first page is from neither end (both sides of it hold more): one probe on each side, then halves.
+    halves = api.bodies[3]['end_time'], api.bodies[-1]['start_time']
     assert NOW - HOUR < halves[0] < NOW and halves[1] < NOW
+    assert halves[0] - first['start_time'] == (first['end_time'] - first['start_time']) // 2
+
+
+@pytest.mark.parametrize('ends', ['inclusive', 'start_excl', 'end_excl', 'both_excl'])
+@pytest.mark.parametrize('order', ['asc', 'desc'])
+@pytest.mark.parametrize('pick', ['head', 'tail'])
+def test_narrow406_narrows_past_each_page(api, make_client, make_query, pick, order, ends):
+    api.reading, api.pick, api.order, api.ends = 'narrow406', pick, order, ends
+    api.add_many('device', spread(300, NOW - HOUR + 1000, HOUR - 2000))  # pairs of equal times: pages end inside one
+    entries = walk(make_client(), make_query(start_time='-1h', page_size=20))
+    assert_oldest_first_each_once(entries, 300)
+    assert all('token' not in body for body in api.bodies)
+    # Every page but the boundary millisecond's entries is kept: at least 18 new entries per request, plus the
+    # requests that find out which end a page holds (one for "head", two for "tail") and the last page.
+    assert len(api.bodies) <= 300 // 18 + (2 if pick == 'head' else 3)
+
+
+def test_narrow406_keeps_every_entry_of_a_crowded_boundary_millisecond(api, make_client, make_query):
+    api.reading, api.order = 'narrow406', 'desc'
+    times = [NOW - 50000 + i * 1000 for i in range(14)] + [NOW - 20000] * 9 + [NOW - 10000 + i for i in range(12)]
+    api.add_many('device', times)
+    entries = walk(make_client(), make_query(start_time='-1h', page_size=10))
+    assert_oldest_first_each_once(entries, len(times))
+
+
+def test_narrow406_splits_when_a_page_has_one_millisecond_or_unparseable_times(api, make_client, make_query):
+    api.reading = 'narrow406'
+    api.add_many('device', [NOW - 7000] * 5 + [NOW - 3000] * 5)
+    entries = walk(make_client(), make_query(start_time='-1h', page_size=5))
+    assert_oldest_first_each_once(entries, 10)
+    assert api.bodies[1]['end_time'] - api.bodies[1]['start_time'] == HOUR // 2  # a half, not a narrowed window
+
+
+def test_narrow406_is_not_recursive(api, make_client, make_query):
+    # 1,100 narrowed requests in a row: deeper than Python's recursion limit if each one nested.
+    api.reading, api.order = 'narrow406', 'desc'
+    api.add_many('device', [NOW - HOUR + 1000 + i * 3 for i in range(2200)])
+    entries = walk(make_client(), make_query(start_time='-1h', page_size=3))
+    assert_oldest_first_each_once(entries, 2200)
+    assert len(api.bodies) == 1101
 
 
 def test_narrow406_with_age_resolves_the_window_first(api, make_client, make_query):
