@@ -313,8 +313,14 @@ def main() -> None:
             **FILE_OPTIONS
         ),
         supports_check_mode=True,
+        # Ansible would log every argument, the entries too (megabytes of log content), to the host's syslog.
+        no_log=True,
     )
     params = module.params
+    # What the result shows of the arguments: the entries as a count, not a second copy of what the controller sent
+    # (with several hosts and large slices those copies are what the controller's memory would grow with).
+    invocation = {'module_args': dict(params, entries=None if params['entries'] is None
+                                      else '(%d entries)' % len(params['entries']))}
     try:
         if params['state'] == 'query':
             result = read_cursor(params['dir'], params['category'])
@@ -326,11 +332,12 @@ def main() -> None:
                 lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(params['category']),
             )
     except ArchiveError as exc:
-        module.fail_json(msg=exc.message, problems=exc.problems)
+        module.fail_json(msg=exc.message, problems=exc.problems, invocation=invocation)
     except (IOError, OSError) as exc:
         where = ' (%s)' % exc.filename if getattr(exc, 'filename', None) else ''
         module.fail_json(msg='cannot update the archive in %s%s: %s'
-                             % (os.path.join(params['dir'], params['category']), where, os_reason(exc)))
+                             % (os.path.join(params['dir'], params['category']), where, os_reason(exc)),
+                         invocation=invocation)
 
     for warning in result.pop('warnings'):
         module.warn(warning)
@@ -338,7 +345,7 @@ def main() -> None:
     if module._diff and params['state'] == 'present':
         result['diff'] = dict(before='', after=''.join(line + '\n' for line in diff_lines),
                               before_header=result['category_dir'], after_header=result['category_dir'])
-    module.exit_json(**result)
+    module.exit_json(invocation=invocation, **result)
 
 
 if __name__ == '__main__':

@@ -67,6 +67,20 @@ def test_write_then_nothing_new(monkeypatch, tmp_path):
     assert ok and again['changed'] is False and again['entries_skipped'] == 3 and again['files'] == []
 
 
+def test_the_result_shows_the_entries_argument_as_a_count(monkeypatch, tmp_path):
+    # With many hosts and large slices, a copy of every entry in every host's result is what the controller's memory
+    # grew with; and the entries stay out of the host's syslog.
+    args = {'dir': str(tmp_path), 'category': 'device', 'entries': LOGS, 'window_start_ms': 1795910000000, 'window_end_ms': 1795912000000}
+    logged = []
+    monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append(msg))
+    ok, result = run(monkeypatch, args)
+    assert ok and result['invocation']['module_args']['entries'] == '(3 entries)'
+    assert result['invocation']['module_args']['dir'] == str(tmp_path)
+    assert logged == []
+    ok, result = run(monkeypatch, dict(args, dir=str(tmp_path / 'x' / '..' / 'y')))
+    assert not ok and result['invocation']['module_args']['entries'] == '(3 entries)'
+
+
 def test_check_and_diff_mode(monkeypatch, tmp_path):
     root = tmp_path / 'itot'
     args = {'dir': str(root), 'category': 'device', 'entries': LOGS}
