@@ -1,11 +1,14 @@
 # opswat.itot — developer commands.  `make test` is what CI runs (.ci/run).
-.PHONY: demo test sanity units integration lint docs emulator-test build clean
+.PHONY: demo test bench sanity units integration lint docs emulator-test build clean
 
 demo:
 	bash hacking/demo.sh
 
 test:
 	bash hacking/test.sh
+
+bench:
+	bash hacking/bench.sh $(BENCH_ARGS)
 
 emulator-test:
 	bash hacking/test.sh emulator
