@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: every check CI runs, on a fresh machine or a warm one.
 #
-#   hacking/test.sh [STEP ...]      steps: emulator sanity units integration lint docs changelog build
+#   hacking/test.sh [STEP ...]      steps: emulator sanity units integration matrix molecule lint docs changelog
+#                                          build installed
 #                                   (none given: all of them, in that order)
 #
 #   ITOT_TARGETS="a b"              integration: only these targets (default: all)
@@ -19,7 +20,7 @@ logs="$build/logs"
 venv="$root/.venv"
 mkdir -p "$logs" "$build/bin"
 
-all_steps=(emulator sanity units integration lint docs changelog build)
+all_steps=(emulator sanity units integration matrix molecule lint docs changelog build installed)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${all_steps[@]}")
 
@@ -91,24 +92,25 @@ setup_pythons() {
 # A copy of the files git tracks (plus new, not ignored ones), with a git index of its own so that
 # ansible-test sees exactly these files.  tests/output is kept: ansible-test's virtual environments live there.
 setup_layout() {
-  mkdir -p "$coll/tests"
-  find "$coll" -mindepth 1 -maxdepth 1 ! -name .git ! -name tests -exec rm -rf {} + &&
-    find "$coll/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + &&
+  local dest=${1:-$coll}
+  mkdir -p "$dest/tests"
+  find "$dest" -mindepth 1 -maxdepth 1 ! -name .git ! -name tests -exec rm -rf {} + &&
+    find "$dest/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + &&
     git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
       [ -e "$f" ] && printf '%s\0' "$f"
-    done | tar --null -T - -cf - | tar -xf - -C "$coll" || return 1
+    done | tar --null -T - -cf - | tar -xf - -C "$dest" || return 1
   (
-    cd "$coll" &&
+    cd "$dest" &&
       { [ -d .git ] || git init -q; } &&
       git add -A . &&
       git -c user.name=test -c user.email=test@localhost commit -q --allow-empty -m "make test snapshot" >/dev/null
   ) || return 1
   # Integration targets find the emulator and the Python to run it with here (ansible-test scrubs the environment).
-  cat >"$coll/tests/integration/integration_config.yml" <<EOF
+  cat >"$dest/tests/integration/integration_config.yml" <<EOF
 ---
-itot_emulator_script: $coll/tests/emulator/itot_emulator.py
+itot_emulator_script: $dest/tests/emulator/itot_emulator.py
 EOF
-  echo "collection layout: $coll"
+  echo "collection layout: $dest"
 }
 
 # --- the steps ---------------------------------------------------------------------------------------------
@@ -119,6 +121,42 @@ step_sanity() { at ansible-test sanity --venv --color no; }
 step_units() { at ansible-test units --venv --requirements --color no; }
 # shellcheck disable=SC2086  # ITOT_TARGETS is a list of target names
 step_integration() { at ansible-test integration --venv --requirements --color no --python 3.11 ${ITOT_TARGETS:-}; }
+
+# The version matrix: the module's and the role's targets on the oldest supported ansible-core (2.16, with the
+# machine's Python 3.11) and on the newest (2.21, which needs Python 3.12 or 3.13), each in a virtual environment
+# and a collection layout of its own (pins: tests/requirements-core-X.Y.txt).
+matrix_targets="itot_logs_info log_archive"
+matrix_leg() {
+  local core=$1 py=$2
+  local leg="$build/core-$core"
+  local legvenv="$leg/venv" legcoll="$leg/ansible_collections/opswat/itot" pins="tests/requirements-core-$core.txt" want
+  want=$(sha256sum <"$pins" | cut -d' ' -f1)
+  if [ "$(cat "$legvenv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+    rm -rf "$legvenv" && "$build/bin/$py" -m venv "$legvenv" &&
+      "$legvenv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pins" &&
+      echo "$want" >"$legvenv/.requirements.sha256" || return 1
+  fi
+  "$legvenv/bin/python" hacking/seed_ansible_test_pip.py && setup_layout "$legcoll" || return 1
+  echo "=== $("$legvenv/bin/ansible" --version | head -n 1) on $("$build/bin/$py" --version)"
+  # shellcheck disable=SC2086  # matrix_targets is a list of target names
+  (cd "$legcoll" &&
+    PATH="$legvenv/bin:$build/bin:$PATH" ansible-test integration --venv --requirements --color no \
+      --python "${py#python}" $matrix_targets)
+}
+step_matrix() {
+  local rc=0 newest="" v
+  matrix_leg 2.16 python3.11 || rc=1
+  for v in 3.13 3.12; do
+    if [ -x "$build/bin/python$v" ]; then newest=python$v; break; fi
+  done
+  if [ -n "$newest" ]; then
+    matrix_leg 2.21 "$newest" || rc=1
+  else
+    echo "note: neither Python 3.13 nor 3.12 on this machine: the ansible-core 2.21 leg is skipped"
+  fi
+  return $rc
+}
+step_molecule() { at molecule test; }
 step_lint() { ANSIBLE_COLLECTIONS_PATH="$build" at ansible-lint --profile production --offline; }
 step_docs() { at antsibull-docs lint-collection-docs --plugin-docs .; }
 step_changelog() { at antsibull-changelog lint; }
@@ -128,6 +166,16 @@ step_build() {
     at ansible-galaxy collection build --force --output-path "$dist" &&
     (cd "$dist" && GALAXY_IMPORTER_CONFIG="$root/hacking/galaxy-importer.cfg" PATH="$venv/bin:$PATH" \
       python -m galaxy_importer.main "$(ls "$dist"/opswat-itot-*.tar.gz)")
+}
+
+# The built tarball as users install it (builds it when the build step did not run).
+step_installed() {
+  local tarballs=("$build"/dist/opswat-itot-*.tar.gz)
+  if [ ! -e "${tarballs[0]}" ]; then
+    mkdir -p "$build/dist" && at ansible-galaxy collection build --force --output-path "$build/dist" || return 1
+    tarballs=("$build"/dist/opswat-itot-*.tar.gz)
+  fi
+  PATH="$venv/bin:$PATH" bash tests/installed/run.sh "${tarballs[0]}"
 }
 
 # --- run ---------------------------------------------------------------------------------------------------
@@ -142,10 +190,13 @@ for s in "${steps[@]}"; do
     sanity) run_step sanity "ansible-test sanity (Python $(cat "$build/pythons"))" step_sanity ;;
     units) run_step units "ansible-test units" step_units ;;
     integration) run_step integration "ansible-test integration (against the emulator)" step_integration ;;
+    matrix) run_step matrix "integration of the module and the role on ansible-core 2.16 and 2.21" step_matrix ;;
+    molecule) run_step molecule "molecule test (extensions/molecule/default: the log_archive role)" step_molecule ;;
     lint) run_step lint "ansible-lint --profile production" step_lint ;;
     docs) run_step docs "antsibull-docs lint-collection-docs --plugin-docs" step_docs ;;
     changelog) run_step changelog "antsibull-changelog lint" step_changelog ;;
     build) run_step build "ansible-galaxy collection build + galaxy-importer" step_build ;;
+    installed) run_step installed "the built tarball installed: opswat.itot.audit, module_defaults" step_installed ;;
     *) note "unknown step: $s"; failed=$((failed + 1)) ;;
   esac
 done
