@@ -1,5 +1,5 @@
 # opswat.itot — developer commands.  `make test` is what CI runs (.ci/run).
-.PHONY: demo test bench sanity units integration lint docs emulator-test build clean
+.PHONY: demo test bench sanity units integration matrix molecule lint docs docsite emulator-test build installed clean
 
 demo:
 	bash hacking/demo.sh
@@ -13,7 +13,7 @@ bench:
 emulator-test:
 	bash hacking/test.sh emulator
 
-sanity units integration lint docs build:
+sanity units integration matrix molecule lint docs docsite build installed:
 	bash hacking/test.sh $@
 
 clean:

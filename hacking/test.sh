@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make test: every check CI runs, on a fresh machine or a warm one.
 #
-#   hacking/test.sh [STEP ...]      steps: emulator sanity units integration matrix molecule lint docs changelog
-#                                          build installed
+#   hacking/test.sh [STEP ...]      steps: emulator sanity units integration matrix molecule lint docs docsite
+#                                          changelog build installed
 #                                   (none given: all of them, in that order)
 #
 #   ITOT_TARGETS="a b"              integration: only these targets (default: all)
@@ -20,7 +20,7 @@ logs="$build/logs"
 venv="$root/.venv"
 mkdir -p "$logs" "$build/bin"
 
-all_steps=(emulator sanity units integration matrix molecule lint docs changelog build installed)
+all_steps=(emulator sanity units integration matrix molecule lint docs docsite changelog build installed)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${all_steps[@]}")
 
@@ -159,6 +159,7 @@ step_matrix() {
 step_molecule() { at molecule test; }
 step_lint() { ANSIBLE_COLLECTIONS_PATH="$build" at ansible-lint --profile production --offline; }
 step_docs() { at antsibull-docs lint-collection-docs --plugin-docs .; }
+step_docsite() { bash hacking/docsite.sh; }
 step_changelog() { at antsibull-changelog lint; }
 step_build() {
   local dist="$build/dist"
@@ -194,6 +195,7 @@ for s in "${steps[@]}"; do
     molecule) run_step molecule "molecule test (extensions/molecule/default: the log_archive role)" step_molecule ;;
     lint) run_step lint "ansible-lint --profile production" step_lint ;;
     docs) run_step docs "antsibull-docs lint-collection-docs --plugin-docs" step_docs ;;
+    docsite) run_step docsite "the documentation site (antsibull-docs + Sphinx, warnings are errors)" step_docsite ;;
     changelog) run_step changelog "antsibull-changelog lint" step_changelog ;;
     build) run_step build "ansible-galaxy collection build + galaxy-importer" step_build ;;
     installed) run_step installed "the built tarball installed: opswat.itot.audit, module_defaults" step_installed ;;

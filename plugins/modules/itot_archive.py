@@ -130,6 +130,9 @@ notes:
 seealso:
   - module: opswat.itot.itot_logs_info
   - module: opswat.itot.itot_archive_report
+  - ref: ansible_collections.opswat.itot.docsite.guide_archive
+    description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which use this module; the
+      archive's layout and how to verify it without Ansible.
 """
 
 EXAMPLES = r"""
