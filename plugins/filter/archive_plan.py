@@ -16,7 +16,7 @@ DOCUMENTATION = r"""
 ---
 name: archive_plan
 short_description: Plan the API windows of an archive run from the cursors of its hosts
-version_added: 0.1.0
+version_added: 1.0.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Used by the M(opswat.itot.itot_archive)-based role C(opswat.itot.log_archive) to read the API once for all hosts.

@@ -16,7 +16,7 @@ DOCUMENTATION = r"""
 ---
 name: epoch_ms
 short_description: Convert a time in any of the collection's forms to epoch milliseconds
-version_added: 0.1.0
+version_added: 1.0.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Accepts the forms of O(opswat.itot.itot_logs_info#module:start_time) - epoch milliseconds, ISO 8601

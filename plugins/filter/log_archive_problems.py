@@ -28,7 +28,7 @@ DOCUMENTATION = r"""
 ---
 name: log_archive_problems
 short_description: Check the variables of the log_archive role and the audit playbook
-version_added: 0.1.0
+version_added: 1.0.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Used by the C(opswat.itot.log_archive) role and the C(opswat.itot.audit) playbook before anything else runs, for what

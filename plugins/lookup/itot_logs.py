@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: itot_logs
 short_description: Read the event logs of OPSWAT MetaDefender IT-OT Access
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the entries of the event logs of the categories given as terms, for the window asked for, each once,
     oldest first within a category, categories in term order. Entries are returned as the API gave them.

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: itot_archive
 short_description: Archive IT-OT Access log entries on a host, exactly once, with a hash-chained manifest
-version_added: 0.1.0
+version_added: 1.0.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Keeps an append-only archive of one event category of the MetaDefender IT-OT Access Get Logs API under

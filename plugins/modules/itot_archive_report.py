@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: itot_archive_report
 short_description: Compliance report over a host's IT-OT Access log archive
-version_added: 0.1.0
+version_added: 1.0.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Reads the archive that M(opswat.itot.itot_archive) keeps under O(dir) and reports on the entries whose time lies

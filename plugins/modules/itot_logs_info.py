@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: itot_logs_info
 short_description: Read the event logs of OPSWAT MetaDefender IT-OT Access
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the admin, device, webhook or device report event logs of a MetaDefender IT-OT Access account through the
     Get Logs API v3.3, and returns every entry of the window asked for, once, oldest first.
