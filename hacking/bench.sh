@@ -11,10 +11,7 @@ collections="$root/.build/bench-collections"
 bash hacking/venv.sh
 export PATH="$venv/bin:$PATH"
 
-echo "==> building and installing the collection into $collections"
-rm -rf "$root/.build/bench-dist" "$collections"
-mkdir -p "$root/.build/bench-dist"
-ansible-galaxy collection build --force --output-path "$root/.build/bench-dist" >/dev/null
-ANSIBLE_COLLECTIONS_PATH="$collections" ansible-galaxy collection install --force -p "$collections" "$root"/.build/bench-dist/opswat-itot-*.tar.gz >/dev/null
+echo "==> building and installing the collection"
+bash hacking/install-collection.sh "$collections"
 
 exec python hacking/bench.py --collections "$collections" "$@"

@@ -30,12 +30,8 @@ bash hacking/venv.sh
 export PATH="$venv/bin:$PATH"
 
 echo "==> building and installing the collection"
-rm -rf "$root/.build/demo-dist" "$collections"
-mkdir -p "$root/.build/demo-dist"
-ansible-galaxy collection build --force --output-path "$root/.build/demo-dist" >/dev/null
-ansible-galaxy collection install --force -p "$collections" "$root"/.build/demo-dist/opswat-itot-*.tar.gz >/dev/null
+bash hacking/install-collection.sh "$collections"
 export ANSIBLE_COLLECTIONS_PATH="$collections"
-echo "installed opswat.itot into $collections"
 
 rm -rf "$demo"
 mkdir -p "$demo"

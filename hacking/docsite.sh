@@ -37,13 +37,11 @@ else
 fi
 export PATH="$venv/bin:$PATH"
 
-echo "==> building and installing the collection into $collections"
+echo "==> building and installing the collection"
 rm -rf "$out"
-mkdir -p "$out/dist" "$collections"
+mkdir -p "$out"
+bash hacking/install-collection.sh "$collections"
 export ANSIBLE_COLLECTIONS_PATH="$collections"
-ansible-galaxy collection build --force --output-path "$out/dist" >/dev/null
-ansible-galaxy collection install --force -p "$collections" "$out"/dist/opswat-itot-*.tar.gz \
-  >/dev/null
 
 echo "==> antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs ."
 # What `make docs` runs, plus a check of every plugin, option and return value the user guide refers to.
