@@ -72,4 +72,11 @@ options:
         the client before they are handed out.
     type: int
     default: 0
+# The user guide, for the module and the lookup alike.
+seealso:
+  - ref: ansible_collections.opswat.itot.docsite.guide_archive
+    description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which archive these logs on hosts
+      exactly once and report on them.
+  - ref: ansible_collections.opswat.itot.docsite.guide_troubleshooting
+    description: What HTTP 406, 429, 401 and TLS errors mean, and what to do about them.
 '''

@@ -40,11 +40,6 @@ notes:
     to read a large window in chunks.
 seealso:
   - module: opswat.itot.itot_logs_info
-  - ref: ansible_collections.opswat.itot.docsite.guide_archive
-    description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which archive these logs on hosts
-      exactly once and report on them.
-  - ref: ansible_collections.opswat.itot.docsite.guide_troubleshooting
-    description: What HTTP 406, 429, 401 and TLS errors mean, and what to do about them.
 '''
 
 EXAMPLES = r'''

@@ -74,11 +74,6 @@ notes:
 seealso:
   - plugin: opswat.itot.itot_logs
     plugin_type: lookup
-  - ref: ansible_collections.opswat.itot.docsite.guide_archive
-    description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which archive these logs on hosts
-      exactly once and report on them.
-  - ref: ansible_collections.opswat.itot.docsite.guide_troubleshooting
-    description: What HTTP 406, 429, 401 and TLS errors mean, and what to do about them.
 '''
 
 EXAMPLES = r'''
