@@ -129,14 +129,9 @@ matrix_targets="itot_logs_info log_archive"
 matrix_leg() {
   local core=$1 py=$2
   local leg="$build/core-$core"
-  local legvenv="$leg/venv" legcoll="$leg/ansible_collections/opswat/itot" pins="tests/requirements-core-$core.txt" want
-  want=$(sha256sum <"$pins" | cut -d' ' -f1)
-  if [ "$(cat "$legvenv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
-    rm -rf "$legvenv" && "$build/bin/$py" -m venv "$legvenv" &&
-      "$legvenv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pins" &&
-      echo "$want" >"$legvenv/.requirements.sha256" || return 1
-  fi
-  "$legvenv/bin/python" hacking/seed_ansible_test_pip.py && setup_layout "$legcoll" || return 1
+  local legvenv="$leg/venv" legcoll="$leg/ansible_collections/opswat/itot"
+  bash hacking/venv.sh "$legvenv" "$build/bin/$py" "tests/requirements-core-$core.txt" &&
+    "$legvenv/bin/python" hacking/seed_ansible_test_pip.py && setup_layout "$legcoll" || return 1
   echo "=== $("$legvenv/bin/ansible" --version | head -n 1) on $("$build/bin/$py" --version)"
   # shellcheck disable=SC2086  # matrix_targets is a list of target names
   (cd "$legcoll" &&
