@@ -26,17 +26,21 @@ Server:
   --tls-cert PEM --tls-key PEM
                            serve HTTPS instead of HTTP (the TLS handshake runs in the request's thread)
 API behaviour (all changeable at run time through POST /_control/config):
-  --pagination {406-token,200-cursor,406-split}  [406-token], see "Pagination styles"
+  --pagination {406-token,200-cursor,406-split,200-413}  [406-token], see "Pagination styles"
   --order {asc,desc}       order of the entries inside an answer [desc]
   --rate-limit N           requests per window per access token value [10]; 0 = no limit
   --rate-window S          window of the sliding rate limit in seconds, float [60]
   --no-retry-after         429 answers carry no Retry-After header
   --page-token-ttl S       lifetime of pagination tokens, seconds, float [300]
-  --max-window S           a resolved start/end window longer than this is answered 400 [86400]; 0 = no limit
+  --max-window S           a resolved start/end window longer than this is answered 400 naming the window and the
+                           limit [86400]; 0 = no limit (the vendor's own client sends windows of up to 30 days)
   --events-format {csv,single,list}  what filter.events accepts [csv]: single = one event name (a string
                            with a comma is 400); csv = also "a,b" (blanks around names are ignored); list = also
                            a JSON array of names
 Authentication:
+  --auth {query,header,both}  where the logs endpoint takes the access token [both]: query = the URL's
+                           ?access_token= (the vendor's page), header = "Authorization: Bearer <token>" (the
+                           vendor's own client); a token in the other place is not looked at (401 "missing")
   --access-token TOKEN     a static access token that never expires (repeatable)
   --client-id ID --client-secret SECRET
                            OAuth client credentials (repeatable, in pairs) [demo-client / demo-secret]
@@ -75,7 +79,8 @@ Each category's store is kept sorted by (timestamp_ms, seq), seq being insertion
 
 The API
 -------
-POST /o/api/v3.3/logs?access_token=T   (token in the query string only; the first access_token value is used)
+POST /o/api/v3.3/logs?access_token=T   or with "Authorization: Bearer T" (see --auth; with both places allowed and
+    both given, the query string's token is used; the first access_token value is used)
 Checks, in this order (the first failing one answers):
   0. outage (see /_control/config): connection reset; not counted against the rate budget
   1. access token missing / unknown / expired: 401 {"error": {"code": 401, "message": "..."}} (never the token)
@@ -110,6 +115,9 @@ Pagination styles:
               then gets [] and ""); a short page carries "".
   406-split   more than limit matching entries in the window: 406 with the first limit (in order) and token "";
               otherwise 200 with all of them.  Any token is answered 400 (unknown).
+  200-413     the vendor's own client's reading: every page with data is a 200 with a non-empty token, the last
+              one too; a request with a token past the last entry is answered 413 {"error": {"code": 413,
+              "message": "No items for current page"}}; nothing matching at all: 200 with [] and "".
 Pagination tokens are opaque random strings mapped to (fingerprint of the body minus token, resolved window,
 order, a snapshot of the store's sequence number at the first request - entries appended later are never
 served by that walk - the (timestamp, seq) position of the last entry served, expiry).  A token is not consumed:
@@ -140,11 +148,13 @@ POST /_control/append      {"category": C, "count": N, "offset_seconds": 0, "spr
      "timestamps_ms": [...]} in insertion order (generated ones oldest first, after the exact ones).
 GET  /_control/counters    (the usual codes and every fault kind are present, with 0)
      {"logs_requests", "by_status": {"200": n, ...}, "rate_limited", "entries_served",
+     "token_in_query", "token_in_header" (logs requests that carried an access token there, whether or not --auth
+     looks at that place),
      "oauth_requests", "oauth_by_status", "faults": {"500", "502", "503", "504", "reset", "slow", "badjson",
      "429", "401", "outage"}, "tokens_issued" (OAuth access tokens), "page_tokens_issued", "control_requests"}
 POST /_control/reset_counters   zeroes them, answers the zeroed counters
 GET  /_control/config      the current configuration (never a secret, token or client id)
-POST /_control/config      any of {"pagination", "order", "rate_limit", "rate_window", "retry_after": bool,
+POST /_control/config      any of {"pagination", "order", "auth", "rate_limit", "rate_window", "retry_after": bool,
      "token_lifetime" (for tokens issued from now on), "page_token_ttl" (idem), "max_window", "events_format",
      "faults": {"500": 0.2, ...} (replaces the fault rates and restarts the fault random stream),
      "fault_seed" (restarts it too), "slow_seconds", "fail_next": ["500", "reset", "slow", "badjson", "429",
@@ -240,7 +250,8 @@ FILTER_KEYS: Dict[str, Tuple[str, ...]] = {
     "webhook": ("events", "search"),
     "device_report": ("search",),
 }
-PAGINATION_STYLES = ("406-token", "200-cursor", "406-split")
+PAGINATION_STYLES = ("406-token", "200-cursor", "406-split", "200-413")
+AUTH_PLACES = ("query", "header", "both")
 ORDERS = ("asc", "desc")
 EVENTS_FORMATS = ("csv", "single", "list")
 TIME_FORMATS = ("iso", "epoch-ms", "rfc1123", "mixed")
@@ -270,6 +281,7 @@ class EmulatorConfig:
     rate_limit: int = 10
     rate_window: float = 60.0
     retry_after: bool = True
+    auth: str = "both"
     access_tokens: List[str] = field(default_factory=list)
     clients: Dict[str, str] = field(default_factory=lambda: {"demo-client": "demo-secret"})
     token_lifetime: int = 43199
@@ -292,6 +304,7 @@ class EmulatorConfig:
         """Raise ValueError naming the first bad setting."""
         _choice("pagination", self.pagination, PAGINATION_STYLES)
         _choice("order", self.order, ORDERS)
+        _choice("auth", self.auth, AUTH_PLACES)
         _choice("events_format", self.events_format, EVENTS_FORMATS)
         _choice("time_format", self.time_format, TIME_FORMATS)
         _number("rate_limit", self.rate_limit, 0, integer=True)
@@ -936,8 +949,8 @@ class PageToken:
 def _new_counters() -> Dict[str, Any]:
     return {
         "logs_requests": 0,
-        "by_status": {code: 0 for code in ("200", "400", "401", "406", "429", "500", "502", "503", "504")},
-        "rate_limited": 0, "entries_served": 0, "oauth_requests": 0,
+        "by_status": {code: 0 for code in ("200", "400", "401", "406", "413", "429", "500", "502", "503", "504")},
+        "rate_limited": 0, "entries_served": 0, "token_in_query": 0, "token_in_header": 0, "oauth_requests": 0,
         "oauth_by_status": {code: 0 for code in ("200", "400", "401")},
         "faults": {kind: 0 for kind in FAULT_KINDS + ("429", "401", "outage")},
         "tokens_issued": 0, "page_tokens_issued": 0, "control_requests": 0,
@@ -989,7 +1002,7 @@ class Emulator:
                     position += 1
 
     # -- logs endpoint --
-    def admit_logs(self, query_string: str) -> Tuple[Optional[Reply], str]:
+    def admit_logs(self, query_string: str, authorization: Optional[str] = None) -> Tuple[Optional[Reply], str]:
         """Steps 0-3 (outage, token, rate limit, fault draw): an early answer or None, and the fault kind."""
         cfg = self.config
         with self.lock:
@@ -999,11 +1012,21 @@ class Emulator:
             if mono < self.outage_until:
                 counters["faults"]["outage"] += 1
                 return Reply(0, reset=True), ""
-            token = _first_param(query_string, "access_token")
+            in_query = _first_param(query_string, "access_token")
+            in_header = _bearer(authorization)
+            counters["token_in_query"] += in_query is not None
+            counters["token_in_header"] += in_header is not None
+            token = None
+            if cfg.auth in ("query", "both"):
+                token = in_query
+            if not token and cfg.auth in ("header", "both"):
+                token = in_header
             state = self._token_state(token, mono)
             if state != "ok":
                 self._count_hit(token, mono)
-                message = {"missing": "access_token is missing; get one from /o/oauth/token",
+                where = {"query": " in the URL's query string (?access_token=)",
+                         "header": " in an Authorization: Bearer header", "both": ""}[cfg.auth]
+                message = {"missing": f"access_token is missing{where}; get one from /o/oauth/token",
                            "invalid": "access_token is not valid",
                            "expired": "access_token has expired; get a new one from /o/oauth/token"}[state]
                 return error_reply(401, message), ""
@@ -1113,6 +1136,10 @@ class Emulator:
             issue = more
         elif cfg.pagination == "200-cursor":
             status, issue = 200, len(page) == query.limit
+        elif cfg.pagination == "200-413":
+            if query.token is not None and not page:
+                return error_reply(413, "No items for current page")
+            status, issue = 200, bool(page)
         else:
             status, issue = (406 if more else 200), False
         if issue:
@@ -1310,7 +1337,7 @@ class Emulator:
         cfg = self.config
         with self.lock:
             return {
-                "pagination": cfg.pagination, "order": cfg.order, "rate_limit": cfg.rate_limit,
+                "pagination": cfg.pagination, "order": cfg.order, "auth": cfg.auth, "rate_limit": cfg.rate_limit,
                 "rate_window": cfg.rate_window, "retry_after": cfg.retry_after, "token_lifetime": cfg.token_lifetime,
                 "page_token_ttl": cfg.page_token_ttl, "max_window": cfg.max_window, "events_format": cfg.events_format,
                 "faults": dict(cfg.faults), "fault_seed": cfg.fault_seed, "slow_seconds": cfg.slow_seconds,
@@ -1329,6 +1356,7 @@ class Emulator:
         checks: Dict[str, Callable[[Any], None]] = {
             "pagination": lambda v: _choice("pagination", v, PAGINATION_STYLES),
             "order": lambda v: _choice("order", v, ORDERS),
+            "auth": lambda v: _choice("auth", v, AUTH_PLACES),
             "events_format": lambda v: _choice("events_format", v, EVENTS_FORMATS),
             "rate_limit": lambda v: _number("rate_limit", v, 0, integer=True),
             "rate_window": lambda v: _number("rate_window", v, 0.001),
@@ -1354,7 +1382,7 @@ class Emulator:
                 raise BadRequest(str(exc)) from exc
         with self.lock:
             mono = time.monotonic()
-            for key in ("pagination", "order", "events_format", "rate_limit", "rate_window", "retry_after",
+            for key in ("pagination", "order", "auth", "events_format", "rate_limit", "rate_window", "retry_after",
                         "token_lifetime", "page_token_ttl", "max_window", "slow_seconds"):
                 if key in body:
                     setattr(cfg, key, body[key])
@@ -1390,6 +1418,12 @@ def _check_fail_next(value: Any) -> None:
     for kind in value:
         if str(kind) not in QUEUE_KINDS or isinstance(kind, bool):
             raise ValueError(f"fail_next: {_show(kind)} is not a fault kind; allowed: {', '.join(QUEUE_KINDS)}")
+
+
+def _bearer(authorization: Optional[str]) -> Optional[str]:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _sep, value = (authorization or "").strip().partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 def _first_param(query_string: str, name: str) -> Optional[str]:
@@ -1507,7 +1541,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command not in methods:
             return error_reply(405, f"method not allowed; allowed: {', '.join(methods)}", [("Allow", ", ".join(methods))])
         if path == LOGS_PATH:
-            early, fault = emulator.admit_logs(query_string)
+            early, fault = emulator.admit_logs(query_string, self.headers.get("Authorization"))
             if early is not None:
                 emulator.count_logs_outcome(early.status)
                 return early
@@ -1748,6 +1782,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--rate-limit", type=int, default=10)
     add("--rate-window", type=float, default=60.0)
     add("--no-retry-after", dest="retry_after", action="store_false")
+    add("--auth", choices=AUTH_PLACES, default="both")
     add("--access-token", dest="access_tokens", action="append", default=[], metavar="TOKEN")
     add("--client-id", dest="client_ids", action="append", default=[], metavar="ID")
     add("--client-secret", dest="client_secrets", action="append", default=[], metavar="SECRET")
@@ -1781,7 +1816,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> EmulatorConfig:
         faults[kind] = rate
     config = EmulatorConfig(
         host=args.host, port=args.port, port_file=args.port_file, log_file=args.log_file, pagination=args.pagination,
-        order=args.order, rate_limit=args.rate_limit, rate_window=args.rate_window, retry_after=args.retry_after,
+        order=args.order, auth=args.auth, rate_limit=args.rate_limit, rate_window=args.rate_window, retry_after=args.retry_after,
         access_tokens=list(args.access_tokens), clients=clients, token_lifetime=args.token_lifetime,
         page_token_ttl=args.page_token_ttl, max_window=args.max_window, events_format=args.events_format,
         seed=args.seed, entries=args.entries, span=args.span, anchor_ms=args.anchor_ms, time_format=args.time_format,

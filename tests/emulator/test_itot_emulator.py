@@ -211,6 +211,58 @@ def test_406_split(start: Callable[..., Client]) -> None:
     assert answer.status_code == 400 and answer.json()["error"]["message"].startswith("token")
 
 
+@pytest.mark.parametrize("entries,limit", [(200, 50), (230, 50)])
+def test_200_413_walk(start: Callable[..., Client], entries: int, limit: int) -> None:
+    """200-413: every page with data is a 200 with a token, the last one too; past the end, 413."""
+    client = start(entries=entries, pagination="200-413", order="asc")
+    window = full_window(client)
+    body = {"event_category": "admin", "limit": limit, **window}
+    served: List[Dict[str, Any]] = []
+    sizes = []
+    token = ""
+    for _index in range(100):
+        answer = client.logs(dict(body, token=token) if token else body)
+        if answer.status_code == 413:
+            assert answer.json() == {"error": {"code": 413, "message": "No items for current page"}}
+            break
+        assert answer.status_code == 200, answer.text
+        doc = answer.json()
+        assert doc["data"] and doc["token"], "a page with data always carries a token"
+        served.extend(doc["data"])
+        sizes.append(len(doc["data"]))
+        token = doc["token"]
+    else:
+        raise AssertionError("the walk did not end")
+    expected = [limit] * (entries // limit) + ([entries % limit] if entries % limit else [])
+    assert sizes == expected
+    assert served == client.truth(category="admin", **window)["data"]
+    # Nothing matching at all: a 200 with no data and no token.
+    empty = client.logs({"event_category": "admin", "limit": limit, "start_time": 1, "end_time": 2})
+    assert empty.status_code == 200 and empty.json() == {"data": [], "token": ""}
+    assert client.control("counters")["by_status"]["413"] == 1
+
+
+@pytest.mark.parametrize("auth", ["query", "header", "both"])
+def test_auth_places(start: Callable[..., Client], auth: str) -> None:
+    """--auth says where the token is looked for; the counters say where requests carried one."""
+    client = start(entries=5, auth=auth)
+    body = {"event_category": "admin"}
+    url = f"{client.base}/o/api/v3.3/logs"
+    by_header = client.session.post(url, json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    by_query = client.logs(body)
+    assert by_header.status_code == (401 if auth == "query" else 200), by_header.text
+    assert by_query.status_code == (401 if auth == "header" else 200), by_query.text
+    for answer in (by_header, by_query):
+        assert TOKEN not in answer.text
+        if answer.status_code == 401:
+            assert "missing" in answer.json()["error"]["message"]
+    wrong = client.session.post(url, json=body, headers={"Authorization": "Basic " + TOKEN}, timeout=10)
+    assert wrong.status_code == 401
+    counters = client.control("counters")
+    assert (counters["token_in_query"], counters["token_in_header"]) == (1, 1)
+    assert client.control("config")["auth"] == auth
+
+
 def test_token_is_bound_to_the_query_and_reusable(start: Callable[..., Client]) -> None:
     """A token only works with the same body; resending it repeats its page; "" means no token."""
     client = start(entries=300)
