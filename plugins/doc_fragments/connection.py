@@ -20,8 +20,9 @@ options:
     default: https://gears.opswat.com
   access_token:
     description:
-      - OAuth access token for the API. It is sent in the URL query string, as the API requires, and never appears
-        in a message, a warning or a return value.
+      - OAuth access token for the API. It is sent in the URL query string, as the vendor's page says, or as a
+        C(Bearer) token in the C(Authorization) header (O(access_token_location)), and never appears in a message, a
+        warning or a return value.
       - Either O(access_token), or O(client_id) and O(client_secret), must be given. With both, the token is used
         first and the client credentials get a new one when the API answers HTTP 401.
       - The E(ITOT_ACCESS_TOKEN) environment variable is used when the option is not set.
@@ -81,6 +82,32 @@ options:
       - The E(ITOT_RATE_WINDOW) environment variable is used when the option is not set.
     type: float
     default: 60
+  access_token_location:
+    description:
+      - Where the access token travels with each logs request.
+      - V(query) puts it in the URL query string (C(?access_token=...)), as the vendor's API page says.
+      - V(header) sends it as a C(Bearer) token in the C(Authorization) header, as the vendor's own log client (its Splunk
+        add-on) does; the URL then carries no secret. Use it when the tenant answers HTTP 401 "missing" to the
+        query string, or when proxies log URLs.
+      - The E(ITOT_ACCESS_TOKEN_LOCATION) environment variable is used when the option is not set.
+    type: str
+    choices:
+      - query
+      - header
+    default: query
+  max_window:
+    description:
+      - The widest C(start_time)..C(end_time) window, in seconds, sent in one request (V(60) to V(2592000), 30 days).
+        A longer window is read in slices of at most this width.
+      - The vendor's page limits only C(age) to a day, and its own log client sends windows of up to 30 days. Where a
+        tenant takes wide windows, a wider O(max_window) reads a sparse category with fewer requests (a week in one
+        request instead of eight).
+      - "When the API refuses a window wider than 24 hours with HTTP 400 before it accepted one, the client reads
+        the rest of the task in 24 hour slices, warns once (C(this tenant accepts windows of at most 24 h; set
+        max_window: 86400)), and loses nothing; that costs one request."
+      - The E(ITOT_MAX_WINDOW) environment variable is used when the option is not set.
+    type: int
+    default: 86400
 notes:
   - Only HTTP requests to the logs endpoint count against O(rate_limit); token requests do not.
 '''
@@ -146,4 +173,20 @@ options:
       - name: ITOT_RATE_WINDOW
     vars:
       - name: itot_rate_window
+  access_token_location:
+    env:
+      - name: ITOT_ACCESS_TOKEN_LOCATION
+    ini:
+      - section: opswat_itot
+        key: access_token_location
+    vars:
+      - name: itot_access_token_location
+  max_window:
+    env:
+      - name: ITOT_MAX_WINDOW
+    ini:
+      - section: opswat_itot
+        key: max_window
+    vars:
+      - name: itot_max_window
 '''

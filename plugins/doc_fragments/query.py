@@ -52,7 +52,8 @@ options:
         V(-30s), V(-15m), V(-2h), V(-7d), V(-1w) (seconds, minutes, hours, days, weeks).
       - All relative times of one run are resolved against the same now.
       - Without O(end_time) the window ends now.
-      - A window longer than 24 hours is read in slices of at most 24 hours, oldest first.
+      - A window longer than O(max_window) (24 hours by default) is read in slices of at most that width, oldest
+        first.
     type: raw
   end_time:
     description:
@@ -68,7 +69,7 @@ options:
   max_results:
     description:
       - Stop after this many entries. V(0) reads every entry of the window.
-      - The API is still read one slice (at most 24 hours) at a time, because the entries of a slice are sorted by
+      - The API is still read one slice (at most O(max_window)) at a time, because the entries of a slice are sorted by
         the client before they are handed out.
     type: int
     default: 0

@@ -35,6 +35,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import (
 )
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
     API_DEFAULT_AGE,
+    DAY_SECONDS,
     ConnectionSettings,
     LogQuery,
     ResumePoint,
@@ -54,7 +55,7 @@ else:
 
 LOGS_PATH = '/o/api/v3.3/logs'
 TOKEN_PATH = '/o/oauth/token'
-MAX_SPAN_MS = 86400 * 1000  # the API's longest window (age max 86400 s); never send a longer one
+DAY_MS = DAY_SECONDS * 1000  # the page's longest window (age max 86400 s): what a tenant surely takes
 MIN_SPLIT_MS = 1000  # a 406 without a token splits the window, down to this
 MAX_PAGES_PER_WINDOW = 10000  # a server that hands out new tokens forever must not keep us here forever
 MAX_TOKEN_REFUSALS = 100  # re-reads after the API refused a pagination token it had handed out, per walk
@@ -163,6 +164,10 @@ class _TokenRefused(Exception):
         self.entries = entries  # what the pages before the refused one gave, in the API's order
 
 
+class _TooWide(Exception):
+    """HTTP 400 to the first page of a window wider than 24 h, before any wider one was accepted."""
+
+
 class _TooMany(Exception):
     """HTTP 406 without a token to follow: more entries than a page in the window ("narrow the query")."""
 
@@ -214,7 +219,7 @@ class Span:
         return self.pad_hi and self.end * 1000 <= key < (self.end + 1) * 1000
 
 
-def slice_window(span: Span, max_ms: int = MAX_SPAN_MS) -> list[Span]:
+def slice_window(span: Span, max_ms: int = DAY_MS) -> list[Span]:
     """Cut a window into spans no longer than ``max_ms`` as sent, oldest first."""
     spans = []
     while span.end - span.start > max_ms:
@@ -222,6 +227,13 @@ def slice_window(span: Span, max_ms: int = MAX_SPAN_MS) -> list[Span]:
         spans.append(left)
     spans.append(span)
     return spans
+
+
+def _width(body: dict[str, Any]) -> int:
+    """The length of a request's ``start_time``..``end_time`` window, ms (0 without one)."""
+    if 'start_time' not in body or 'end_time' not in body:
+        return 0
+    return body['end_time'] - body['start_time']
 
 
 def sort_key(item: Item) -> tuple[int, int]:
@@ -281,6 +293,9 @@ class LogsClient:
         self._backoff_cap = backoff_cap
         self._retry_after_cap = retry_after_cap
         self._on_secret = on_secret
+        self._warn = warn
+        self.max_window_ms = settings.max_window * 1000  # narrowed to 24 h when the tenant refuses wider windows
+        self._wide_accepted = False  # a window wider than 24 h was answered: a later 400 is about something else
         if budget is None:
             identity = connection_identity(settings.client_id, settings.access_token)
             budget = RateBudget.for_connection(settings.base_url, identity, settings.rate_limit,
@@ -324,16 +339,38 @@ class LogsClient:
         while True:
             if self._token is None:
                 self._refresh_token()
-            send = functools.partial(self._session.post, self._logs_url, params={'access_token': self._token},
-                                     json=body, timeout=self.settings.timeout, verify=self.settings.verify,
-                                     allow_redirects=False)
+            if self.settings.access_token_location == 'header':
+                auth: dict[str, Any] = {'headers': {'Authorization': 'Bearer %s' % self._token}}
+            else:
+                auth = {'params': {'access_token': self._token}}
+            send = functools.partial(self._session.post, self._logs_url, json=body, timeout=self.settings.timeout,
+                                     verify=self.settings.verify, allow_redirects=False, **auth)
             try:
-                return self._send(what, send, functools.partial(self._accept_logs, category=category), paced=True)
+                page = self._send(what, send, functools.partial(self._accept_logs, category=category), paced=True)
             except _Unauthorized as exc:
                 if refreshed or not self.settings.has_client_credentials:
                     raise AuthenticationError(self._unauthorized(refreshed, exc.api_message), status=401) from None
                 refreshed = True
                 self._refresh_token()
+                continue
+            if _width(body) > DAY_MS:
+                self._wide_accepted = True
+            return page
+
+    def refuses_wide_windows(self, body: dict[str, Any], error: ApiError) -> bool:
+        """Whether a 400 to the first page of ``body`` means the tenant takes no windows wider than 24 h.
+
+        Only until a wider window was answered once; then the client reads in 24 h slices for the rest of the task
+        (warned once), which costs the one refused request and loses nothing.
+        """
+        if self._wide_accepted or _width(body) <= DAY_MS or self.max_window_ms <= DAY_MS:
+            return False
+        self.max_window_ms = DAY_MS
+        if self._warn is not None:
+            self._warn('%s (a window of %s s, max_window: %d); this tenant accepts windows of at most 24 h; set '
+                       'max_window: 86400. The rest of this task reads 24 h slices.'
+                       % (error.message, format(_width(body) / 1000, 'g'), self.settings.max_window))
+        return True
 
     def _unauthorized(self, refreshed: bool, api_message: str) -> str:
         message = 'Authentication to the IT-OT Access API failed (HTTP 401)'
@@ -514,7 +551,7 @@ class LogWalk:
             self._slices = []
         else:
             pad_lo = query.resume.pad_lo if query.resume is not None else False
-            self._slices = slice_window(Span(self.window[0], self.window[1], pad_lo))
+            self._slices = slice_window(Span(self.window[0], self.window[1], pad_lo), client.max_window_ms)
         self._next_slice = 0
         self._span: Optional[Span] = None
         self._items: list[Item] = []
@@ -531,7 +568,12 @@ class LogWalk:
         while self._pos >= len(self._items):
             if self._next_slice >= len(self._slices):
                 raise StopIteration
-            self._load(self._slices[self._next_slice])
+            try:
+                self._load(self._slices[self._next_slice])
+            except _TooWide:
+                rest = self._slices[self._next_slice:]
+                self._slices[self._next_slice:] = [part for span in rest for part in slice_window(span, DAY_MS)]
+                continue
             self._next_slice += 1
         item = self._items[self._pos]
         self._pos += 1
@@ -811,6 +853,13 @@ class LogWalk:
             try:
                 page = self._client.post_logs(request)
             except ApiError as exc:
+                if token is not None and exc.status == 413:
+                    break  # past the last page: how the vendor's own client ends a walk ("No items for current page")
+                if token is None and exc.status == 413:
+                    raise ApiError('%s; HTTP 413 ends a walk only as the answer to a pagination token, and this '
+                                   'request carried none' % exc.message, status=413) from None
+                if token is None and exc.status == 400 and self._client.refuses_wide_windows(request, exc):
+                    raise _TooWide() from None
                 if token is None or exc.status != 400:
                     raise
                 # The body was accepted without a token: the token is what the API refused now.

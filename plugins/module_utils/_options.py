@@ -47,6 +47,9 @@ AGENT_TYPES = {0: 'MetaDefender Endpoint', 2: 'OPSWAT Domain Controller Client'}
 SEARCH_CATEGORIES = ('device', 'device_report', 'webhook')
 MAX_AGE = 86400
 MAX_PAGE_SIZE = 100
+DAY_SECONDS = 86400  # the widest window the page implies (age at most 86400 s), and max_window's default
+MAX_WINDOW_RANGE = (60, 30 * DAY_SECONDS)  # max_window: the vendor's own client sends windows of up to 30 days
+TOKEN_LOCATIONS = ('query', 'header')  # access_token_location: the page's ?access_token=, or Authorization: Bearer
 API_DEFAULT_AGE = 3600  # what the API uses when neither age nor start/end is sent
 
 # Connection options: type, default, no_log, and where a lookup (and, for env, the module) also reads them.
@@ -65,6 +68,11 @@ CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
     'max_retries': {'type': 'int', 'default': 5, 'var': 'itot_max_retries'},
     'rate_limit': {'type': 'int', 'default': 10, 'env': 'ITOT_RATE_LIMIT', 'var': 'itot_rate_limit'},
     'rate_window': {'type': 'float', 'default': 60, 'env': 'ITOT_RATE_WINDOW', 'var': 'itot_rate_window'},
+    'access_token_location': {'type': 'str', 'default': 'query', 'choices': list(TOKEN_LOCATIONS),
+                              'env': 'ITOT_ACCESS_TOKEN_LOCATION', 'var': 'itot_access_token_location',
+                              'ini': 'access_token_location'},
+    'max_window': {'type': 'int', 'default': DAY_SECONDS,
+                   'env': 'ITOT_MAX_WINDOW', 'var': 'itot_max_window', 'ini': 'max_window'},
 }
 
 # Query options shared by the module and the lookup (the query doc fragment).
@@ -139,6 +147,8 @@ class ConnectionSettings:
     max_retries: int = 5
     rate_limit: int = 10
     rate_window: float = 60.0
+    access_token_location: str = 'query'
+    max_window: int = DAY_SECONDS
 
     @property
     def verify(self) -> Any:
@@ -304,6 +314,24 @@ def _ca_path_option(value: Any) -> Optional[str]:
     return path
 
 
+def _choice_option(name: str, value: Any, allowed: tuple[str, ...], default: str) -> str:
+    if value is None:
+        return default
+    if value not in allowed:
+        raise OptionError('%s: %s is not allowed; allowed: %s' % (name, _shown(value), ', '.join(allowed)))
+    return value
+
+
+def _token_location_option(value: Any) -> str:
+    return _choice_option('access_token_location', value, TOKEN_LOCATIONS, 'query')
+
+
+def _max_window_option(value: Any) -> int:
+    low, high = MAX_WINDOW_RANGE
+    return _int_option('max_window', _default(value, DAY_SECONDS), low, high,
+                       ' seconds (86400 = 24 h, the default; 2592000 = 30 days)')
+
+
 def _str_option(name: str, value: Any) -> Optional[str]:
     """A string option; blank reads as not given. Secrets are never shown."""
     if value is None:
@@ -381,6 +409,8 @@ _VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
     'max_retries': lambda value: _int_option('max_retries', value, 0, 100),
     'rate_limit': lambda value: _int_option('rate_limit', value, 0, None, RATE_UNIT),
     'rate_window': _rate_window_option,
+    'access_token_location': _token_location_option,
+    'max_window': _max_window_option,
     'events': lambda value: _list_option('events', value),
     'agent_types': _agent_types_option,
     'age': lambda value: _int_option('age', value, 1, MAX_AGE, ' seconds'),
@@ -455,9 +485,12 @@ def connection_settings(options: OptionAdapter) -> ConnectionSettings:
     max_retries = _int_option('max_retries', _default(options.get('max_retries'), 5), 0, 100)
     rate_limit = _int_option('rate_limit', _default(options.get('rate_limit'), 10), 0, None, RATE_UNIT)
     rate_window = _rate_window_option(options.get('rate_window'))
+    token_location = _token_location_option(options.get('access_token_location'))
+    max_window = _max_window_option(options.get('max_window'))
     return ConnectionSettings(base_url=base_url, access_token=token, client_id=client_id, client_secret=client_secret,
                               validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
-                              max_retries=max_retries, rate_limit=rate_limit, rate_window=rate_window)
+                              max_retries=max_retries, rate_limit=rate_limit, rate_window=rate_window,
+                              access_token_location=token_location, max_window=max_window)
 
 
 def _default(value: Any, default: Any) -> Any:

@@ -13,8 +13,9 @@ version_added: 1.0.0
 description:
   - Reads the admin, device, webhook or device report event logs of a MetaDefender IT-OT Access account through the
     Get Logs API v3.3, and returns every entry of the window asked for, once, oldest first.
-  - Follows the API's pagination, splits a window when the API answers that it holds too many entries, reads windows
-    longer than 24 hours in slices, and keeps to the API's budget of requests per minute across tasks and processes
+  - Follows the API's pagination (a page token answered HTTP 413 "No items for current page" ends a walk, as the
+    vendor's own client reads it), splits a window when the API answers that it holds too many entries, reads windows
+    longer than O(max_window) (24 hours by default) in slices, and keeps to the API's budget of requests per minute across tasks and processes
     (O(rate_limit)).
   - Retries connection errors, timeouts, HTTP 5xx and HTTP 429 (O(max_retries)); gets a new token with O(client_id)
     and O(client_secret) when the API answers HTTP 401.
@@ -67,7 +68,7 @@ notes:
     documentation).
   - Entries are sorted oldest first by their C(timestamp) (ISO 8601, epoch seconds or milliseconds, or an RFC 1123
     date); an entry whose time cannot be read is kept and comes last in its slice.
-  - Windows are read in slices of at most 24 hours. Adjacent slices overlap by one millisecond so that no entry at a
+  - Windows are read in slices of at most O(max_window) (24 hours by default). Adjacent slices overlap by one millisecond so that no entry at a
     cut is lost whether the API treats the ends of a window as included or not; the entries of that millisecond are
     taken from one slice only.
   - Two identical entries are two events; they are both returned.
@@ -106,6 +107,15 @@ EXAMPLES = r'''
     event_category: webhook
     start_time: -7d
     end_time: now
+
+- name: The same week in one request, from a tenant that takes wide windows, with the token in a header
+  opswat.itot.itot_logs_info:
+    event_category: webhook
+    start_time: -7d
+    end_time: now
+    max_window: 604800
+    access_token_location: header
+    access_token: "{{ itot_access_token }}"
 
 - name: Set the connection once for every task of the group
   module_defaults:

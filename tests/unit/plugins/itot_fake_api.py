@@ -13,7 +13,13 @@ agent types, search, age), and pages under each reading of API-NOTES.md:
 - ``narrow406``: more entries than ``limit`` -> HTTP 406 with ``limit`` entries and no token ("narrow the query");
   which ones is ``pick``: ``head`` (the first of the answer's order), ``tail`` (the last ones, still in the answer's
   order), ``scattered`` (every n-th one, neither the first nor the last).
+- ``token413``: the vendor's own client's reading: every page with data is a 200 with a token, the last one too;
+  a token past the last entry is answered HTTP 413 "No items for current page"; nothing at all: 200, [] and "".
 - ``repeat``: every answer is the first page with the same token (a broken server).
+
+``auth`` says where the access token is looked for (``query``, ``header`` = ``Authorization: Bearer``, ``both``);
+``url_tokens`` and ``header_tokens`` record what each request carried. ``max_window_ms`` (None: no limit) answers
+HTTP 400 to a start/end window longer than that.
 
 Failures are injected with ``queue`` (answers served before the normal ones).
 """
@@ -43,8 +49,11 @@ def iso_ms(ms: int) -> str:
 class FakeLogsApi:
     def __init__(self, rsps: responses.RequestsMock, reading: str = 'token406', order: str = 'asc',
                  ends: str = 'inclusive', multi_events: str = 'comma', now_ms: int = 1795939200000,
-                 pick: str = 'head') -> None:
+                 pick: str = 'head', auth: str = 'both') -> None:
         self.reading = reading
+        self.auth = auth
+        self.max_window_ms: Optional[int] = None
+        self.header_tokens: list[Optional[str]] = []
         self.pick = pick
         self.order = order
         self.ends = ends  # inclusive, start_excl, end_excl, both_excl
@@ -105,10 +114,17 @@ class FakeLogsApi:
         query = parse_qs(urlsplit(request.url).query)
         url_token = query.get('access_token', [None])[0]
         self.url_tokens.append(url_token)
+        scheme, dummy, header_token = (request.headers.get('Authorization') or '').partition(' ')
+        self.header_tokens.append(header_token if scheme == 'Bearer' else None)
         if self.queue:
             return self._answer(self.queue.pop(0), request)
-        if url_token not in self.valid_tokens:
+        tokens = [url_token] if self.auth == 'query' else [self.header_tokens[-1]] if self.auth == 'header' else [
+            url_token, self.header_tokens[-1]]
+        if not any(token in self.valid_tokens for token in tokens):
             return 401, {}, json.dumps({'error': 'invalid token'})
+        if self.max_window_ms is not None and 'start_time' in body and 'end_time' in body and \
+                body['end_time'] - body['start_time'] > self.max_window_ms:
+            return 400, {}, json.dumps({'error': {'code': 400, 'message': 'start_time/end_time: window too long'}})
         events = (body.get('filter') or {}).get('events')
         if isinstance(events, str) and ',' in events and self.multi_events == 'single':
             return 400, {}, json.dumps({'error': 'filter.events: invalid value'})
@@ -124,6 +140,10 @@ class FakeLogsApi:
             status, token = (406, next_token) if more else (200, '')
         elif self.reading == 'token200':
             status, token = 200, next_token if more else ''
+        elif self.reading == 'token413':
+            if body.get('token') and not page:
+                return 413, {}, json.dumps({'error': {'code': 413, 'message': 'No items for current page'}})
+            status, token = 200, next_token if page else ''
         elif self.reading == 'narrow406':
             status, token = (406, None) if len(selected) > limit else (200, None)
             if self.pick == 'tail':

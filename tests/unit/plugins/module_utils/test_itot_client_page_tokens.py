@@ -58,7 +58,7 @@ def assert_exactly(entries, expected_seqs):
 
 @pytest.mark.parametrize('ends', ['inclusive', 'start_excl', 'end_excl', 'both_excl'])
 @pytest.mark.parametrize('order', ['asc', 'desc'])
-@pytest.mark.parametrize('reading', ['token406', 'token200'])
+@pytest.mark.parametrize('reading', ['token406', 'token200', 'token413'])
 def test_a_refused_token_reads_the_rest_from_where_the_entries_end(rsps, api, make_client, make_query, reading, order,
                                                                    ends):
     api.reading, api.order, api.ends = reading, order, ends

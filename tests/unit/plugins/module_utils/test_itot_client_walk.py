@@ -83,7 +83,7 @@ def test_no_time_option_leaves_the_window_to_the_api(api, make_client, make_quer
 # --- readings of the API's paging ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('order', ['asc', 'desc'])
-@pytest.mark.parametrize('reading', ['token406', 'token200', 'narrow406'])
+@pytest.mark.parametrize('reading', ['token406', 'token200', 'token413', 'narrow406'])
 def test_every_entry_once_oldest_first(api, make_client, make_query, reading, order):
     api.reading, api.order = reading, order
     api.add_many('device', spread(137, NOW - 2 * HOUR, HOUR))
@@ -92,7 +92,7 @@ def test_every_entry_once_oldest_first(api, make_client, make_query, reading, or
     assert_oldest_first_each_once(entries, 137)
 
 
-@pytest.mark.parametrize('reading', ['token406', 'token200', 'narrow406'])
+@pytest.mark.parametrize('reading', ['token406', 'token200', 'token413', 'narrow406'])
 def test_every_entry_once_with_age_only(api, make_client, make_query, reading):
     api.reading, api.order = reading, 'desc'
     api.add_many('device', spread(64, NOW - 1800 * 1000, 1800 * 1000))
@@ -355,7 +355,7 @@ def read_in_chunks(client, make_query, size, **options):
 
 
 @pytest.mark.parametrize('order', ['asc', 'desc'])
-@pytest.mark.parametrize('reading', ['token406', 'token200', 'narrow406'])
+@pytest.mark.parametrize('reading', ['token406', 'token200', 'token413', 'narrow406'])
 @pytest.mark.parametrize('size', [1, 4, 13])
 def test_chunks_resume_exactly(api, make_client, make_query, reading, order, size):
     api.reading, api.order = reading, order

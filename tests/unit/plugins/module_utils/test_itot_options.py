@@ -234,7 +234,14 @@ def test_connection_defaults():
     assert (s.base_url, s.access_token, s.client_id, s.client_secret) == ('https://gears.opswat.com', TOKEN, None, None)
     assert (s.validate_certs, s.ca_path, s.timeout, s.max_retries, s.rate_limit) == (True, None, 30.0, 5, 10)
     assert s.rate_window == 60.0
+    assert (s.access_token_location, s.max_window) == ('query', 86400)
     assert s.verify is True and not s.has_client_credentials
+
+
+def test_token_location_and_max_window_accepted():
+    assert settings(access_token_location='header').access_token_location == 'header'
+    assert settings(max_window='604800').max_window == 604800
+    assert (settings(max_window=60).max_window, settings(max_window=2592000).max_window) == (60, 2592000)
 
 
 def test_credentials_required():
@@ -300,6 +307,13 @@ def test_base_url_bad_port():
     ('rate_window', 'a minute', "rate_window: 'a minute' is not a number; allowed: seconds"),
     ('validate_certs', 'maybe', "validate_certs: 'maybe' is not a boolean"),
     ('ca_path', '/nonexistent/ca.pem', "ca_path: '/nonexistent/ca.pem' does not exist"),
+    ('access_token_location', 'cookie', "access_token_location: 'cookie' is not allowed; allowed: query, header"),
+    ('access_token_location', 'Header', "access_token_location: 'Header' is not allowed; allowed: query, header"),
+    ('access_token_location', ['query'], "access_token_location: ['query'] is not allowed; allowed: query, header"),
+    ('max_window', 59, 'max_window: 59 is out of range; allowed: 60 to 2592000 seconds (86400 = 24 h'),
+    ('max_window', 2592001, 'max_window: 2592001 is out of range; allowed: 60 to 2592000 seconds'),
+    ('max_window', '7d', "max_window: '7d' is not an integer; allowed: 60 to 2592000 seconds"),
+    ('max_window', 1.5, 'max_window: 1.5 is not an integer; allowed: 60 to 2592000 seconds'),
 ])
 def test_connection_values(option, value, start):
     assert settings_error(**{option: value}).startswith(start)
