@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
+from ansible_collections.opswat.itot.plugins.module_utils._options import int_value
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms, parse_time_option
 
 DOCUMENTATION = r"""
@@ -48,7 +49,10 @@ options:
     description: End of the run, epoch milliseconds. Defaults to the current time.
     type: int
   slice_seconds:
-    description: Longest slice, seconds (the API takes at most a day per query).
+    description:
+      - Longest slice, seconds, V(1) to V(2592000) (30 days); the role passes its C(itot_max_window).
+      - The vendor's page implies at most a day per query (the default); wider slices only for a tenant that takes
+        them (see O(opswat.itot.itot_logs_info#module:max_window)).
     type: int
     default: 86400
 """
@@ -82,6 +86,7 @@ _value:
 """
 
 DAY_SECONDS = 86400
+MAX_SLICE_SECONDS = 30 * DAY_SECONDS
 
 
 def _host_cursor(host_result: Any, category: str) -> Optional[int]:
@@ -98,8 +103,10 @@ def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 
     """Slices (category, start, end, label) covering, per category, the oldest host cursor minus overlap up to now."""
     if not host_results:
         raise AnsibleFilterError('archive_plan: no host results to plan from')
-    if not 1 <= int(slice_seconds) <= DAY_SECONDS:
-        raise AnsibleFilterError('archive_plan: slice_seconds %r is not within 1..%d' % (slice_seconds, DAY_SECONDS))
+    try:
+        slice_seconds = int_value('slice_seconds', slice_seconds, 1, MAX_SLICE_SECONDS, ' seconds')
+    except OptionError as exc:
+        raise AnsibleFilterError('archive_plan: %s' % exc) from exc
     if int(overlap) < 0:
         raise AnsibleFilterError('archive_plan: overlap %r must not be negative' % (overlap,))
     end = int(now_ms) if now_ms is not None else int(time.time() * 1000)

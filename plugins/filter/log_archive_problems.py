@@ -17,6 +17,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._options import (
     OptionAdapter,
     bool_value,
     build_query,
+    check_values,
     int_value,
     seconds_value,
     shown,
@@ -43,7 +44,8 @@ options:
         C(itot_log_archive_initial_lookback), C(itot_log_archive_overlap), C(itot_log_archive_filters),
         C(itot_log_archive_owner), C(itot_log_archive_group), C(itot_log_archive_mode), C(itot_log_archive_dir_mode),
         C(itot_log_archive_retention_days), C(itot_log_archive_verify), C(itot_base_url), C(itot_validate_certs),
-        C(itot_ca_path), C(itot_rate_limit), C(itot_rate_window), C(itot_audit_period), C(itot_audit_max_failed_auth),
+        C(itot_ca_path), C(itot_rate_limit), C(itot_rate_window), C(itot_access_token_location), C(itot_max_window),
+        C(itot_audit_period), C(itot_audit_max_failed_auth),
         C(itot_audit_max_noncompliant) and C(itot_audit_max_deleted_user).
     type: dict
     required: true
@@ -144,6 +146,16 @@ def _base_url(name: str, value: Any, _now: int) -> None:
         raise OptionError(name + exc.message[len('base_url'):]) from None
 
 
+def _connection(option: str) -> Callable[[str, Any, int], None]:
+    """The check of a connection option, its message naming the variable."""
+    def check(name: str, value: Any, _now: int) -> None:
+        try:
+            check_values({option: value})
+        except OptionError as exc:
+            raise OptionError(name + exc.message[len(option):]) from None
+    return check
+
+
 def _filters(name: str, value: Any, now: int) -> list[str]:
     if not isinstance(value, Mapping):
         return ['%s: %s is not a dict; allowed: {category: {events: [...], agent_types: [...], search: ...}}'
@@ -188,6 +200,8 @@ CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     'itot_ca_path': _ca_path,
     'itot_rate_limit': _count(' requests per minute (0 turns pacing off)'),
     'itot_rate_window': _seconds,
+    'itot_access_token_location': _connection('access_token_location'),
+    'itot_max_window': _connection('max_window'),
     'itot_audit_period': _past_time,
     'itot_audit_max_failed_auth': _threshold,
     'itot_audit_max_noncompliant': _threshold,
