@@ -30,7 +30,7 @@ data=(--entries 300 --span 3600 --rate-limit 0)
 # fm_auth: token (the static test token) | credentials (client id + secret) | issued (an OAuth-issued token alone)
 #          | both (an OAuth-issued token, and client id + secret to get a new one)
 defaults() {
-  fm_timeout=2 fm_retries=5 fm_rate=0 fm_auth=token fm_trigger="" fm_outcome=truth
+  fm_timeout=2 fm_retries=5 fm_rate=0 fm_auth=token fm_trigger="" fm_outcome=truth fm_location=query
   # Where timed faults strike: the 5th logs request; for the role the 20th, in the device walk (admin, read first,
   # takes 15 requests): the failed run has archived admin already, which its rerun must not double.
   fm_mid=5
@@ -135,6 +135,39 @@ row_outage_long() {  # away for longer than one retry waits: a clear failure (an
   fm_expect='after 2 attempts.*(reset|Connection)'
 }
 
+# The vendor's own client's reading of paging (200 + token on every page with data, 413 past the end), with the
+# access token in an Authorization header: the same faults, the same verdicts.
+row_http5xx_413() {
+  row_http5xx
+  fm_label="HTTP 5xx, 200-413 + header"
+  itot_emulator_start "${data[@]}" --fault 500=0.07 --fault 502=0.07 --fault 503=0.06 --fault-seed 9 \
+    --time-format mixed --duplicates 5 --pagination 200-413 --auth header
+  fm_location=header
+}
+
+row_reset_413() {
+  row_reset
+  fm_label="reset, 200-413"
+  itot_emulator_start "${data[@]}" --fault reset=0.1 --fault-seed 7 --pagination 200-413
+}
+
+row_429_413() {
+  row_429
+  fm_label="429 bursts, 200-413 + header"
+  itot_emulator_start "${data[@]}" --rate-limit 5 --rate-window 3 --pagination 200-413 --auth header
+  fm_location=header
+}
+
+row_token_refresh_413() {
+  fm_label="token expiry, 200-413 + header"
+  itot_emulator_start "${data[@]}" --slow-seconds 1.5 --pagination 200-413 --auth header
+  slow_mid
+  issue_token
+  fm_auth=both fm_timeout=3 fm_trigger='{"expire_access_tokens": true}' fm_location=header
+  fm_exercised=by_status.401
+  fm_expect='Authentication'
+}
+
 # --- one cell ----------------------------------------------------------------------------------------------
 write_inventory() {  # write_inventory DIR
   cat >"$1/inventory.ini" <<INI
@@ -150,6 +183,7 @@ INI
 
 play_args() {  # the extra variables of a face's play
   args=(-e "fm_auth=$fm_auth fm_timeout=$fm_timeout fm_max_retries=$fm_retries fm_rate_limit=$fm_rate fm_page_size=20")
+  args+=(-e "fm_location=$fm_location")
   case $fm_auth in issued | both) args+=(-e "@$ITOT_SECRETS_DIR/issued.yml") ;; esac
 }
 
@@ -201,7 +235,8 @@ cell() {  # cell ROW FACE
     --outcome "$fm_outcome" --record "$record"
 }
 
-rows=(http5xx reset slow badjson 429 token_refresh token_alone page_token outage outage_long)
+rows=(http5xx reset slow badjson 429 token_refresh token_alone page_token outage outage_long
+  http5xx_413 reset_413 429_413 token_refresh_413)
 faces=(module lookup role)
 for row in ${FM_ROWS:-${rows[*]}}; do
   for face in ${FM_FACES:-${faces[*]}}; do

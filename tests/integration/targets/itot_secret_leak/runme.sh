@@ -27,20 +27,39 @@ umask 077
 printf 'itot_leak_token: %s\nitot_leak_secret: %s\nitot_emulator_url: http://127.0.0.1:%s\n' \
   "$token" "$secret" "$(cat "$work/emulator/port")" >"$work/secrets.yml"
 
-set +e
-ANSIBLE_LOG_PATH="$work/ansible.log" ansible-playbook leak.yml -vvvv -e "@$work/secrets.yml" "$@" >"$work/output.log" 2>&1
-rc=$?
-set -e
-if [ $rc -ne 0 ]; then
-  tail -n 80 "$work/output.log"
-  echo "leak.yml failed (exit $rc)"
-  exit 1
-fi
+counters() {  # counters KEY: one of the emulator's counters
+  "$py" -c 'import json, sys, urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1] + "/_control/counters"))[sys.argv[2]])' \
+    "http://127.0.0.1:$(cat "$work/emulator/port")" "$1"
+}
 
-# The playbook really went through the failing paths (so the search below has something to search).
+# Twice: with the access token in the URL's query string (the default), then in an Authorization header
+# (ITOT_ACCESS_TOKEN_LOCATION, read by the module and the lookup alike).  Both runs' outputs are searched.
+for location in query header; do
+  in_query=$(counters token_in_query)
+  in_header=$(counters token_in_header)
+  set +e
+  ITOT_ACCESS_TOKEN_LOCATION=$location ANSIBLE_LOG_PATH="$work/ansible.log" \
+    ansible-playbook leak.yml -vvvv -e "@$work/secrets.yml" "$@" >>"$work/output.log" 2>&1
+  rc=$?
+  set -e
+  if [ $rc -ne 0 ]; then
+    tail -n 80 "$work/output.log"
+    echo "leak.yml failed with the token in the $location (exit $rc)"
+    exit 1
+  fi
+  # The run sent its tokens where it was told to, and only there.
+  if [ "$location" = query ]; then grew=$(($(counters token_in_header) - in_header)); used=$(($(counters token_in_query) - in_query)); fi
+  if [ "$location" = header ]; then grew=$(($(counters token_in_query) - in_query)); used=$(($(counters token_in_header) - in_header)); fi
+  if [ "$grew" -ne 0 ] || [ "$used" -lt 5 ]; then
+    echo "with the token in the $location: $used requests carried it there, $grew elsewhere"
+    exit 1
+  fi
+done
+
+# The playbook really went through the failing paths, in both runs (so the search below has something to search).
 for expected in "Authentication to the IT-OT Access API failed" "after 3 attempts" "itot-leak: all scenarios ran"; do
-  if ! grep -qF "$expected" "$work/output.log"; then
-    echo "expected output not found: $expected"
+  if [ "$(grep -cF "$expected" "$work/output.log")" -lt 2 ]; then
+    echo "expected output not found in both runs: $expected"
     exit 1
   fi
 done
