@@ -1,7 +1,7 @@
 """Check an opswat.itot archive folder against the emulator's ground truth, independently of the collection's code.
 
     python check_archive.py --dir DIR --url EMULATOR_URL --categories admin,device [--start-ms MS] [--end-ms MS]
-                            [--mode 0640] [--dir-mode 0750] [--owner root] [--group root]
+                            [--mode 0640] [--dir-mode 0750] [--owner root] [--group root] [--events CATEGORY=a,b ...]
 
 Checks, per category: the manifest's hash chain; every live file (added, not removed) exists with its sha256;
 no other archive file, no temp file and no pending write is left; the entries of the live files equal the
@@ -26,8 +26,10 @@ def canonical(entry: dict) -> str:
     return json.dumps(entry, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
 
 
-def truth(url: str, category: str, start: int | None, end: int | None) -> list:
+def truth(url: str, category: str, start: int | None, end: int | None, events: str | None = None) -> list:
     query = {'category': category}
+    if events:
+        query['events'] = events
     if start is not None:
         query['start_time'] = str(start)
     if end is not None:
@@ -87,7 +89,8 @@ def check_category(args: argparse.Namespace, category: str) -> list[str]:
             problems.append('file %s has owner %s' % (rel, pwd.getpwuid(info.st_uid).pw_name))
         if args.group and grp.getgrgid(info.st_gid).gr_name != args.group:
             problems.append('file %s has group %s' % (rel, grp.getgrgid(info.st_gid).gr_name))
-    want = collections.Counter(canonical(e) for e in truth(args.url, category, args.start_ms, args.end_ms))
+    events = dict(item.split('=', 1) for item in args.events).get(category)
+    want = collections.Counter(canonical(e) for e in truth(args.url, category, args.start_ms, args.end_ms, events))
     have = collections.Counter(canonical(e) for e in entries)
     if want != have:
         problems.append('entries differ from the ground truth: %d missing, %d extra (archive %d, truth %d)' % (
@@ -108,6 +111,7 @@ def main() -> int:
     parser.add_argument('--dir-mode')
     parser.add_argument('--owner')
     parser.add_argument('--group')
+    parser.add_argument('--events', action='append', default=[], help='CATEGORY=a,b: the role filtered these events')
     args = parser.parse_args()
     problems = []
     for category in args.categories.split(','):

@@ -160,5 +160,39 @@ if run_play opswat.itot.audit -e itot_audit_period=-1d -e "itot_audit_max_failed
 fi
 grep -q "itot_audit_max_failed_auth = $((failed_auth - 1))" "$work/play.log" || fail "the failure does not name itot_audit_max_failed_auth"
 
+step "the vendor's own client's reading: 200-413 paging, the token in a header, two slices, a filter"
+# 260 entries per category over 30 hours: the first run's 2-day lookback is two slices.  Every page with data is a
+# 200 with a token, 413 past the end; the emulator refuses the token in the query string.
+kill "$emu_pid" 2>/dev/null || true
+wait "$emu_pid" 2>/dev/null || true
+rm -f "$work/port"
+"$py" "$emulator" --port 0 --port-file "$work/port" --log-file "$work/emulator-413.log" --entries 260 --span 108000 \
+  --rate-limit 0 --access-token "$token" --time-format mixed --duplicates 2 --pagination 200-413 --auth header \
+  >"$work/emulator-413.out" 2>&1 &
+emu_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || fail "the 200-413 emulator did not start"
+url="http://127.0.0.1:$(cat "$work/port")"
+rm -rf "$work/a" "$work/b" "$work/c"
+write_inventory
+leg2=(-e itot_access_token_location=header -e itot_log_archive_initial_lookback=-2d
+  -e '{"itot_log_archive_filters": {"device": {"events": ["added", "compliant", "noncompliant"]}}}')
+check_leg2() {
+  for h in a b; do check_host "$h" --events device=added,compliant,noncompliant; done
+}
+run_play archive.yml "${leg2[@]}" || fail "first run, 200-413"
+check_leg2
+run_play archive.yml "${leg2[@]}" || fail "second run, 200-413"
+[ "$(recap_changed archive_a)" = 0 ] || fail "second run changed archive_a (200-413)"
+# Exactly 100 new admin entries (a full last page, then the 413), and 150 device ones (a short last page).
+ctl POST /_control/append '{"category": "admin", "count": 100}' >/dev/null
+ctl POST /_control/append '{"category": "device", "count": 150, "events": ["compliant", "unseen"]}' >/dev/null
+ctl POST /_control/append '{"category": "webhook", "count": 3, "offset_seconds": 120}' >/dev/null
+run_play archive.yml "${leg2[@]}" || fail "incremental run, 200-413"
+check_leg2
+counters=$(ctl GET /_control/counters)
+"$py" -c 'import json, sys; c = json.loads(sys.argv[1]); sys.exit(0 if c["token_in_query"] == 0 and c["token_in_header"] == c["logs_requests"] > 0 and c["by_status"]["413"] > 0 else 1)' "$counters" ||
+  fail "200-413 leg: tokens not only in the header, or no 413 served: $counters"
+
 echo
 echo "log_archive: all scenarios passed"

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The archive_plan filter: slices of at most slice_seconds (the role's itot_max_window) from the oldest cursor."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.opswat.itot.plugins.filter.archive_plan import archive_plan
+
+NOW = 1795939200000  # 2026-11-29T08:00:00Z
+DAY = 86400000
+
+
+def host(**cursors):
+    return {'results': [{'item': category, 'cursor_ms': cursor} for category, cursor in cursors.items()]}
+
+
+def bounds(plan):
+    return [(item['start_time'], item['end_time']) for item in plan]
+
+
+@pytest.mark.parametrize('slice_seconds, expected', [
+    (86400, 7),
+    (604800, 1),
+    (259200, 3),
+])
+def test_a_week_is_cut_into_slices_of_slice_seconds(slice_seconds, expected):
+    plan = archive_plan([host(device=None)], ['device'], initial_lookback=NOW - 7 * DAY, now_ms=NOW,
+                        slice_seconds=slice_seconds)
+    assert len(plan) == expected
+    pieces = bounds(plan)
+    assert pieces[0][0] == NOW - 7 * DAY and pieces[-1][1] == NOW
+    assert all(hi - lo <= slice_seconds * 1000 for lo, hi in pieces)
+    assert all(pieces[i][1] == pieces[i + 1][0] for i in range(len(pieces) - 1))
+
+
+def test_the_oldest_cursor_minus_the_overlap_starts_the_plan():
+    plan = archive_plan([host(admin=NOW - 10 * 60000), host(admin=NOW - 20 * 60000)], ['admin'], overlap=300,
+                        now_ms=NOW, slice_seconds=2592000)
+    assert bounds(plan) == [(NOW - 20 * 60000 - 300000, NOW)]
+
+
+@pytest.mark.parametrize('value', [0, 2592001, 'a week', None])
+def test_slice_seconds_out_of_range_is_refused(value):
+    with pytest.raises(AnsibleFilterError) as err:
+        archive_plan([host(device=None)], ['device'], now_ms=NOW, slice_seconds=value)
+    assert 'slice_seconds' in str(err.value)
