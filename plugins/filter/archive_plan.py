@@ -114,7 +114,9 @@ def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 
         lookback = parse_time_option(initial_lookback, end, 'itot_log_archive_initial_lookback')
     except OptionError as exc:
         raise AnsibleFilterError(str(exc)) from exc
-    step = int(slice_seconds) * 1000
+    # The module sends each window 1 ms wider on each side (the API may not serve a window's ends): a slice 2 ms
+    # shorter than slice_seconds is one request of at most slice_seconds.
+    step = max(int(slice_seconds) * 1000 - 2, 1)
     plan = []
     for category in categories:
         starts = []

@@ -36,6 +36,8 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import (
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
     API_DEFAULT_AGE,
     DAY_SECONDS,
+    MAX_PAGE_SIZE,
+    SEARCH_CATEGORIES,
     ConnectionSettings,
     LogQuery,
     ResumePoint,
@@ -56,7 +58,6 @@ else:
 LOGS_PATH = '/o/api/v3.3/logs'
 TOKEN_PATH = '/o/oauth/token'
 DAY_MS = DAY_SECONDS * 1000  # the page's longest window (age max 86400 s): what a tenant surely takes
-MIN_SPLIT_MS = 1000  # a 406 without a token splits the window, down to this
 MAX_PAGES_PER_WINDOW = 10000  # a server that hands out new tokens forever must not keep us here forever
 MAX_TOKEN_REFUSALS = 100  # re-reads after the API refused a pagination token it had handed out, per walk
 MAX_WHOLE_REREADS = 2  # of those, re-reads of a whole window (when the entries read give no place to resume at)
@@ -217,6 +218,15 @@ class Span:
         if self.pad_lo and self.start * 1000 <= key < (self.start + 1) * 1000:
             return True
         return self.pad_hi and self.end * 1000 <= key < (self.end + 1) * 1000
+
+
+def padded(start_ms: int, end_ms: int, pad_lo: bool = True) -> Span:
+    """The span sent for the window [start_ms, end_ms] (both included): one millisecond wider on each side, so that
+    a server that serves neither end, or only one, still serves the whole window; the entries of the extra
+    milliseconds are dropped. ``pad_lo=False``: ``start_ms`` is sent as it is (a resume point already padded)."""
+    if pad_lo and start_ms > 0:
+        return Span(start_ms - 1, end_ms + 1, True, True)
+    return Span(start_ms, end_ms + 1, False, True)
 
 
 def slice_window(span: Span, max_ms: int = DAY_MS) -> list[Span]:
@@ -549,9 +559,13 @@ class LogWalk:
             self._slices = [Span(max(query.now_ms - age_ms, 0), query.now_ms)]
         elif self.window[0] > self.window[1]:
             self._slices = []
+        elif query.resume is not None:
+            # A resume point is a span as sent: its start is padded already (or starts at a slice's own start).
+            resume = query.resume
+            outer = Span(resume.start_ms, resume.end_ms + 1, resume.pad_lo, True)
+            self._slices = slice_window(outer, client.max_window_ms)
         else:
-            pad_lo = query.resume.pad_lo if query.resume is not None else False
-            self._slices = slice_window(Span(self.window[0], self.window[1], pad_lo), client.max_window_ms)
+            self._slices = slice_window(padded(self.window[0], self.window[1]), client.max_window_ms)
         self._next_slice = 0
         self._span: Optional[Span] = None
         self._items: list[Item] = []
@@ -616,7 +630,10 @@ class LogWalk:
             same += 1
         key_ms = key // 1000
         if self._clean or key_ms < span.start:
-            # Nothing of this slice lies before the cursor but what was handed out: start at the cursor.
+            # Nothing of this slice lies before the cursor but what was handed out: start at the cursor (sent one
+            # millisecond earlier, in case the server does not serve a window's start).
+            if key_ms > 0:
+                return ResumePoint(start_ms=key_ms - 1, end_ms=end, pad_lo=True, after_us=key, same=same)
             return ResumePoint(start_ms=key_ms, end_ms=end, after_us=key, same=same)
         return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo, after_us=key, same=same)
 
@@ -699,7 +716,7 @@ class LogWalk:
             except _TooMany as too_many:
                 narrowed = self._narrowed(span, events, too_many.data)
                 if narrowed is None:
-                    return held + self._split(span, events, use_age)
+                    return held + self._split(span, events, use_age, too_many.data)
                 kept, span = narrowed
                 held.extend(kept)
                 use_age = False
@@ -886,13 +903,67 @@ class LogWalk:
             return items
         return [item for item in items if not span.drops(item[0])]
 
-    def _split(self, span: Span, events: Optional[str], use_age: bool) -> list[Item]:
-        # An age window is split as the explicit window it stands for (span holds it).
-        if span.end - span.start <= MIN_SPLIT_MS:
-            raise PaginationError(
-                'The IT-OT Access API answered HTTP 406 (more than page_size=%d entries) without a pagination token '
-                'for category %r even for the 1-second window %s to %s; not every entry can be read. Raise '
-                'page_size or narrow the query with events or search'
-                % (self._query.page_size, self._query.event_category, format_ms(span.start), format_ms(span.end)))
-        left, right = span.split_at(span.start + (span.end - span.start) // 2)
+    def _split(self, span: Span, events: Optional[str], use_age: bool, data: list) -> list[Item]:
+        """Read the two halves of ``span`` (its own part, without padding) one by one, down to one millisecond.
+
+        An age window is split as the explicit window it stands for (span holds it).
+        """
+        first_ms, last_ms = span.lo_us // 1000, span.hi_us // 1000 - 1
+        if first_ms >= last_ms:
+            return self._one_millisecond(span, events, data)
+        left, right = span.split_at(first_ms + (last_ms - first_ms + 1) // 2)
         return self._walk(left, events, False) + self._walk(right, events, False)
+
+    def _one_millisecond(self, span: Span, events: Optional[str], data: list) -> list[Item]:
+        """A 406 without a token for a window whose own part is one millisecond.
+
+        The window was sent one millisecond wider on a padded side, and a server that serves that end counts the
+        neighbour's entries too. Where the page shows entries of a padding millisecond, the server serves that end:
+        the padding is dropped there (safely) and the millisecond asked again. A full page of the millisecond's own
+        entries may be all of them, with the rest of the 406 beyond a padded side: the millisecond is asked without
+        that padding, and the answer believed only when it holds at least as many of its entries. Otherwise the
+        millisecond holds more than a page, which this API gives no way to read.
+        """
+        moment = span.lo_us // 1000
+        tried = {(span.start, span.end)}
+        keys = [entry_time(entry) for entry in data]
+        while all(key is not None for key in keys):
+            before = span.pad_lo and any(key // 1000 < moment for key in keys)
+            after = span.pad_hi and any(key // 1000 > moment for key in keys)
+            if not before and not after:
+                break
+            span = Span(moment if before else span.start, moment if after else span.end,
+                        span.pad_lo and not before, span.pad_hi and not after)
+            tried.add((span.start, span.end))
+            try:
+                return self._read(span, events, False)
+            except _TooMany as too_many:
+                data = too_many.data
+                keys = [entry_time(entry) for entry in data]
+        own = sum(1 for key in keys if key is not None and key // 1000 == moment)
+        if own >= self._query.page_size:
+            for trial in (Span(moment, moment), Span(moment - 1, moment, True, False), Span(moment, moment + 1, False, True)):
+                if (trial.start, trial.end) in tried:
+                    continue
+                tried.add((trial.start, trial.end))
+                try:
+                    items = self._read(trial, events, False)
+                except _TooMany:
+                    continue
+                items = [item for item in items if item[0] is not None and item[0] // 1000 == moment]
+                if len(items) >= own:
+                    return items
+        raise PaginationError(self._unreadable(moment, len(data)))
+
+    def _unreadable(self, moment_ms: int, returned: int) -> str:
+        query = self._query
+        if query.page_size < MAX_PAGE_SIZE:
+            advice = 'raise page_size (now %d) to %d' % (query.page_size, MAX_PAGE_SIZE)
+        else:
+            advice = ('page_size is at its maximum of %d already: narrow the query with events%s so that fewer '
+                      'entries share that millisecond' % (MAX_PAGE_SIZE, ' or search' if query.event_category in
+                                                          SEARCH_CATEGORIES else ''))
+        return ('The IT-OT Access API answered HTTP 406 without a pagination token for category %r even for the '
+                'single millisecond %s (epoch ms %d): it holds more than page_size=%d entries at that time and gives '
+                'no way to read past the %d it returned, so at least one entry of that millisecond cannot be read; %s'
+                % (query.event_category, format_ms(moment_ms), moment_ms, query.page_size, returned, advice))

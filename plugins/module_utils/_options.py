@@ -246,7 +246,7 @@ class LogQuery:
     def window(self) -> Optional[tuple[int, int]]:
         """The explicit window (epoch ms, both ends included), or None when the API's ``age`` decides."""
         if self.resume is not None:
-            return (self.resume.start_ms, self.resume.end_ms)
+            return (self.resume.start_ms + (1 if self.resume.pad_lo else 0), self.resume.end_ms)
         if self.start_ms is None or self.end_ms is None:
             return None
         return (self.start_ms, self.end_ms)

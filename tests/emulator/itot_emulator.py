@@ -32,6 +32,9 @@ API behaviour (all changeable at run time through POST /_control/config):
   --rate-window S          window of the sliding rate limit in seconds, float [60]
   --no-retry-after         429 answers carry no Retry-After header
   --page-token-ttl S       lifetime of pagination tokens, seconds, float [300]
+  --bounds {inclusive,exclusive,half-open}
+                           which ends of a resolved window it serves [inclusive]: inclusive [start, end],
+                           exclusive (start, end), half-open [start, end) (the page does not say)
   --max-window S           a resolved start/end window longer than this is answered 400 naming the window and the
                            limit [86400]; 0 = no limit (the vendor's own client sends windows of up to 30 days)
   --events-format {csv,single,list}  what filter.events accepts [csv]: single = one event name (a string
@@ -154,7 +157,7 @@ GET  /_control/counters    (the usual codes and every fault kind are present, wi
      "429", "401", "outage"}, "tokens_issued" (OAuth access tokens), "page_tokens_issued", "control_requests"}
 POST /_control/reset_counters   zeroes them, answers the zeroed counters
 GET  /_control/config      the current configuration (never a secret, token or client id)
-POST /_control/config      any of {"pagination", "order", "auth", "rate_limit", "rate_window", "retry_after": bool,
+POST /_control/config      any of {"pagination", "order", "auth", "bounds", "rate_limit", "rate_window", "retry_after": bool,
      "token_lifetime" (for tokens issued from now on), "page_token_ttl" (idem), "max_window", "events_format",
      "faults": {"500": 0.2, ...} (replaces the fault rates and restarts the fault random stream),
      "fault_seed" (restarts it too), "slow_seconds", "fail_next": ["500", "reset", "slow", "badjson", "429",
@@ -254,6 +257,7 @@ PAGINATION_STYLES = ("406-token", "200-cursor", "406-split", "200-413")
 AUTH_PLACES = ("query", "header", "both")
 ORDERS = ("asc", "desc")
 EVENTS_FORMATS = ("csv", "single", "list")
+BOUNDS = ("inclusive", "exclusive", "half-open")
 TIME_FORMATS = ("iso", "epoch-ms", "rfc1123", "mixed")
 FAULT_KINDS = ("500", "502", "503", "504", "reset", "slow", "badjson")
 QUEUE_KINDS = FAULT_KINDS + ("429", "401", "none")
@@ -287,6 +291,7 @@ class EmulatorConfig:
     token_lifetime: int = 43199
     page_token_ttl: float = 300.0
     max_window: int = 86400
+    bounds: str = "inclusive"
     events_format: str = "csv"
     seed: int = 1
     entries: int = 500
@@ -306,6 +311,7 @@ class EmulatorConfig:
         _choice("order", self.order, ORDERS)
         _choice("auth", self.auth, AUTH_PLACES)
         _choice("events_format", self.events_format, EVENTS_FORMATS)
+        _choice("bounds", self.bounds, BOUNDS)
         _choice("time_format", self.time_format, TIME_FORMATS)
         _number("rate_limit", self.rate_limit, 0, integer=True)
         _number("rate_window", self.rate_window, 0.001)
@@ -893,6 +899,16 @@ def resolve_window(query: Query, now: int, max_window: int) -> Tuple[int, int]:
     return window
 
 
+def served_part(window: Tuple[int, int], bounds: str) -> Tuple[int, int]:
+    """The inclusive part of a resolved window that a server with these ``bounds`` serves (may be empty: lo > hi)."""
+    start, end = window
+    if bounds == "exclusive":
+        return start + 1, end - 1
+    if bounds == "half-open":
+        return start, end - 1
+    return start, end
+
+
 # ---------------------------------------------------------------------------------------------- replies --
 @dataclass
 class Reply:
@@ -1127,7 +1143,7 @@ class Emulator:
                                  "as the first request, plus token")
             window, snapshot, after, order = state.window, state.snapshot, state.after, state.order
         else:
-            window = resolve_window(query, now_ms(), cfg.max_window)
+            window = served_part(resolve_window(query, now_ms(), cfg.max_window), cfg.bounds)
             snapshot, after, order = store.next_seq, None, cfg.order
         page, more = store.page(window, query.match, snapshot, after, order, query.limit)
         token = ""
@@ -1339,7 +1355,8 @@ class Emulator:
             return {
                 "pagination": cfg.pagination, "order": cfg.order, "auth": cfg.auth, "rate_limit": cfg.rate_limit,
                 "rate_window": cfg.rate_window, "retry_after": cfg.retry_after, "token_lifetime": cfg.token_lifetime,
-                "page_token_ttl": cfg.page_token_ttl, "max_window": cfg.max_window, "events_format": cfg.events_format,
+                "page_token_ttl": cfg.page_token_ttl, "max_window": cfg.max_window, "bounds": cfg.bounds,
+                "events_format": cfg.events_format,
                 "faults": dict(cfg.faults), "fault_seed": cfg.fault_seed, "slow_seconds": cfg.slow_seconds,
                 "fail_next": list(self.fail_next),
                 "outage_remaining_seconds": round(max(0.0, self.outage_until - time.monotonic()), 3),
@@ -1358,6 +1375,7 @@ class Emulator:
             "order": lambda v: _choice("order", v, ORDERS),
             "auth": lambda v: _choice("auth", v, AUTH_PLACES),
             "events_format": lambda v: _choice("events_format", v, EVENTS_FORMATS),
+            "bounds": lambda v: _choice("bounds", v, BOUNDS),
             "rate_limit": lambda v: _number("rate_limit", v, 0, integer=True),
             "rate_window": lambda v: _number("rate_window", v, 0.001),
             "retry_after": lambda v: _boolean("retry_after", v),
@@ -1383,7 +1401,7 @@ class Emulator:
         with self.lock:
             mono = time.monotonic()
             for key in ("pagination", "order", "auth", "events_format", "rate_limit", "rate_window", "retry_after",
-                        "token_lifetime", "page_token_ttl", "max_window", "slow_seconds"):
+                        "token_lifetime", "page_token_ttl", "max_window", "bounds", "slow_seconds"):
                 if key in body:
                     setattr(cfg, key, body[key])
             if "faults" in body:
@@ -1789,6 +1807,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--token-lifetime", type=int, default=43199)
     add("--page-token-ttl", type=float, default=300.0)
     add("--max-window", type=int, default=86400)
+    add("--bounds", choices=BOUNDS, default="inclusive")
     add("--events-format", choices=EVENTS_FORMATS, default="csv")
     add("--seed", type=int, default=1)
     add("--entries", type=int, default=500)
@@ -1818,7 +1837,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> EmulatorConfig:
         host=args.host, port=args.port, port_file=args.port_file, log_file=args.log_file, pagination=args.pagination,
         order=args.order, auth=args.auth, rate_limit=args.rate_limit, rate_window=args.rate_window, retry_after=args.retry_after,
         access_tokens=list(args.access_tokens), clients=clients, token_lifetime=args.token_lifetime,
-        page_token_ttl=args.page_token_ttl, max_window=args.max_window, events_format=args.events_format,
+        page_token_ttl=args.page_token_ttl, max_window=args.max_window, bounds=args.bounds, events_format=args.events_format,
         seed=args.seed, entries=args.entries, span=args.span, anchor_ms=args.anchor_ms, time_format=args.time_format,
         duplicates=args.duplicates, faults=faults, fault_seed=args.fault_seed, slow_seconds=args.slow_seconds,
         tls_cert=args.tls_cert, tls_key=args.tls_key)

@@ -242,6 +242,25 @@ def test_200_413_walk(start: Callable[..., Client], entries: int, limit: int) ->
     assert client.control("counters")["by_status"]["413"] == 1
 
 
+@pytest.mark.parametrize("bounds,served", [("inclusive", [0, 1, 2, 3, 4]), ("exclusive", [1, 2, 3]),
+                                           ("half-open", [0, 1, 2, 3])])
+def test_bounds(start: Callable[..., Client], bounds: str, served: List[int]) -> None:
+    """--bounds: which ends of a start/end window are served; the truth stays inclusive."""
+    client = start(entries=0, bounds=bounds)
+    base = emu.now_ms() - 3_600_000
+    times = [base, base + 1, base + 2, base + 2, base + 3]
+    client.control("append", {"category": "admin", "entries": [
+        {"timestamp": ms, "event": "login", "details": str(i), "admin_name": "a", "admin_email": "a@example.com"}
+        for i, ms in enumerate(times)]})
+    answer = client.logs({"event_category": "admin", "start_time": base, "end_time": base + 3})
+    assert answer.status_code == 200, answer.text
+    assert sorted(int(e["details"]) for e in answer.json()["data"]) == served
+    assert len(client.truth(category="admin", start_time=base, end_time=base + 3)["data"]) == 5
+    one = client.logs({"event_category": "admin", "start_time": base + 2, "end_time": base + 2})
+    assert len(one.json()["data"]) == (2 if bounds == "inclusive" else 0)
+    assert client.control("config")["bounds"] == bounds
+
+
 @pytest.mark.parametrize("auth", ["query", "header", "both"])
 def test_auth_places(start: Callable[..., Client], auth: str) -> None:
     """--auth says where the token is looked for; the counters say where requests carried one."""

@@ -25,18 +25,20 @@ def bounds(plan):
     return [(item['start_time'], item['end_time']) for item in plan]
 
 
-@pytest.mark.parametrize('slice_seconds, expected', [
-    (86400, 7),
-    (604800, 1),
-    (259200, 3),
+@pytest.mark.parametrize('lookback, slice_seconds, expected', [
+    (NOW - 7 * DAY, 86400, 8),
+    (NOW - 7 * DAY, 259200, 3),
+    (NOW - 7 * DAY, 604800, 2),  # a week and the 2 ms the module pads it with do not fit one week
+    (NOW - 7 * DAY + 2, 604800, 1),
 ])
-def test_a_week_is_cut_into_slices_of_slice_seconds(slice_seconds, expected):
-    plan = archive_plan([host(device=None)], ['device'], initial_lookback=NOW - 7 * DAY, now_ms=NOW,
+def test_a_week_is_cut_into_slices_that_fit_slice_seconds_when_sent(lookback, slice_seconds, expected):
+    plan = archive_plan([host(device=None)], ['device'], initial_lookback=lookback, now_ms=NOW,
                         slice_seconds=slice_seconds)
     assert len(plan) == expected
     pieces = bounds(plan)
-    assert pieces[0][0] == NOW - 7 * DAY and pieces[-1][1] == NOW
-    assert all(hi - lo <= slice_seconds * 1000 for lo, hi in pieces)
+    assert pieces[0][0] == lookback and pieces[-1][1] == NOW
+    # The module sends [lo - 1, hi + 1]: that must be at most slice_seconds wide.
+    assert all((hi + 1) - (lo - 1) <= slice_seconds * 1000 for lo, hi in pieces)
     assert all(pieces[i][1] == pieces[i + 1][0] for i in range(len(pieces) - 1))
 
 

@@ -55,7 +55,8 @@ def test_body_of_a_filtered_window(api, make_client, make_query):
     entries = walk(client, make_query(events=['added', 'deleted'], agent_types=[0], search='LAPTOP',
                                       start_time=NOW - HOUR, end_time='now', page_size=50))
     assert len(entries) == 1
-    assert api.bodies == [{'event_category': 'device', 'limit': 50, 'start_time': NOW - HOUR, 'end_time': NOW,
+    # The window is sent one millisecond wider on each side: a server that does not serve its ends still does.
+    assert api.bodies == [{'event_category': 'device', 'limit': 50, 'start_time': NOW - HOUR - 1, 'end_time': NOW + 1,
                            'filter': {'events': 'added,deleted', 'agent_types': [0], 'search': 'LAPTOP'}}]
     assert api.url_tokens == [ACCESS_TOKEN]
     assert client.api_requests == 1
@@ -117,11 +118,12 @@ def test_narrow406_splits_the_window_when_the_page_is_from_neither_end(api, make
     assert_oldest_first_each_once(entries, 30)
     assert len(api.bodies) > 3 and all('token' not in body for body in api.bodies)
     first = api.bodies[0]
-    assert (first['start_time'], first['end_time']) == (NOW - HOUR, NOW)
+    assert (first['start_time'], first['end_time']) == (NOW - HOUR - 1, NOW + 1)
     # The first page is from neither end (both sides of it hold more): one probe on each side, then halves.
     halves = api.bodies[3]['end_time'], api.bodies[-1]['start_time']
     assert NOW - HOUR < halves[0] < NOW and halves[1] < NOW
-    assert halves[0] - first['start_time'] == (first['end_time'] - first['start_time']) // 2
+    # The cut halves the window's own part [NOW - HOUR, NOW]: the left half is sent up to the cut (its padding).
+    assert halves[0] - (NOW - HOUR) == (HOUR + 1) // 2
 
 
 @pytest.mark.parametrize('ends', ['inclusive', 'start_excl', 'end_excl', 'both_excl'])
@@ -151,7 +153,8 @@ def test_narrow406_splits_when_a_page_has_one_millisecond_or_unparseable_times(a
     api.add_many('device', [NOW - 7000] * 5 + [NOW - 3000] * 5)
     entries = walk(make_client(), make_query(start_time='-1h', page_size=5))
     assert_oldest_first_each_once(entries, 10)
-    assert api.bodies[1]['end_time'] - api.bodies[1]['start_time'] == HOUR // 2  # a half, not a narrowed window
+    # A half of the window's own part [NOW - HOUR, NOW] (sent from its padding to the cut), not a narrowed window.
+    assert api.bodies[1]['end_time'] - api.bodies[1]['start_time'] == (HOUR + 1) // 2 + 1
 
 
 def test_narrow406_is_not_recursive(api, make_client, make_query):
@@ -173,16 +176,37 @@ def test_narrow406_with_age_resolves_the_window_first(api, make_client, make_que
     assert api.bodies[-1]['end_time'] == NOW
 
 
-def test_narrow406_gives_up_at_one_second(api, make_client, make_query):
+def test_narrow406_gives_up_at_one_millisecond_and_names_it(api, make_client, make_query):
     api.reading = 'narrow406'
     api.add_many('device', [NOW - 5000] * 11)
     with pytest.raises(PaginationError) as err:
         walk(make_client(), make_query(start_time='-1h', page_size=10))
     message = err.value.message
-    assert message.startswith("The IT-OT Access API answered HTTP 406 (more than page_size=10 entries) without a "
-                              "pagination token for category 'device' even for the 1-second window ")
-    assert 'Raise page_size or narrow the query' in message
+    assert message == (
+        "The IT-OT Access API answered HTTP 406 without a pagination token for category 'device' even for the single "
+        "millisecond 2026-11-29T07:59:55.000Z (epoch ms %d): it holds more than page_size=10 entries at that time and "
+        "gives no way to read past the 10 it returned, so at least one entry of that millisecond cannot be read; "
+        "raise page_size (now 10) to 100" % (NOW - 5000))
     assert all(body['end_time'] - body['start_time'] >= 0 for body in api.bodies)
+    # Halving an hour down to one millisecond: 22 levels of two requests (the quiet half and the crowded one).
+    assert len(api.bodies) <= 2 * 22 + 4
+
+
+def test_narrow406_at_the_largest_page_size_advises_a_narrower_query(api, make_client, make_query):
+    api.reading = 'narrow406'
+    api.add_many('admin', [NOW - 5000] * 101)
+    with pytest.raises(PaginationError) as err:
+        walk(make_client(), make_query(event_category='admin', start_time='-1h', page_size=100))
+    assert err.value.message.endswith('page_size is at its maximum of 100 already: narrow the query with events so '
+                                      'that fewer entries share that millisecond')
+
+
+def test_narrow406_reads_two_crowded_adjacent_milliseconds(api, make_client, make_query):
+    # 60 entries at T and 60 at T + 1 ms: more than a page in the window, less than a page in each millisecond.
+    api.reading = 'narrow406'
+    api.add_many('device', [NOW - 5000] * 60 + [NOW - 4999] * 60)
+    entries = walk(make_client(), make_query(start_time='-1h', page_size=100))
+    assert_oldest_first_each_once(entries, 120)
 
 
 def test_repeated_token_stops_and_the_repeated_page_is_not_doubled(api, make_client, make_query):
@@ -311,15 +335,24 @@ def test_long_windows_are_read_in_slices_without_loss_or_doubles(api, make_clien
     entries = walk(make_client(), make_query(start_time=start, end_time=NOW, page_size=7))
     assert_oldest_first_each_once(entries, len(times))
     windows = sorted({(body['start_time'], body['end_time']) for body in api.bodies})
-    assert windows == [(start, start + DAY), (start + DAY - 1, start + 2 * DAY - 1),
-                       (start + 2 * DAY - 2, start + 3 * DAY - 2), (start + 3 * DAY - 3, NOW)]
+    # Sent one millisecond wider at the window's ends and at every cut, each slice at most 24 h as sent.
+    assert windows == [(start - 1, start - 1 + DAY), (start + DAY - 2, start + 2 * DAY - 2),
+                       (start + 2 * DAY - 3, start + 3 * DAY - 3), (start + 3 * DAY - 4, NOW + 1)]
     assert all(end - begin <= DAY for begin, end in windows)
 
 
-def test_a_window_of_exactly_24_hours_is_one_request(api, make_client, make_query):
+def test_a_window_of_24_hours_less_its_padding_is_one_request(api, make_client, make_query):
+    result = make_client().fetch(make_query(start_time=NOW - DAY + 2, end_time='now'))
+    assert [(b['start_time'], b['end_time']) for b in api.bodies] == [(NOW - DAY + 1, NOW + 1)]
+    assert result.window == (NOW - DAY + 2, NOW)
+
+
+def test_a_window_of_exactly_24_hours_takes_a_second_request_for_its_padding(api, make_client, make_query):
+    api.ends = 'both_excl'
+    api.add_many('device', [NOW - DAY, NOW - DAY + 1, NOW - 2, NOW - 1, NOW])
     result = make_client().fetch(make_query(start_time='-1d', end_time='now'))
-    assert [(b['start_time'], b['end_time']) for b in api.bodies] == [(NOW - DAY, NOW)]
-    assert result.window == (NOW - DAY, NOW)
+    assert [(b['start_time'], b['end_time']) for b in api.bodies] == [(NOW - DAY - 1, NOW - 1), (NOW - 2, NOW + 1)]
+    assert seqs(result.logs) == [0, 1, 2, 3, 4] and result.window == (NOW - DAY, NOW)
 
 
 def test_slices_are_read_lazily(api, make_client, make_query):
