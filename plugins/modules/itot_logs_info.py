@@ -68,9 +68,10 @@ notes:
     documentation).
   - Entries are sorted oldest first by their C(timestamp) (ISO 8601, epoch seconds or milliseconds, or an RFC 1123
     date); an entry whose time cannot be read is kept and comes last in its slice.
-  - Windows are read in slices of at most O(max_window) (24 hours by default). Adjacent slices overlap by one millisecond so that no entry at a
-    cut is lost whether the API treats the ends of a window as included or not; the entries of that millisecond are
-    taken from one slice only.
+  - Windows are read in slices of at most O(max_window) (24 hours by default). Every request is sent one millisecond
+    wider than the part it reads (at the window's start and end, at each cut between slices, at a resume point), so
+    that no entry is lost whether the API serves the ends of a window or not; the entries of those extra milliseconds
+    are dropped, and the result holds exactly the window asked for, both ends included.
   - Two identical entries are two events; they are both returned.
 seealso:
   - plugin: opswat.itot.itot_logs

@@ -19,9 +19,10 @@ trap cleanup EXIT
 step() { printf '\n=== %s\n' "$*"; }
 fail() { echo "FAILED: $*"; exit 1; }
 
-# --- the emulator: two hours of data in mixed time formats, with duplicates ----------------------------------
+# --- the emulator: two hours of data in mixed time formats, with duplicates; windows served as [start, end) ----
 "$py" "$emulator" --port 0 --port-file "$work/port" --log-file "$work/emulator.log" --entries 150 --span 7200 \
-  --rate-limit 0 --access-token "$token" --time-format mixed --duplicates 3 --order desc >"$work/emulator.out" 2>&1 &
+  --rate-limit 0 --access-token "$token" --time-format mixed --duplicates 3 --order desc --bounds half-open \
+  >"$work/emulator.out" 2>&1 &
 emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || fail "the emulator did not start"
@@ -160,25 +161,35 @@ if run_play opswat.itot.audit -e itot_audit_period=-1d -e "itot_audit_max_failed
 fi
 grep -q "itot_audit_max_failed_auth = $((failed_auth - 1))" "$work/play.log" || fail "the failure does not name itot_audit_max_failed_auth"
 
-step "the vendor's own client's reading: 200-413 paging, the token in a header, two slices, a filter"
-# 260 entries per category over 30 hours: the first run's 2-day lookback is two slices.  Every page with data is a
-# 200 with a token, 413 past the end; the emulator refuses the token in the query string.
+step "the vendor's own client's reading: 200-413 paging, the token in a header, (start, end) windows, slices, a filter"
+# 260 entries per category over 30 hours: the first run's 2-day lookback is three slices.  Every page with data is a
+# 200 with a token, 413 past the end; the emulator refuses the token in the query string and serves neither end of
+# a window.  Entries sit exactly on the lookback's start and around the slice cuts (a day apart, give or take the
+# few milliseconds a client may shift a cut by).
 kill "$emu_pid" 2>/dev/null || true
 wait "$emu_pid" 2>/dev/null || true
 rm -f "$work/port"
 "$py" "$emulator" --port 0 --port-file "$work/port" --log-file "$work/emulator-413.log" --entries 260 --span 108000 \
   --rate-limit 0 --access-token "$token" --time-format mixed --duplicates 2 --pagination 200-413 --auth header \
-  >"$work/emulator-413.out" 2>&1 &
+  --bounds exclusive >"$work/emulator-413.out" 2>&1 &
 emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || fail "the 200-413 emulator did not start"
 url="http://127.0.0.1:$(cat "$work/port")"
 rm -rf "$work/a" "$work/b" "$work/c"
 write_inventory
-leg2=(-e itot_access_token_location=header -e itot_log_archive_initial_lookback=-2d
+lookback=$(( ($(date +%s) - 2 * 86400 - 3600) * 1000 + 123 ))
+edge_times=("$lookback" "$lookback")
+for cut in $((lookback + 86400000)) $((lookback + 2 * 86400000)); do
+  for delta in -6 -5 -4 -3 -2 -1 0 1 2; do edge_times+=("$((cut + delta))"); done
+done
+edge_json=$("$py" -c 'import json, sys; print(json.dumps({"category": "admin", "entries": [{"timestamp": int(t), "event": "login",
+  "details": "edge %d" % i, "admin_name": "Edge", "admin_email": "edge@example.com"} for i, t in enumerate(sys.argv[1:])]}))' "${edge_times[@]}")
+ctl POST /_control/append "$edge_json" >/dev/null
+leg2=(-e itot_access_token_location=header -e "itot_log_archive_initial_lookback=$lookback"
   -e '{"itot_log_archive_filters": {"device": {"events": ["added", "compliant", "noncompliant"]}}}')
 check_leg2() {
-  for h in a b; do check_host "$h" --events device=added,compliant,noncompliant; done
+  for h in a b; do check_host "$h" --start-ms "$lookback" --events device=added,compliant,noncompliant; done
 }
 run_play archive.yml "${leg2[@]}" || fail "first run, 200-413"
 check_leg2
