@@ -220,11 +220,11 @@ class Span:
         return self.pad_hi and self.end * 1000 <= key < (self.end + 1) * 1000
 
 
-def padded(start_ms: int, end_ms: int, pad_lo: bool = True) -> Span:
+def padded(start_ms: int, end_ms: int) -> Span:
     """The span sent for the window [start_ms, end_ms] (both included): one millisecond wider on each side, so that
     a server that serves neither end, or only one, still serves the whole window; the entries of the extra
-    milliseconds are dropped. ``pad_lo=False``: ``start_ms`` is sent as it is (a resume point already padded)."""
-    if pad_lo and start_ms > 0:
+    milliseconds are dropped."""
+    if start_ms > 0:
         return Span(start_ms - 1, end_ms + 1, True, True)
     return Span(start_ms, end_ms + 1, False, True)
 
