@@ -81,6 +81,20 @@ def test_keywords_beat_variables_and_variables_beat_the_environment(api, lookup,
     assert api.url_tokens == ['from-env-0000', 'from-vars-0000', 'from-kw-0000']
 
 
+def test_token_location_and_max_window_from_variables_and_the_environment(api, lookup, monkeypatch):
+    api.auth = 'header'
+    api.add('admin', NOW - 3 * 86400000, event='login', seq='old')
+    variables = dict(VARS, itot_access_token_location='header', itot_max_window=604800)
+    result = lookup.run(['admin'], variables=variables, start_time=NOW - 7 * 86400000 + 2, end_time=NOW)
+    assert [entry['seq'] for entry in result] == ['old']
+    assert api.url_tokens == [None] and api.header_tokens == [ACCESS_TOKEN]
+    assert [body['end_time'] - body['start_time'] for body in api.bodies] == [7 * 86400000]
+    monkeypatch.setenv('ITOT_ACCESS_TOKEN_LOCATION', 'header')
+    monkeypatch.setenv('ITOT_MAX_WINDOW', '3600')
+    lookup.run(['admin'], variables=VARS, start_time=NOW - 7200000, end_time=NOW)
+    assert api.url_tokens[1:] == [None, None, None] and len(api.bodies) == 4
+
+
 def test_variables_are_templated(api, lookup):
     variables = {'itot_host': 'itot.example.test', 'itot_base_url': trust_as_template('https://{{ itot_host }}'),
                  'itot_access_token': trust_as_template('{{ vault_token }}'), 'vault_token': ACCESS_TOKEN,
@@ -162,6 +176,11 @@ def test_connection_errors_are_lookup_errors(lookup):
      "client_id (from variable itot_client_id): 'cid' given without client_secret"),
     ({'itot_ca_path': '/nonexistent/ca.pem'}, {},
      "ca_path (from variable itot_ca_path): '/nonexistent/ca.pem' does not exist"),
+    ({'itot_access_token_location': 'url'}, {},
+     "access_token_location (from variable itot_access_token_location): 'url' is not allowed; allowed: query, header"),
+    ({}, {'access_token_location': 'bearer'}, "access_token_location: 'bearer' is not allowed; allowed: query, header"),
+    ({'itot_max_window': 30}, {}, 'max_window (from variable itot_max_window): 30 is out of range; allowed: 60 to 2592000'),
+    ({}, {'max_window': '30d'}, "max_window: '30d' is not an integer; allowed: 60 to 2592000"),
 ])
 def test_bad_values_name_the_option_the_value_and_their_source(api, lookup, variables, options, message):
     with pytest.raises(AnsibleLookupError) as err:
