@@ -48,8 +48,20 @@ def test_the_defaults_and_good_values_have_no_problem(tmp_path):
     ('itot_log_archive_dir', ['/x'], "itot_log_archive_dir: ['/x'] is not a path"),
     ('itot_log_archive_initial_lookback', 'yesterday', "itot_log_archive_initial_lookback: 'yesterday' is not a time; "
                                                        "allowed: epoch milliseconds"),
+    ('itot_log_archive_initial_lookback', '2026-11-29T09:00:00Z', "itot_log_archive_initial_lookback: "
+                                                                  "'2026-11-29T09:00:00Z' is in the future"),
     ('itot_log_archive_initial_lookback', '2099-01-01T00:00:00Z', "itot_log_archive_initial_lookback: "
-                                                                  "'2099-01-01T00:00:00Z' is in the future"),
+                                                                  "'2099-01-01T00:00:00Z' is 2099-01-01T00:00:00.000Z, "
+                                                                  "more than 1 day after now"),
+    # The same rule for numbers as the module and the lookup (issue 20, item 5): seconds are seconds, and a time
+    # nobody means is refused with how it was read.
+    ('itot_log_archive_initial_lookback', 179600000, "itot_log_archive_initial_lookback: 179600000 read as epoch "
+                                                     "seconds is 1975-09-10T16:53:20.000Z, before 2000-01-01T00:00:00Z"),
+    ('itot_log_archive_initial_lookback', '1969-12-31T23:59:59Z', "itot_log_archive_initial_lookback: "
+                                                                  "'1969-12-31T23:59:59Z' is 1969-12-31T23:59:59.000Z, "
+                                                                  "before 1970-01-01T00:00:00Z"),
+    ('itot_audit_period', 1796000000000000, "itot_audit_period: 1796000000000000 read as epoch milliseconds is a time "
+                                            "after the year 9999"),
     ('itot_log_archive_overlap', -5, 'itot_log_archive_overlap: -5 is out of range; allowed: an integer of at least 0 '
                                      'seconds'),
     ('itot_log_archive_overlap', 'soon', "itot_log_archive_overlap: 'soon' is not an integer"),
