@@ -108,6 +108,19 @@ def test_filters(filters, message):
     assert len(found) == 1 and found[0].startswith(message), found
 
 
+@pytest.mark.parametrize('events', ['login, failed_auth', ['login', ' failed_auth '], ' login ,failed_auth'])
+def test_events_with_blanks_pass_as_they_pass_the_module(events):
+    # The check promises that what it passes, the read takes (issue 20, item 6).
+    assert problems(itot_log_archive_filters={'admin': {'events': events}}) == []
+
+
+@pytest.mark.parametrize('events, shown', [('login, bogus', "'bogus'"), ('login,', "''"), (['login', ' '], "''")])
+def test_events_are_split_and_stripped_before_they_are_checked(events, shown):
+    assert problems(itot_log_archive_filters={'admin': {'events': events}}) == [
+        "itot_log_archive_filters.admin.events: %s is not an event of category 'admin'; allowed: cac_change, "
+        "changed_password, config, failed_auth, login, rev_mobile_code, submit_ticket, whitelist" % shown]
+
+
 def test_every_problem_is_reported_in_order():
     found = problems(itot_log_archive_dir='rel', itot_log_archive_overlap=-1,
                      itot_log_archive_filters={'bogus': {}, 'admin': {'search': 'x'}})

@@ -63,6 +63,14 @@ def test_nested_term_lists_are_flattened(api, lookup):
     assert [body['event_category'] for body in api.bodies] == ['device', 'webhook']
 
 
+@pytest.mark.parametrize('events', ['login, failed_auth', [' login', 'failed_auth ']])
+def test_events_with_blanks_are_read_as_the_module_reads_them(api, lookup, events):
+    # The module, the lookup and the role's check split and strip alike (issue 20, item 6).
+    lookup.run(['admin'], variables=VARS, events=events, age=60)
+    assert api.bodies == [{'event_category': 'admin', 'limit': 100, 'age': 60,
+                           'filter': {'events': 'login,failed_auth'}}]
+
+
 def test_epoch_seconds_are_read_as_entries_are_read(api, lookup):
     # start_time=1796000000 read as milliseconds was January 1970 (issue 20, item 5).
     for seq, at in enumerate([NOW - 60001, NOW - 60000, NOW - 1, NOW]):

@@ -235,6 +235,22 @@ def test_main_messages_show_the_value_as_given(api, capsys, args, message):
     assert api.bodies == []
 
 
+@pytest.mark.parametrize('events', ['login, failed_auth', [' login', 'failed_auth '], 'login,failed_auth,login'])
+def test_main_events_with_blanks(api, capsys, events):
+    # Ansible's list type splits 'login, failed_auth' without stripping; the lookup and the role's check strip
+    # (issue 20, item 6).
+    code, result, out = run_main(capsys, event_category='admin', access_token=ACCESS_TOKEN, events=events, age=60)
+    assert code == 0, result['msg']
+    assert api.bodies[0]['filter'] == {'events': 'login,failed_auth'}
+
+
+@pytest.mark.parametrize('events', ['login, ', 'login, bogus'])
+def test_main_events_stripped_then_checked(api, capsys, events):
+    code, result, out = run_main(capsys, event_category='admin', access_token=ACCESS_TOKEN, events=events, age=60)
+    shown = events.split(',')[1].strip()
+    assert code == 1 and result['msg'].startswith("events: %r is not an event of category 'admin'" % shown)
+    assert api.bodies == []
+
 
 def test_main_reads_epoch_seconds_as_entries_are_read(api, capsys):
     # start_time: 1796000000 was January 1970, 20,767 requests at the real budget (issue 20, item 5).
