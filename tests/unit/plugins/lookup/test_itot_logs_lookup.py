@@ -63,6 +63,16 @@ def test_nested_term_lists_are_flattened(api, lookup):
     assert [body['event_category'] for body in api.bodies] == ['device', 'webhook']
 
 
+def test_a_repeated_term_is_read_once(api, lookup):
+    # query(..., 'admin', 'admin') returned every entry twice; the contract says each exactly once (issue 20, item 7).
+    api.add('admin', NOW - 3000, event='login', seq='a1')
+    api.add('device', NOW - 2000, seq='d1')
+    result = lookup.run(['admin', 'device', 'admin', ['device']], variables=VARS, start_time=NOW - 10000,
+                        end_time=NOW)
+    assert [entry['seq'] for entry in result] == ['a1', 'd1']
+    assert [body['event_category'] for body in api.bodies] == ['admin', 'device']
+
+
 @pytest.mark.parametrize('events', ['login, failed_auth', [' login', 'failed_auth ']])
 def test_events_with_blanks_are_read_as_the_module_reads_them(api, lookup, events):
     # The module, the lookup and the role's check split and strip alike (issue 20, item 6).
