@@ -78,10 +78,18 @@ def epoch_unit(number: int | float) -> str:
     return 'seconds' if number < SECONDS_BELOW else 'milliseconds'
 
 
+def _finite(number: int | float) -> bool:
+    """Not NaN nor infinite (an int always is; math.isnan cannot take one too large for a float)."""
+    return isinstance(number, int) or not (math.isnan(number) or math.isinf(number))
+
+
 def _epoch_number_us(number: int | float) -> Optional[int]:
-    if math.isnan(number) or math.isinf(number) or number < 0:
+    if not _finite(number) or number < 0:
         return None
-    return int(round(number * (1000000 if epoch_unit(number) == 'seconds' else 1000)))
+    try:
+        return int(round(number * (1000000 if epoch_unit(number) == 'seconds' else 1000)))
+    except OverflowError:  # a float that is finite, but not in microseconds
+        return None
 
 
 def _number(value: Any) -> Optional[int | float]:
@@ -133,7 +141,7 @@ def parse_time_option(value: Any, now_ms: int, option: str) -> int:
     the accepted forms when the value is none of them, with how it was read when the time is not plausible.
     """
     number = _number(value)
-    if number is not None and not (math.isnan(number) or math.isinf(number)):
+    if number is not None and _finite(number):
         if number < 0:
             raise OptionError('%s: %r is not a time; epoch numbers must not be negative; allowed: %s'
                               % (option, value, TIME_FORMS))
@@ -179,16 +187,19 @@ def _check_plausible(option: str, value: Any, when_ms: int, now_ms: int, read: s
     raise OptionError(message)
 
 
-# Other readings of a number that was not plausible, as (name, milliseconds per unit of the number).
-_READINGS = (('epoch seconds', 1000), ('epoch milliseconds', 1), ('epoch microseconds', 0.001),
-             ('epoch nanoseconds', 0.000001))
+# Other readings of a number that was not plausible: (name, times, divided by) gives epoch milliseconds.
+_READINGS = (('epoch seconds', 1000, 1), ('epoch milliseconds', 1, 1), ('epoch microseconds', 1, 1000),
+             ('epoch nanoseconds', 1, 1000000))
 
 
 def _meant(number: int | float, now_ms: int) -> str:
     """What an implausible number probably meant: another reading that is plausible, and how to write it."""
     hints = []
-    for name, ms_per_unit in _READINGS:
-        when_ms = int(round(number * ms_per_unit))
+    for name, times, divisor in _READINGS:
+        try:
+            when_ms = number * times // divisor if isinstance(number, int) else int(round(number * times / divisor))
+        except (OverflowError, ValueError):  # a float too large for this reading
+            continue
         if PLAUSIBLE_FROM_MS <= when_ms <= now_ms + PLAUSIBLE_AHEAD_MS:
             hints.append('%s? then give %d (%s)' % (name, when_ms, format_ms(when_ms)))
     return '; '.join(hints) if hints else ('epoch seconds have 10 digits (%d), epoch milliseconds 13 (%d)'

@@ -183,3 +183,12 @@ def test_entry_time_orders_mixed_forms():
 def test_format_ms():
     assert format_ms(1795935600250) == '2026-11-29T07:00:00.250Z'
     assert format_ms(0) == '1970-01-01T00:00:00.000Z'
+
+
+@pytest.mark.parametrize('value', [10 ** 400, '9' * 400, 1.7e308])
+def test_numbers_too_large_for_a_float(value):
+    # No traceback: an entry gets a time (or none, and is kept and sorted last), an option a message.
+    parse_entry_time(value)
+    with pytest.raises(OptionError) as err:
+        parse_time_option(value, NOW, 'start_time')
+    assert 'a time after the year 9999' in err.value.message
