@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+"""archive_plan and epoch_ms read times as the options do: one rule for numbers, implausible times refused."""
+
 from __future__ import annotations
 
 import pytest
