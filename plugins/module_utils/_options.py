@@ -399,7 +399,7 @@ _VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
     'max_retries': lambda value: _int_option('max_retries', value, 0, 100),
     'rate_limit': lambda value: _int_option('rate_limit', value, 0, None, RATE_UNIT),
     'rate_window': _rate_window_option,
-    'events': event_names,
+    'events': lambda value: _list_option('events', value),
     'agent_types': _agent_types_option,
     'age': lambda value: _int_option('age', value, 1, MAX_AGE, ' seconds'),
     'page_size': lambda value: _int_option('page_size', value, 1, MAX_PAGE_SIZE),
