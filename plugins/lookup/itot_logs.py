@@ -11,7 +11,8 @@ short_description: Read the event logs of OPSWAT MetaDefender IT-OT Access
 version_added: 1.0.0
 description:
   - Returns the entries of the event logs of the categories given as terms, for the window asked for, each once
-    (a repeated term is read once), oldest first within a category, categories in term order. Entries are returned as the API gave them.
+    (a repeated term is read once), oldest first within a category, categories in term order. Entries are returned
+    as the API gave them.
   - The same client as M(opswat.itot.itot_logs_info) reads them, with the same checks and messages, the same
     pacing (O(rate_limit)), retries and pagination handling.
   - Runs on the controller. Use the C(query) function, or O(ignore:wantlist=true), to always get a list.
