@@ -42,5 +42,6 @@ def test_epoch_ms_reads_numbers_by_the_same_rule():
     assert epoch_ms('1795939200000', now_ms=NOW) == NOW
     with pytest.raises(AnsibleFilterError) as err:
         epoch_ms(17960000000, now_ms=NOW)
-    assert str(err.value.message).startswith('time: 17960000000 read as epoch seconds is 2539-02-17T08:53:20.000Z, '
-                                              'more than 1 day after now')
+    message = str(err.value.message)
+    assert message.startswith('time: 17960000000 read as epoch seconds is 2539-02-17T08:53:20.000Z, more than 1 day '
+                              'after now')
