@@ -14,6 +14,8 @@ options:
   events:
     description:
       - Only entries of these events. Every event must be one the API lists for the category.
+      - A string is split on commas (V(login, failed_auth)); blanks around each name are dropped, by the module, the
+        lookup and the C(opswat.itot.log_archive) role alike. An empty name (V(login,)) is refused.
       - V(admin) - V(cac_change), V(changed_password), V(config), V(failed_auth), V(login), V(rev_mobile_code),
         V(submit_ticket), V(whitelist).
       - V(device) - V(access_granted), V(access_revoked), V(added), V(added_duplicate_mac), V(compliance_check),
@@ -47,9 +49,15 @@ options:
   start_time:
     description:
       - Start of the window to read (included).
-      - Epoch milliseconds (V(1795935600000), a number or a digit string); ISO 8601 (V(2026-11-29T07:00:00Z),
+      - Epoch milliseconds (V(1795935600000)) or epoch seconds (V(1795935600)), a number or a digit string; a
+        number below 1e11 is read as epoch seconds, any other as epoch milliseconds, the same rule the client applies
+        to the C(timestamp) of the API's entries. ISO 8601 (V(2026-11-29T07:00:00Z),
         V(2026-11-29T08:00:00.250+01:00), a time without offset is UTC); V(now); or a time relative to now,
         V(-30s), V(-15m), V(-2h), V(-7d), V(-1w) (seconds, minutes, hours, days, weeks).
+      - The time must lie from V(2000-01-01T00:00:00Z) to one day after now. Any other time is refused before the
+        first request, with the time the value was read as and, for a number, what was probably meant (for example
+        V(1796000000000000) read as epoch milliseconds is after the year 9999; as epoch microseconds it is
+        V(1796000000000)). A time before 1970 is refused as such, not as an unknown form.
       - All relative times of one run are resolved against the same now.
       - Without O(end_time) the window ends now.
       - A window longer than O(max_window) (24 hours by default) is read in slices of at most that width, oldest

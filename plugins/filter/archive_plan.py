@@ -42,7 +42,9 @@ options:
     type: int
     default: 300
   initial_lookback:
-    description: Where a host without an archive starts; any O(opswat.itot.itot_logs_info#module:start_time) form (epoch ms, ISO 8601, V(-1d)).
+    description:
+      - Where a host without an archive starts; any O(opswat.itot.itot_logs_info#module:start_time) form (epoch ms or
+        seconds, ISO 8601, V(-1d)), from 2000-01-01T00:00:00Z on.
     type: raw
     default: -1d
   now_ms:

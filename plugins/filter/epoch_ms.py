@@ -19,8 +19,11 @@ short_description: Convert a time in any of the collection's forms to epoch mill
 version_added: 1.0.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
-  - Accepts the forms of O(opswat.itot.itot_logs_info#module:start_time) - epoch milliseconds, ISO 8601
-    (V(2026-11-29T07:00:00Z)), V(now), and times relative to now (V(-30s), V(-15m), V(-2h), V(-7d)) - and returns epoch milliseconds.
+  - Accepts the forms of O(opswat.itot.itot_logs_info#module:start_time) - epoch milliseconds, epoch seconds (a number
+    below 1e11), ISO 8601 (V(2026-11-29T07:00:00Z)), V(now), and times relative to now (V(-30s), V(-15m), V(-2h),
+    V(-7d)) - and returns epoch milliseconds.
+  - Like O(opswat.itot.itot_logs_info#module:start_time), the time must lie from 2000-01-01T00:00:00Z to one day
+    after now; the error says how the value was read.
 options:
   _input:
     description: The time.

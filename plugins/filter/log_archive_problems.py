@@ -33,8 +33,11 @@ version_added: 1.0.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Used by the C(opswat.itot.log_archive) role and the C(opswat.itot.audit) playbook before anything else runs, for what
-    their argument specification cannot express (an absolute archive folder without C(..), a time that parses, filters
-    that suit their category, file modes, thresholds).
+    their argument specification cannot express (an absolute archive folder without C(..), a time that parses and is
+    plausible, filters that suit their category, file modes, thresholds).
+  - Times and filters are checked by the same code and rules as the options of M(opswat.itot.itot_logs_info). A
+    number below 1e11 is epoch seconds, a time must lie from 2000-01-01T00:00:00Z to now, and C(events) given as a
+    string is split on commas with blanks dropped.
   - Returns one message per problem, each naming the variable, the value and what is allowed; an empty list when all is well.
   - Variables it does not know, and variables whose value is V(null), are not checked.
 options:

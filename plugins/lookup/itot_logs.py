@@ -10,8 +10,9 @@ name: itot_logs
 short_description: Read the event logs of OPSWAT MetaDefender IT-OT Access
 version_added: 1.0.0
 description:
-  - Returns the entries of the event logs of the categories given as terms, for the window asked for, each once,
-    oldest first within a category, categories in term order. Entries are returned as the API gave them.
+  - Returns the entries of the event logs of the categories given as terms, for the window asked for, each once
+    (a repeated term is read once), oldest first within a category, categories in term order. Entries are returned
+    as the API gave them.
   - The same client as M(opswat.itot.itot_logs_info) reads them, with the same checks and messages, the same
     pacing (O(rate_limit)), retries and pagination handling.
   - Runs on the controller. Use the C(query) function, or O(ignore:wantlist=true), to always get a list.
@@ -23,6 +24,7 @@ options:
   _terms:
     description:
       - Event categories to read, V(admin), V(device), V(device_report) or V(webhook).
+      - A category given more than once is read once, at its first place, so that every entry is returned once.
       - The query options apply to every category; O(events), O(agent_types) and O(search) must then be valid for
         every one of them.
     type: list
@@ -118,7 +120,8 @@ def _categories(terms: Any) -> list[Any]:
     for category in categories:
         if not isinstance(category, str) or category not in CATEGORIES:
             raise OptionError('_terms: %r is not an event category; allowed: %s' % (category, ', '.join(CATEGORIES)))
-    return categories
+    # A category given twice is read once, where it first appears: every entry is returned exactly once.
+    return list(dict.fromkeys(categories))
 
 
 def _from_source(message: str, source: str) -> str:

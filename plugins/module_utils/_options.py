@@ -354,6 +354,24 @@ def _list_option(name: str, value: Any) -> list[Any]:
     raise OptionError('%s: %s is not a list' % (name, _shown(value)))
 
 
+def event_names(value: Any) -> list[Any]:
+    """``events`` as a list of names, read the same way by the module, the lookup and the role's check.
+
+    A string is split on commas; blanks around every name are dropped, whether the names came as a string or as a
+    list (Ansible's list type splits ``'login, failed_auth'`` without stripping, its lookup options strip). An empty
+    name is kept, and refused by ``build_query`` as not an event.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(',')]
+    if isinstance(value, (list, tuple)):
+        return [item.strip() if isinstance(item, str) else item for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # one value, as Ansible's list type reads it
+        return [value]
+    raise OptionError('events: %s is not a list' % _shown(value))
+
+
 def _agent_types_option(value: Any) -> list[int]:
     allowed = ', '.join('%d (%s)' % item for item in AGENT_TYPES.items())
     agent_types: list[int] = []
@@ -515,7 +533,7 @@ def build_query(options: OptionAdapter, now_ms: int, event_category: Optional[st
 
     raw_events = options.get('events')
     events: list[str] = []
-    for event in _list_option('events', raw_events):
+    for event in event_names(raw_events):
         if not EVENTS[category]:
             raise OptionError("events: %s is not allowed for event_category 'device_report' (the API applies no event "
                               "filter to device reports); remove events" % _shown(raw_events))

@@ -7,6 +7,10 @@
 
 Option times resolve to epoch milliseconds. Entry times resolve to epoch microseconds (the sort key),
 or ``None`` when the form is unknown: such an entry is kept and sorted last, never dropped.
+
+A number is read as a time by one rule, for options and entries alike (``epoch_unit``): below 1e11 it is epoch
+seconds, otherwise epoch milliseconds. An option time must also be plausible (``PLAUSIBLE_FROM_MS`` up to
+``PLAUSIBLE_AHEAD_MS`` after now); an entry time is never refused for being implausible.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionE
 
 MS_PER_UNIT = {'s': 1000, 'm': 60 * 1000, 'h': 3600 * 1000, 'd': 86400 * 1000, 'w': 7 * 86400 * 1000}
 
-TIME_FORMS = ("epoch milliseconds (1795935600000), ISO 8601 (2026-11-29T07:00:00Z, "
-              "2026-11-29T08:00:00.250+01:00), 'now', or a time relative to now "
+TIME_FORMS = ("epoch milliseconds (1795935600000) or seconds (1795935600; numbers below 1e11 are seconds), "
+              "ISO 8601 (2026-11-29T07:00:00Z, 2026-11-29T08:00:00.250+01:00), 'now', or a time relative to now "
               "(-30s, -15m, -2h, -7d, -1w)")
 
 _RELATIVE = re.compile(r'^-\s*(\d+)\s*([smhdw])$', re.IGNORECASE)
@@ -34,8 +38,14 @@ _ISO = re.compile(
     r'\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$'
 )
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-# Epoch numbers below this are seconds, above it milliseconds (1e11 s is the year 5138, 1e11 ms is 1973).
-_SECONDS_BELOW = 1e11
+# Epoch numbers below this are seconds, from it on milliseconds (1e11 s is the year 5138, 1e11 ms is 1973).
+SECONDS_BELOW = 10 ** 11
+# The times an option may name: from 2000-01-01T00:00:00Z to one day after now. Anything else is a slip (epoch
+# seconds where milliseconds were meant, a digit too many or too few, a wrong year) that would cost a request per
+# day of window before it showed; a day ahead leaves room for clocks and time zones.
+PLAUSIBLE_FROM_MS = 946684800000
+PLAUSIBLE_AHEAD_MS = 86400 * 1000
+PLAUSIBLE = "a time from 2000-01-01T00:00:00Z to 1 day after now"
 
 
 def parse_iso8601_us(text: str) -> Optional[int]:
@@ -63,12 +73,35 @@ def parse_iso8601_us(text: str) -> Optional[int]:
     return (delta.days * 86400 + delta.seconds - offset_s) * 1000000 + delta.microseconds
 
 
+def epoch_unit(number: int | float) -> str:
+    """How a number is read as a time, for options and entries alike: ``seconds`` below 1e11, else ``milliseconds``."""
+    return 'seconds' if number < SECONDS_BELOW else 'milliseconds'
+
+
+def _finite(number: int | float) -> bool:
+    """Not NaN nor infinite (an int always is; math.isnan cannot take one too large for a float)."""
+    return isinstance(number, int) or not (math.isnan(number) or math.isinf(number))
+
+
 def _epoch_number_us(number: int | float) -> Optional[int]:
-    if math.isnan(number) or math.isinf(number) or number < 0:
+    if not _finite(number) or number < 0:
         return None
-    if number < _SECONDS_BELOW:
-        return int(round(number * 1000000))
-    return int(round(number * 1000))
+    try:
+        return int(round(number * (1000000 if epoch_unit(number) == 'seconds' else 1000)))
+    except OverflowError:  # a float that is finite, but not in microseconds
+        return None
+
+
+def _number(value: Any) -> Optional[int | float]:
+    """A number, or a string of one (digits with an optional fraction), as a number; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        text = value.strip()
+        return int(text) if _DIGITS.match(text) else float(text)
+    return None
 
 
 def parse_entry_time(value: Any) -> Optional[int]:
@@ -77,19 +110,14 @@ def parse_entry_time(value: Any) -> Optional[int]:
     Accepts ISO 8601 (fraction, ``Z`` or offset optional), epoch seconds or milliseconds (number or
     digit string) and RFC 1123 dates (``Sat, 29 Nov 2026 07:00:00 GMT``).
     """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return _epoch_number_us(value)
+    number = _number(value)
+    if number is not None:
+        return _epoch_number_us(number)
     if not isinstance(value, str):
         return None
     text = value.strip()
     if not text:
         return None
-    if _NUMBER.match(text):
-        if _DIGITS.match(text):
-            return _epoch_number_us(int(text))
-        return _epoch_number_us(float(text))
     parsed = parse_iso8601_us(text)
     if parsed is not None:
         return parsed if parsed >= 0 else None
@@ -109,29 +137,81 @@ def parse_entry_time(value: Any) -> Optional[int]:
 def parse_time_option(value: Any, now_ms: int, option: str) -> int:
     """A ``start_time``/``end_time`` value to epoch milliseconds, relative forms against ``now_ms``.
 
-    Raises OptionError naming the option, the value and the accepted forms.
+    Numbers are read as entry times are (``epoch_unit``). Raises OptionError naming the option and the value: with
+    the accepted forms when the value is none of them, with how it was read when the time is not plausible.
     """
-    if isinstance(value, bool):
-        raise OptionError('%s: %r is not a time; allowed: %s' % (option, value, TIME_FORMS))
-    if isinstance(value, int):
-        if value < 0:
-            raise OptionError('%s: %r is not a time; epoch milliseconds must not be negative' % (option, value))
-        return value
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
+    number = _number(value)
+    if number is not None and _finite(number):
+        if number < 0:
+            raise OptionError('%s: %r is not a time; epoch numbers must not be negative; allowed: %s'
+                              % (option, value, TIME_FORMS))
+        unit = epoch_unit(number)
+        when_ms = int(round(number * (1000 if unit == 'seconds' else 1)))
+        _check_plausible(option, value, when_ms, now_ms, 'read as epoch %s is ' % unit, number)
+        return when_ms
     if isinstance(value, str):
         text = value.strip()
-        if _DIGITS.match(text):
-            return int(text)
+        when_ms = None
         if text.lower() == 'now':
-            return now_ms
+            when_ms = now_ms
         match = _RELATIVE.match(text)
         if match:
-            return max(now_ms - int(match.group(1)) * MS_PER_UNIT[match.group(2).lower()], 0)
+            when_ms = now_ms - int(match.group(1)) * MS_PER_UNIT[match.group(2).lower()]
         parsed = parse_iso8601_us(text)
-        if parsed is not None and parsed >= 0:
-            return parsed // 1000
+        if parsed is not None:
+            when_ms = parsed // 1000
+        if when_ms is not None:
+            _check_plausible(option, value, when_ms, now_ms, 'is ', None)
+            return when_ms
     raise OptionError('%s: %r is not a time; allowed: %s' % (option, value, TIME_FORMS))
+
+
+def _check_plausible(option: str, value: Any, when_ms: int, now_ms: int, read: str,
+                     number: Optional[int | float]) -> None:
+    """OptionError unless ``when_ms`` lies from PLAUSIBLE_FROM_MS to PLAUSIBLE_AHEAD_MS after ``now_ms``.
+
+    The message shows how the value was read (``read``: 'read as epoch seconds is ' or 'is ') and, for a number,
+    what was probably meant.
+    """
+    if when_ms < PLAUSIBLE_FROM_MS:
+        where = 'before 2000-01-01T00:00:00Z'
+        if when_ms < 0:
+            where = 'before 1970-01-01T00:00:00Z, the start of epoch time'
+    elif when_ms > now_ms + PLAUSIBLE_AHEAD_MS:
+        where = 'more than 1 day after now (%s)' % format_ms(now_ms)
+    else:
+        return
+    message = '%s: %r %s%s, %s; allowed: %s' % (option, value, read, _shown_ms(when_ms), where, PLAUSIBLE)
+    if number is not None:
+        message += '; ' + _meant(number, now_ms)
+    raise OptionError(message)
+
+
+# Other readings of a number that was not plausible: (name, times, divided by) gives epoch milliseconds.
+_READINGS = (('epoch seconds', 1000, 1), ('epoch milliseconds', 1, 1), ('epoch microseconds', 1, 1000),
+             ('epoch nanoseconds', 1, 1000000))
+
+
+def _meant(number: int | float, now_ms: int) -> str:
+    """What an implausible number probably meant: another reading that is plausible, and how to write it."""
+    hints = []
+    for name, times, divisor in _READINGS:
+        try:
+            when_ms = number * times // divisor if isinstance(number, int) else int(round(number * times / divisor))
+        except (OverflowError, ValueError):  # a float too large for this reading
+            continue
+        if PLAUSIBLE_FROM_MS <= when_ms <= now_ms + PLAUSIBLE_AHEAD_MS:
+            hints.append('%s? then give %d (%s)' % (name, when_ms, format_ms(when_ms)))
+    return '; '.join(hints) if hints else ('epoch seconds have 10 digits (%d), epoch milliseconds 13 (%d)'
+                                           % (now_ms // 1000, now_ms))
+
+
+def _shown_ms(value: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC, also for times beyond what datetime can show."""
+    try:
+        return format_ms(value)
+    except (OverflowError, ValueError):
+        return 'a time after the year 9999' if value > 0 else 'a time before the year 1'
 
 
 def format_ms(value: int) -> str:

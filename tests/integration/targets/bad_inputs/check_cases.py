@@ -6,7 +6,8 @@ python check_cases.py audit-record CASES_YML ID RC PLAY_LOG COUNTERS_BEFORE COUN
                                                      the record of one audit run, one JSON line
 
 A case passes when it failed, its message names the option and shows the value (as a whole word, after the
-option's name), it carries no traceback, and the emulator counted no logs or OAuth request during it.  Every case
+option's name) and says what the case's optional `says` holds, it carries no traceback, and the emulator counted no
+logs or OAuth request during it.  Every case
 of CASES_YML must have exactly one record.  Exit status 1 when any case does not pass, or fewer than 40 ran.
 """
 from __future__ import annotations
@@ -35,6 +36,8 @@ def problems(record: dict) -> list[str]:
         shows = re.compile(r"(?<!\w)(?<!\w[.])%s(?!\w)(?![.]\w)" % re.escape(str(record['shows'])))
         if not shows.search(msg, at):
             found.append('message does not show %s after the option name' % record['shows'])
+    if record.get('says') and record['says'] not in msg:
+        found.append('message does not say %s' % record['says'])
     if record['traceback'] or UNHANDLED.search(msg):
         found.append('traceback or unhandled exception')
     if record['logs_requests'] or record['oauth_requests']:
@@ -71,6 +74,7 @@ def audit_record(cases_path: str, case_id: str, rc: str, log_path: str, before: 
         log = handle.read()
     before_counts, after_counts = json.loads(before), json.loads(after)
     print(json.dumps({'face': 'audit', 'id': case_id, 'option': case['option'], 'shows': case['shows'],
+                      'says': case.get('says', ''),
                       'failed': rc != '0', 'msg': failure_message(log), 'traceback': 'Traceback' in log,
                       'logs_requests': after_counts['logs_requests'] - before_counts['logs_requests'],
                       'oauth_requests': after_counts['oauth_requests'] - before_counts['oauth_requests']}))

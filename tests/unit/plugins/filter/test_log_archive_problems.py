@@ -48,8 +48,20 @@ def test_the_defaults_and_good_values_have_no_problem(tmp_path):
     ('itot_log_archive_dir', ['/x'], "itot_log_archive_dir: ['/x'] is not a path"),
     ('itot_log_archive_initial_lookback', 'yesterday', "itot_log_archive_initial_lookback: 'yesterday' is not a time; "
                                                        "allowed: epoch milliseconds"),
+    ('itot_log_archive_initial_lookback', '2026-11-29T09:00:00Z', "itot_log_archive_initial_lookback: "
+                                                                  "'2026-11-29T09:00:00Z' is in the future"),
     ('itot_log_archive_initial_lookback', '2099-01-01T00:00:00Z', "itot_log_archive_initial_lookback: "
-                                                                  "'2099-01-01T00:00:00Z' is in the future"),
+                                                                  "'2099-01-01T00:00:00Z' is 2099-01-01T00:00:00.000Z, "
+                                                                  "more than 1 day after now"),
+    # The same rule for numbers as the module and the lookup (issue 20, item 5): seconds are seconds, and a time
+    # nobody means is refused with how it was read.
+    ('itot_log_archive_initial_lookback', 179600000, "itot_log_archive_initial_lookback: 179600000 read as epoch "
+                                                     "seconds is 1975-09-10T16:53:20.000Z, before 2000-01-01T00:00:00Z"),
+    ('itot_log_archive_initial_lookback', '1969-12-31T23:59:59Z', "itot_log_archive_initial_lookback: "
+                                                                  "'1969-12-31T23:59:59Z' is 1969-12-31T23:59:59.000Z, "
+                                                                  "before 1970-01-01T00:00:00Z"),
+    ('itot_audit_period', 1796000000000000, "itot_audit_period: 1796000000000000 read as epoch milliseconds is a time "
+                                            "after the year 9999"),
     ('itot_log_archive_overlap', -5, 'itot_log_archive_overlap: -5 is out of range; allowed: an integer of at least 0 '
                                      'seconds'),
     ('itot_log_archive_overlap', 'soon', "itot_log_archive_overlap: 'soon' is not an integer"),
@@ -94,6 +106,19 @@ def test_each_problem_names_the_variable_and_the_value(name, value, message):
 def test_filters(filters, message):
     found = problems(itot_log_archive_filters=filters)
     assert len(found) == 1 and found[0].startswith(message), found
+
+
+@pytest.mark.parametrize('events', ['login, failed_auth', ['login', ' failed_auth '], ' login ,failed_auth'])
+def test_events_with_blanks_pass_as_they_pass_the_module(events):
+    # The check promises that what it passes, the read takes (issue 20, item 6).
+    assert problems(itot_log_archive_filters={'admin': {'events': events}}) == []
+
+
+@pytest.mark.parametrize('events, shown', [('login, bogus', "'bogus'"), ('login,', "''"), (['login', ' '], "''")])
+def test_events_are_split_and_stripped_before_they_are_checked(events, shown):
+    assert problems(itot_log_archive_filters={'admin': {'events': events}}) == [
+        "itot_log_archive_filters.admin.events: %s is not an event of category 'admin'; allowed: cac_change, "
+        "changed_password, config, failed_auth, login, rev_mobile_code, submit_ticket, whitelist" % shown]
 
 
 def test_every_problem_is_reported_in_order():

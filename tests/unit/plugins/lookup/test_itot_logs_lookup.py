@@ -63,6 +63,33 @@ def test_nested_term_lists_are_flattened(api, lookup):
     assert [body['event_category'] for body in api.bodies] == ['device', 'webhook']
 
 
+def test_a_repeated_term_is_read_once(api, lookup):
+    # query(..., 'admin', 'admin') returned every entry twice; the contract says each exactly once (issue 20, item 7).
+    api.add('admin', NOW - 3000, event='login', seq='a1')
+    api.add('device', NOW - 2000, seq='d1')
+    result = lookup.run(['admin', 'device', 'admin', ['device']], variables=VARS, start_time=NOW - 10000,
+                        end_time=NOW)
+    assert [entry['seq'] for entry in result] == ['a1', 'd1']
+    assert [body['event_category'] for body in api.bodies] == ['admin', 'device']
+
+
+@pytest.mark.parametrize('events', ['login, failed_auth', [' login', 'failed_auth ']])
+def test_events_with_blanks_are_read_as_the_module_reads_them(api, lookup, events):
+    # The module, the lookup and the role's check split and strip alike (issue 20, item 6).
+    lookup.run(['admin'], variables=VARS, events=events, age=60)
+    assert api.bodies == [{'event_category': 'admin', 'limit': 100, 'age': 60,
+                           'filter': {'events': 'login,failed_auth'}}]
+
+
+def test_epoch_seconds_are_read_as_entries_are_read(api, lookup):
+    # start_time=1796000000 read as milliseconds was January 1970 (issue 20, item 5).
+    for seq, at in enumerate([NOW - 60001, NOW - 60000, NOW - 1, NOW]):
+        api.add('admin', at, event='login', seq=seq)
+    result = lookup.run(['admin'], variables=VARS, start_time=(NOW - 60000) // 1000, end_time=str(NOW // 1000))
+    assert [entry['seq'] for entry in result] == [1, 2, 3]
+    assert len(api.bodies) == 1
+
+
 def test_query_options_are_sent(api, lookup):
     lookup.run(['device'], variables=VARS, events=['added', 'unseen'], agent_types=[2], search='LAPTOP', age=7200,
                page_size=25)
@@ -119,7 +146,7 @@ def test_client_credentials_from_variables(api, lookup):
     (['admin'], {'age': 0}),
     (['admin'], {'age': 60, 'start_time': '-1h'}),
     (['admin'], {'start_time': 'yesterday'}),
-    (['admin'], {'start_time': 2000, 'end_time': 1000}),
+    (['admin'], {'start_time': NOW - 1000, 'end_time': NOW - 2000}),
     (['admin'], {'page_size': 101}),
     (['admin'], {'max_results': -1}),
 ])
@@ -165,6 +192,10 @@ def test_connection_errors_are_lookup_errors(lookup):
     ({}, {'ca_path': ''}, "ca_path: '' is not a path"),
     ({}, {'page_size': 'x'}, "page_size: 'x' is not an integer; allowed: 1 to 100"),
     ({}, {'agent_types': ['x']}, "agent_types: 'x' is not an agent type"),
+    ({}, {'start_time': 179600000}, 'start_time: 179600000 read as epoch seconds is 1975-09-10T16:53:20.000Z, before '
+                                    '2000-01-01T00:00:00Z; allowed: a time from 2000-01-01T00:00:00Z to 1 day after now'),
+    ({}, {'end_time': 1796000000000000}, 'end_time: 1796000000000000 read as epoch milliseconds is a time after the '
+                                         'year 9999, more than 1 day after now'),
     ({'itot_rate_limit': 'fast'}, {}, "rate_limit (from variable itot_rate_limit): 'fast' is not an integer"),
     ({'itot_rate_limit': -1}, {}, 'rate_limit (from variable itot_rate_limit): -1 is out of range'),
     ({'itot_timeout': 0}, {}, 'timeout (from variable itot_timeout): 0 is out of range'),

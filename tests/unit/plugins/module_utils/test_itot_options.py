@@ -173,7 +173,7 @@ def test_relative_times_share_one_now():
 def test_start_after_end():
     message = query_error(start_time='-1h', end_time='-2h')
     assert message.startswith("start_time: '-1h' (%d) is later than end_time '-2h' (%d)" % (NOW - 3600000, NOW - 7200000))
-    assert query(start_time=5, end_time=5).window == (5, 5)
+    assert query(start_time=NOW - 5, end_time=NOW - 5).window == (NOW - 5, NOW - 5)
 
 
 def test_bad_time_names_the_option():
@@ -214,8 +214,9 @@ def test_resume_token_of_another_query(change):
 
 
 def test_resume_token_ignores_page_size_max_results_and_order_of_filters():
-    token = ResumePoint(start_ms=10, end_ms=20).encode(query(events=['added', 'deleted'], start_time=5).fingerprint)
-    assert query(events=['deleted', 'added'], start_time='5', page_size=7, max_results=3, token=token).resume
+    start = NOW - 5000
+    token = ResumePoint(start_ms=10, end_ms=20).encode(query(events=['added', 'deleted'], start_time=start).fingerprint)
+    assert query(events=['deleted', 'added'], start_time=str(start), page_size=7, max_results=3, token=token).resume
 
 
 @pytest.mark.parametrize('token', ['garbage', 'itot1.', 'itot1.!!!!', 'itot1.eyJmIjoxfQ', 'p-100'])

@@ -23,6 +23,7 @@ from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import (
     status_answer,
 )
 
+NOW = 1795939200000  # 2026-11-29T08:00:00Z
 CONTRACT_KEYS = {'changed', 'logs', 'count', 'next_token', 'truncated', 'api_requests'}
 
 try:
@@ -71,17 +72,18 @@ class FakeClient:
 
 
 def test_run_shapes_the_contract_keys():
-    fake = FakeClient(LogsResult(logs=[{'timestamp': 1}], next_token=None, window=(1, 2), api_requests=3))
+    fake = FakeClient(LogsResult(logs=[{'timestamp': 1}], next_token=None, window=(NOW - 1, NOW),
+                                 api_requests=3))
     seen = {}
 
     def factory(settings, warn, on_secret):
         seen['settings'] = settings
         return fake
-    module = make_module(event_category='admin', access_token=ACCESS_TOKEN, events=['login'], start_time=1,
-                         end_time=2)
+    module = make_module(event_category='admin', access_token=ACCESS_TOKEN, events=['login'], start_time=NOW - 1,
+                         end_time=NOW)
     result = itot_logs_info.run(module, factory)
     assert result == {'changed': False, 'logs': [{'timestamp': 1}], 'count': 1, 'next_token': None,
-                      'truncated': False, 'api_requests': 3, 'window': {'start_time': 1, 'end_time': 2}}
+                      'truncated': False, 'api_requests': 3, 'window': {'start_time': NOW - 1, 'end_time': NOW}}
     assert fake.queries[0].events == ('login',) and fake.closed
     assert seen['settings'].access_token == ACCESS_TOKEN and seen['settings'].base_url == BASE_URL
 
@@ -224,9 +226,50 @@ def test_main_type_error_with_credentials_from_the_environment(api, capsys, monk
     # Ansible converts these (0 to 0.0, '5' to 5): the message still shows the value as the task gave it.
     ({'timeout': 0}, 'timeout: 0 is out of range; allowed: seconds, more than 0 and at most 3600'),
     ({'page_size': '0'}, "page_size: '0' is out of range; allowed: 1 to 100"),
-    ({'start_time': 5, 'end_time': '4'}, "start_time: 5 (5) is later than end_time '4' (4)"),
+    ({'start_time': 1795939200, 'end_time': '1795939199'},
+     "start_time: 1795939200 (1795939200000) is later than end_time '1795939199' (1795939199000)"),
 ])
 def test_main_messages_show_the_value_as_given(api, capsys, args, message):
     code, result, out = run_main(capsys, event_category='device', access_token=ACCESS_TOKEN, **args)
+    assert code == 1 and result['msg'].startswith(message), result['msg']
+    assert api.bodies == []
+
+
+@pytest.mark.parametrize('events', ['login, failed_auth', [' login', 'failed_auth '], 'login,failed_auth,login'])
+def test_main_events_with_blanks(api, capsys, events):
+    # Ansible's list type splits 'login, failed_auth' without stripping; the lookup and the role's check strip
+    # (issue 20, item 6).
+    code, result, out = run_main(capsys, event_category='admin', access_token=ACCESS_TOKEN, events=events, age=60)
+    assert code == 0, result['msg']
+    assert api.bodies[0]['filter'] == {'events': 'login,failed_auth'}
+
+
+@pytest.mark.parametrize('events', ['login, ', 'login, bogus'])
+def test_main_events_stripped_then_checked(api, capsys, events):
+    code, result, out = run_main(capsys, event_category='admin', access_token=ACCESS_TOKEN, events=events, age=60)
+    shown = events.split(',')[1].strip()
+    assert code == 1 and result['msg'].startswith("events: %r is not an event of category 'admin'" % shown)
+    assert api.bodies == []
+
+
+def test_main_reads_epoch_seconds_as_entries_are_read(api, capsys):
+    # start_time: 1796000000 was January 1970, 20,767 requests at the real budget (issue 20, item 5).
+    code, result, out = run_main(capsys, event_category='admin', access_token=ACCESS_TOKEN, start_time=1795935600,
+                                 end_time='1795939200')
+    assert code == 0 and result['window'] == {'start_time': 1795935600000, 'end_time': 1795939200000}
+    assert len(api.bodies) == 1
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'start_time': 179600000}, "start_time: 179600000 read as epoch seconds is 1975-09-10T16:53:20.000Z, before "
+                                "2000-01-01T00:00:00Z; allowed: a time from 2000-01-01T00:00:00Z to 1 day after now"),
+    ({'start_time': 1796000000000000}, "start_time: 1796000000000000 read as epoch milliseconds is a time after the "
+                                       "year 9999, more than 1 day after now"),
+    ({'end_time': '1969-12-31T23:59:59Z'}, "end_time: '1969-12-31T23:59:59Z' is 1969-12-31T23:59:59.000Z, before "
+                                           "1970-01-01T00:00:00Z, the start of epoch time"),
+    ({'start_time': '-3000w'}, "start_time: '-3000w' is 19"),
+])
+def test_main_refuses_implausible_times_before_any_request(api, capsys, args, message):
+    code, result, out = run_main(capsys, event_category='admin', access_token=ACCESS_TOKEN, **args)
     assert code == 1 and result['msg'].startswith(message), result['msg']
     assert api.bodies == []

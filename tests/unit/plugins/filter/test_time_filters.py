@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""archive_plan and epoch_ms read times as the options do: one rule for numbers, implausible times refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.opswat.itot.plugins.filter.archive_plan import archive_plan
+from ansible_collections.opswat.itot.plugins.filter.epoch_ms import epoch_ms
+
+NOW = 1795939200000  # 2026-11-29T08:00:00Z
+DAY = 86400000
+NO_ARCHIVE = [{'results': [{'item': 'admin', 'cursor_ms': None}]}]
+
+
+def test_lookback_in_epoch_seconds_plans_from_that_time():
+    # initial_lookback: 1796000000 planned 20,769 slices from January 1970 (issue 20, item 5).
+    plan = archive_plan(NO_ARCHIVE, ['admin'], initial_lookback=(NOW - 2 * DAY) // 1000, now_ms=NOW)
+    assert [(item['start_time'], item['end_time']) for item in plan] == [(NOW - 2 * DAY, NOW - DAY), (NOW - DAY, NOW)]
+
+
+@pytest.mark.parametrize('lookback, message', [
+    (179600000, 'itot_log_archive_initial_lookback: 179600000 read as epoch seconds is 1975-09-10T16:53:20.000Z, '
+                'before 2000-01-01T00:00:00Z'),
+    ('1969-12-31T23:59:59Z', "itot_log_archive_initial_lookback: '1969-12-31T23:59:59Z' is 1969-12-31T23:59:59.000Z, "
+                             "before 1970-01-01T00:00:00Z"),
+])
+def test_an_implausible_lookback_plans_nothing(lookback, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        archive_plan(NO_ARCHIVE, ['admin'], initial_lookback=lookback, now_ms=NOW)
+    assert str(err.value.message).startswith(message)
+
+
+def test_epoch_ms_reads_numbers_by_the_same_rule():
+    assert epoch_ms(1795939200, now_ms=NOW) == NOW
+    assert epoch_ms('1795939200000', now_ms=NOW) == NOW
+    with pytest.raises(AnsibleFilterError) as err:
+        epoch_ms(17960000000, now_ms=NOW)
+    message = str(err.value.message)
+    assert message.startswith('time: 17960000000 read as epoch seconds is 2539-02-17T08:53:20.000Z, more than 1 day '
+                              'after now')
