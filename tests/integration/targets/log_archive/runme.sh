@@ -162,14 +162,15 @@ fi
 grep -q "itot_audit_max_failed_auth = $((failed_auth - 1))" "$work/play.log" || fail "the failure does not name itot_audit_max_failed_auth"
 
 step "the vendor's own client's reading: 200-413 paging, the token in a header, (start, end) windows, slices, a filter"
-# 260 entries per category over 30 hours: the first run's 2-day lookback is three slices.  Every page with data is a
-# 200 with a token, 413 past the end; the emulator refuses the token in the query string and serves neither end of
-# a window.  Entries sit exactly on the lookback's start and around the slice cuts (a day apart, give or take the
-# few milliseconds a client may shift a cut by).
+# 260 entries per category over the last 20 hours; the first run's lookback, 49 hours back, is three slices, the
+# first of them quiet but for exactly 100 webhook entries (a full page: the 413 ends its walk).  Every page with data
+# is a 200 with a token, 413 past the end; the emulator refuses the token in the query string and serves neither end
+# of a window.  Admin entries sit exactly on the lookback's start and around the slice cuts (a day apart, give or
+# take the few milliseconds a client may shift a cut by).
 kill "$emu_pid" 2>/dev/null || true
 wait "$emu_pid" 2>/dev/null || true
 rm -f "$work/port"
-"$py" "$emulator" --port 0 --port-file "$work/port" --log-file "$work/emulator-413.log" --entries 260 --span 108000 \
+"$py" "$emulator" --port 0 --port-file "$work/port" --log-file "$work/emulator-413.log" --entries 260 --span 72000 \
   --rate-limit 0 --access-token "$token" --time-format mixed --duplicates 2 --pagination 200-413 --auth header \
   --bounds exclusive >"$work/emulator-413.out" 2>&1 &
 emu_pid=$!
@@ -178,7 +179,7 @@ for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$work/port")"
 rm -rf "$work/a" "$work/b" "$work/c"
 write_inventory
-lookback=$(( ($(date +%s) - 2 * 86400 - 3600) * 1000 + 123 ))
+lookback=$(( ($(date +%s) - 49 * 3600) * 1000 + 123 ))
 edge_times=("$lookback" "$lookback")
 for cut in $((lookback + 86400000)) $((lookback + 2 * 86400000)); do
   for delta in -6 -5 -4 -3 -2 -1 0 1 2; do edge_times+=("$((cut + delta))"); done
@@ -186,6 +187,7 @@ done
 edge_json=$("$py" -c 'import json, sys; print(json.dumps({"category": "admin", "entries": [{"timestamp": int(t), "event": "login",
   "details": "edge %d" % i, "admin_name": "Edge", "admin_email": "edge@example.com"} for i, t in enumerate(sys.argv[1:])]}))' "${edge_times[@]}")
 ctl POST /_control/append "$edge_json" >/dev/null
+ctl POST /_control/append '{"category": "webhook", "count": 100, "offset_seconds": 171000, "spread_seconds": 3600}' >/dev/null
 leg2=(-e itot_access_token_location=header -e "itot_log_archive_initial_lookback=$lookback"
   -e '{"itot_log_archive_filters": {"device": {"events": ["added", "compliant", "noncompliant"]}}}')
 check_leg2() {
