@@ -12,6 +12,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.opswat.itot.plugins.filter.archive_plan import archive_plan
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_entry_time
 
 NOW = 1795939200000  # 2026-11-29T08:00:00Z
 DAY = 86400000
@@ -53,3 +54,33 @@ def test_slice_seconds_out_of_range_is_refused(value):
     with pytest.raises(AnsibleFilterError) as err:
         archive_plan([host(device=None)], ['device'], now_ms=NOW, slice_seconds=value)
     assert 'slice_seconds' in str(err.value)
+
+
+def seqs(entries):
+    return [entry['seq'] for entry in entries]
+
+
+@pytest.mark.parametrize('ends', ['inclusive', 'start_excl', 'end_excl', 'both_excl'])
+def test_role_slices_cover_their_cuts(api, make_client, make_query, ends):
+    """The role reads archive_plan's slices one by one; entries on every cut are read (the archive drops the
+    copies that two slices share at a cut)."""
+    api.ends = ends
+    lookback = NOW - 3 * DAY + 7
+    plan = archive_plan([{'results': [{'item': 'device', 'cursor_ms': None}]}], ['device'], initial_lookback=lookback,
+                        now_ms=NOW)
+    assert len(plan) == 3
+    times = [lookback, lookback + 1]
+    for item in plan[1:]:
+        cut = item['start_time']
+        times.extend([cut - 1, cut, cut, cut + 1])
+    times.append(NOW)
+    api.add_many('device', times)
+    client = make_client()
+    seen = []
+    for item in plan:
+        result = client.fetch(make_query(start_time=item['start_time'], end_time=item['end_time']))
+        assert all(item['start_time'] <= parse_entry_time(e['timestamp']) // 1000 <= item['end_time'] for e in result.logs)
+        seen.extend(seqs(result.logs))
+    assert sorted(set(seen)) == list(range(len(times)))
+    assert all(body['end_time'] - body['start_time'] <= DAY for body in api.bodies)
+    assert len(api.bodies) == len(plan)

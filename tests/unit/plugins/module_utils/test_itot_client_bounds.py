@@ -4,13 +4,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The page does not say whether a window's ends are served: entries exactly on the window's ends, on resume
-points and on the role's slice cuts are each returned once, whichever ends the server serves."""
+points are each returned once, whichever ends the server serves (the role's slice cuts: test_archive_plan.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.filter.archive_plan import archive_plan
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_entry_time
 
 NOW = 1795939200000  # 2026-11-29T08:00:00Z
@@ -93,29 +92,3 @@ def test_three_entries_in_one_millisecond_resumed_one_by_one(api, make_client, m
     api.add_many('device', [t - 3000, t, t, t, t + 4000])
     entries = chain(make_client(), make_query, 1, start_time=NOW - HOUR, end_time='now')
     assert seqs(entries) == [0, 1, 2, 3, 4]
-
-
-@pytest.mark.parametrize('ends', ENDS)
-def test_role_slices_cover_their_cuts(api, make_client, make_query, ends):
-    """The role reads archive_plan's slices one by one; entries on every cut are read (the archive drops the
-    copies that two slices share at a cut)."""
-    api.ends = ends
-    lookback = NOW - 3 * DAY + 7
-    plan = archive_plan([{'results': [{'item': 'device', 'cursor_ms': None}]}], ['device'], initial_lookback=lookback,
-                        now_ms=NOW)
-    assert len(plan) == 3
-    times = [lookback, lookback + 1]
-    for item in plan[1:]:
-        cut = item['start_time']
-        times.extend([cut - 1, cut, cut, cut + 1])
-    times.append(NOW)
-    api.add_many('device', times)
-    client = make_client()
-    seen = []
-    for item in plan:
-        result = client.fetch(make_query(start_time=item['start_time'], end_time=item['end_time']))
-        assert all(item['start_time'] <= parse_entry_time(e['timestamp']) // 1000 <= item['end_time'] for e in result.logs)
-        seen.extend(seqs(result.logs))
-    assert sorted(set(seen)) == list(range(len(times)))
-    assert all(body['end_time'] - body['start_time'] <= DAY for body in api.bodies)
-    assert len(api.bodies) == len(plan)

@@ -87,9 +87,11 @@ def test_413_without_a_token_is_an_error(api, make_client, make_query):
     with pytest.raises(ApiError) as err:
         make_client().fetch(make_query(start_time='-1h'))
     assert err.value.status == 413
-    assert err.value.message == (
-        "The IT-OT Access API rejected the logs request for category 'device' (HTTP 413 Request Entity Too Large): "
-        "No items for current page; HTTP 413 ends a walk only as the answer to a pagination token, and this request "
+    # (The status phrase is Python's: "Request Entity Too Large" up to 3.12, "Content Too Large" from 3.13.)
+    assert err.value.message.startswith(
+        "The IT-OT Access API rejected the logs request for category 'device' (HTTP 413 ")
+    assert err.value.message.endswith(
+        "): No items for current page; HTTP 413 ends a walk only as the answer to a pagination token, and this request "
         "carried none")
     assert len(api.bodies) == 1
 
@@ -202,8 +204,7 @@ def test_a_tenant_that_refuses_wide_windows_costs_one_request_and_one_warning(ap
     assert len(again.logs) == 1 and again.api_requests == day_slices and len(warnings) == 1
 
 
-def test_a_refused_wide_window_mid_task_after_one_was_accepted_is_an_error(api, make_query, make_client, clock,
-                                                                          tmp_path):
+def test_a_refused_wide_window_after_one_was_accepted_is_an_error(api, make_query, make_client, clock, tmp_path):
     sparse_week(api)
     client, warnings = warned_client(make_client, clock, tmp_path, max_window=604800)
     assert len(client.fetch(make_query(start_time='-7d', end_time='now')).logs) == 5
@@ -213,8 +214,7 @@ def test_a_refused_wide_window_mid_task_after_one_was_accepted_is_an_error(api, 
     assert err.value.status == 400 and 'filter: bad' in err.value.message and warnings == []
 
 
-def test_a_400_that_is_not_about_the_window_costs_at_most_one_extra_request(api, make_query, make_client, clock,
-                                                                           tmp_path):
+def test_a_400_not_about_the_window_costs_at_most_one_extra_request(api, make_query, make_client, clock, tmp_path):
     refusal = status_answer(400, {'error': {'code': 400, 'message': 'event_category: not today'}})
     api.queue = [refusal, refusal, refusal]
     client, warnings = warned_client(make_client, clock, tmp_path, max_window=604800)
