@@ -304,6 +304,20 @@ def test_entry_older_than_the_overlap_counts_as_archived(tmp_path):
     assert result['entries_written'] == 0 and result['entries_skipped'] == 1 and result['changed'] is False
 
 
+def test_an_entry_exactly_at_the_overlap_start_is_new_unless_held(tmp_path):
+    first = [entry(T0 + i * MINUTE, i) for i in range(10)]
+    write(tmp_path, first, overlap=300)  # cursor 9 min, overlap from 4 min: the entry at 4 min is held
+    edge = T0 + 4 * MINUTE
+    late = entry(edge, 100)  # late, stamped exactly at cursor - overlap
+    twin = dict(first[4])  # a second identical event at that same millisecond
+    result = write(tmp_path, first[4:] + [late, twin], overlap=300)
+    assert result['entries_written'] == 2 and result['entries_skipped'] == 6
+    assert check_archive(str(tmp_path / 'admin')) == Counter(canonical(item) for item in first + [late, first[4]])
+    # And just before the overlap's start an entry counts as archived.
+    result = write(tmp_path, [entry(edge - 1, 101)], overlap=300)
+    assert result['entries_written'] == 0 and result['entries_skipped'] == 1
+
+
 def test_growing_the_overlap_does_not_double(tmp_path):
     batch = [entry(T0 + i * MINUTE, i) for i in range(20)]
     write(tmp_path, batch, overlap=60)
@@ -312,6 +326,10 @@ def test_growing_the_overlap_does_not_double(tmp_path):
     assert result['entries_written'] == 0 and result['entries_skipped'] == 10
     result = write(tmp_path, batch[10:] + [entry(T0 + 20 * MINUTE, 20)], overlap=600)
     assert result['entries_written'] == 1
+    # The run that wrote moved the cursor; the identities it kept still reach back only to the old overlap's start.
+    # The next 10-minute re-read must skip what lies between, not take it for new.
+    again = write(tmp_path, batch[10:] + [entry(T0 + 20 * MINUTE, 20)], overlap=600)
+    assert again['entries_written'] == 0 and again['entries_skipped'] == 11 and again['changed'] is False
     assert check_archive(str(tmp_path / 'admin')) == Counter(canonical(item) for item in batch + [entry(T0 + 20 * MINUTE, 20)])
 
 
