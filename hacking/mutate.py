@@ -28,6 +28,7 @@ T_ARCHIVE = ['tests/unit/plugins/module_utils/test_archive.py']
 T_WALK = ['tests/unit/plugins/module_utils/test_itot_client_walk.py',
           'tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
 T_TOKENS = ['tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
+T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -103,6 +104,10 @@ MUTATIONS = [
      '        items.sort(key=sort_key)\n',
      '        items.sort(key=sort_key, reverse=True)\n',
      T_WALK, 'entries are handed out newest first'),
+    ('walk-413-drops-the-window', CLIENT,
+     '                    break  # past the last page',
+     '                    return []  # past the last page',
+     T_REAL, 'a 413 after the last page (how the vendor client ends a walk) throws away the pages read before it'),
     ('resume-skips-one-more-twin', CLIENT,
      '            while index < len(items) and items[index][0] == point.after_us and same < point.same:\n',
      '            while index < len(items) and items[index][0] == point.after_us and same <= point.same:\n',
