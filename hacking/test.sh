@@ -11,8 +11,8 @@
 #
 # Each step's output goes to .build/logs/STEP.log; a failing step's tail is printed.  One summary line
 # per step, then "steps: N passed, N failed".  Exit status is non-zero when any step failed.  What a step could
-# not do (lines "SKIPPED ..." in its log, from skip below, a target or pytest -rs) is named on its summary line;
-# under CI=true such a step fails.
+# not do (lines "SKIPPED ..." in its log, from skip below, a target or pytest -rs, and ansible-test's warnings
+# about a Python or program it could not find) is named on its summary line; under CI=true such a step fails.
 set -u -o pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,7 +58,9 @@ run_step() {
   rc=$?
   end=$(date +%s)
   local skipped
-  skipped=$(grep -E '^(SKIPPED|WARNING: Skipping)' "$logs/$name.log" | sed -E 's/^SKIPPED:? //' | sort -u | paste -sd ';' - | sed 's/;/; /g')
+  # ansible-test's own skips for want of a Python or a program count too (not those of versions it does not support).
+  skipped=$(grep -E '^(SKIPPED|WARNING: Skipping .*(could not be found|due to missing)|WARNING: Required program .* not found)' \
+    "$logs/$name.log" | sed -E 's/^SKIPPED:? //' | sort -u | paste -sd ';' - | sed 's/;/; /g')
   if [ -n "$skipped" ] && [ "$ci" = true ] && [ $rc -eq 0 ]; then
     echo "FAILED: CI=true, and this step skipped: $skipped" >>"$logs/$name.log"
     rc=1
