@@ -24,8 +24,6 @@ venv="$root/.venv"
 mkdir -p "$logs" "$build/bin"
 ci=false
 [ "${CI:-}" = true ] && ci=true
-# Rate ledgers of everything this run starts (molecule, the installed tarball, ...): its own, not ~/.cache.
-export XDG_CACHE_HOME="$build/xdg-cache"
 
 all_steps=(emulator sanity units mutate integration matrix molecule lint docs docsite changelog build installed)
 steps=("$@")
@@ -188,7 +186,8 @@ step_matrix() {
   fi
   return $rc
 }
-step_molecule() { at molecule test; }
+# The role's rate ledgers in this run's own folder, not the user's ~/.cache/opswat.itot.
+step_molecule() { XDG_CACHE_HOME="$build/xdg-cache" at molecule test; }
 step_lint() { ANSIBLE_COLLECTIONS_PATH="$build" at ansible-lint --profile production --offline; }
 step_docs() { at antsibull-docs lint-collection-docs --plugin-docs .; }
 step_docsite() { bash hacking/docsite.sh; }
