@@ -434,8 +434,9 @@ class Bench:
             self.row('4', 'walk s (first request to last answer), 60 pages', None if walk is None else round(walk, 2),
                      None, None if walk is None else walk / minimum, '<= 1.10 x %.0f s' % minimum,
                      walk is not None and walk <= 1.10 * minimum,
-                     note='playbook wall %.2f s; requests %d%s' % (median([r['wall'] for r in results]), results[0]['requests'],
-                                                                  '' if walk is not None else '; ' + walk_note(walks)))
+                     note='playbook wall %.2f s; requests %d%s' % (
+                         median([r['wall'] for r in results]), results[0]['requests'],
+                         '' if walk is not None else '; ' + walk_note(walks)))
         if self.wanted(5):
             results, limited, walks = self.paced('two tasks back to back', 3000, {'bench_repeat': 2},
                                                  outputs=('localhost-1', 'localhost-2'))

@@ -140,7 +140,8 @@ def run_tests(coll: str, files: list[str], env: dict, first_failure: bool) -> tu
     if first_failure:
         argv.append('-x')
     started = time.monotonic()
-    done = subprocess.run(argv + files, cwd=coll, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    done = subprocess.run(argv + files, cwd=coll, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          check=False)  # a failing test run is what a killed mutation looks like
     return done.returncode, done.stdout.decode('utf-8', 'replace'), time.monotonic() - started
 
 

@@ -36,11 +36,11 @@ def period_problems(period: dict, length_ms: int | None, ended: list | None) -> 
         problems.append('period: %d ms long (%s to %s), expected %d ms' % (end - start, period['start'], period['end'],
                                                                            length_ms))
     if ended is not None and not ended[0] <= end <= ended[1]:
-        problems.append('period: ends at %s, not while the audit ran (%s to %s)' % (period['end'], iso_ms(ended[0]),
-                                                                                     iso_ms(ended[1])))
+        problems.append('period: ends at %s, not while the audit ran (%s to %s)'
+                        % (period['end'], iso_ms(ended[0]), iso_ms(ended[1])))
     if period.get('start') != iso_ms(start) or period.get('end') != iso_ms(end):
-        problems.append('period: start/end %s/%s do not match start_ms/end_ms %d/%d' % (period.get('start'),
-                                                                                          period.get('end'), start, end))
+        problems.append('period: start/end %s/%s do not match start_ms/end_ms %d/%d'
+                        % (period.get('start'), period.get('end'), start, end))
     return problems
 
 
