@@ -1,5 +1,5 @@
 # opswat.itot — developer commands.  `make test` is what CI runs (.ci/run).
-.PHONY: demo test bench sanity units integration matrix molecule lint docs docsite emulator-test build installed clean
+.PHONY: demo test bench sanity units mutate integration matrix molecule lint docs docsite emulator-test build installed clean
 
 demo:
 	bash hacking/demo.sh
@@ -13,7 +13,8 @@ bench:
 emulator-test:
 	bash hacking/test.sh emulator
 
-sanity units integration matrix molecule lint docs docsite build installed:
+# mutate: hacking/mutate.py (hand mutations of the walk, merge, overlap edges and chain; each must be caught)
+sanity units mutate integration matrix molecule lint docs docsite build installed:
 	bash hacking/test.sh $@
 
 clean:

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # make test: every check CI runs, on a fresh machine or a warm one.
 #
-#   hacking/test.sh [STEP ...]      steps: emulator sanity units integration matrix molecule lint docs docsite
-#                                          changelog build installed
+#   hacking/test.sh [STEP ...]      steps: emulator sanity units mutate integration matrix molecule lint docs
+#                                          docsite changelog build installed
 #                                   (none given: all of them, in that order)
 #
 #   ITOT_TARGETS="a b"              integration: only these targets (default: all)
 #   ITOT_BUILD=DIR                  where the collection layout, logs and ansible-test's output go (default: .build)
+#   CI=true                         nothing may be skipped: a missing Python, tool, root or mount fails the step
 #
 # Each step's output goes to .build/logs/STEP.log; a failing step's tail is printed.  One summary line
-# per step, then "steps: N passed, N failed".  Exit status is non-zero when any step failed.
+# per step, then "steps: N passed, N failed".  Exit status is non-zero when any step failed.  What a step could
+# not do (lines "SKIPPED ..." in its log, from skip below, a target or pytest -rs, and ansible-test's warnings
+# about a Python or program it could not find) is named on its summary line; under CI=true such a step fails.
 set -u -o pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,8 +22,10 @@ coll="$build/ansible_collections/opswat/itot"
 logs="$build/logs"
 venv="$root/.venv"
 mkdir -p "$logs" "$build/bin"
+ci=false
+[ "${CI:-}" = true ] && ci=true
 
-all_steps=(emulator sanity units integration matrix molecule lint docs docsite changelog build installed)
+all_steps=(emulator sanity units mutate integration matrix molecule lint docs docsite changelog build installed)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${all_steps[@]}")
 
@@ -29,6 +34,16 @@ passed=0
 failed=0
 
 note() { printf '%s\n' "$*"; }
+
+# skip REASON: inside a step, says what the step cannot do on this machine.  Outside CI the step goes on and its
+# summary line names the skip; under CI=true the step fails (return status 1: use "skip ... || return 1").
+skip() {
+  if [ "$ci" = true ]; then
+    echo "FAILED: $* (CI=true: nothing is skipped)"
+    return 1
+  fi
+  echo "SKIPPED: $*"
+}
 
 # run_step NAME DESCRIPTION COMMAND...: runs COMMAND with its output in the step's log.
 run_step() {
@@ -40,6 +55,15 @@ run_step() {
   "$@" >"$logs/$name.log" 2>&1
   rc=$?
   end=$(date +%s)
+  local skipped
+  # ansible-test's own skips for want of a Python or a program count too (not those of versions it does not support).
+  skipped=$(grep -E '^(SKIPPED|WARNING: Skipping .*(could not be found|due to missing)|WARNING: Required program .* not found)' \
+    "$logs/$name.log" | sed -E 's/^SKIPPED:? //' | sort -u | paste -sd ';' - | sed 's/;/; /g')
+  if [ -n "$skipped" ] && [ "$ci" = true ] && [ $rc -eq 0 ]; then
+    echo "FAILED: CI=true, and this step skipped: $skipped" >>"$logs/$name.log"
+    rc=1
+  fi
+  [ -z "$skipped" ] || what="$what (skipped: $skipped)"
   if [ $rc -eq 0 ]; then
     summary+=("$(printf 'PASS  %-11s %4ss  %s' "$name" $((end - start)) "$what")")
     passed=$((passed + 1))
@@ -59,7 +83,7 @@ setup_venv() {
   # ansible-test's shellcheck sanity test is skipped without shellcheck; Debian has it.
   if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     { apt-get install -y -qq shellcheck || { apt-get update -qq && apt-get install -y -qq shellcheck; }; } >/dev/null 2>&1 ||
-      echo "note: could not install shellcheck; ansible-test skips its shellcheck test"
+      echo "note: could not install shellcheck; the sanity step says so (and fails under CI=true)"
   fi
   # ansible-test downloads pip's bootstrap script from a host these machines cannot reach: seed its cache.
   "$venv/bin/python" hacking/seed_ansible_test_pip.py
@@ -81,7 +105,7 @@ setup_pythons() {
       ln -s "$exe" "$build/bin/python$v"
       found+=("$v")
     else
-      echo "note: Python $v not found on this machine; its sanity checks are skipped"
+      echo "note: Python $v not found on this machine; the sanity step says so (and fails under CI=true)"
     fi
   done
   echo "${found[*]}" >"$build/pythons"
@@ -109,6 +133,7 @@ setup_layout() {
   cat >"$dest/tests/integration/integration_config.yml" <<EOF
 ---
 itot_emulator_script: $dest/tests/emulator/itot_emulator.py
+itot_ci: $ci
 EOF
   echo "collection layout: $dest"
 }
@@ -116,8 +141,18 @@ EOF
 # --- the steps ---------------------------------------------------------------------------------------------
 at() { (cd "$coll" && PATH="$build/bin:$venv/bin:$PATH" "$@"); }
 
-step_emulator() { at python -m pytest -q -p no:cacheprovider tests/emulator; }
-step_sanity() { at ansible-test sanity --venv --color no; }
+step_emulator() { at python -m pytest -q -rs -p no:cacheprovider tests/emulator; }
+# Target Pythons this machine lacks (setup_pythons) and a missing shellcheck would make ansible-test skip checks.
+step_sanity() {
+  local v
+  for v in 3.9 3.10 3.11 3.12 3.13; do
+    [ -x "$build/bin/python$v" ] || skip "Python $v not found: its sanity checks do not run" || return 1
+  done
+  command -v shellcheck >/dev/null 2>&1 || skip "shellcheck not installed: ansible-test's shellcheck test does not run" ||
+    return 1
+  at ansible-test sanity --venv --color no
+}
+step_mutate() { PATH="$venv/bin:$PATH" python hacking/mutate.py; }
 step_units() { at ansible-test units --venv --requirements --color no; }
 # shellcheck disable=SC2086  # ITOT_TARGETS is a list of target names
 step_integration() { at ansible-test integration --venv --requirements --color no --python 3.11 ${ITOT_TARGETS:-}; }
@@ -147,11 +182,12 @@ step_matrix() {
   if [ -n "$newest" ]; then
     matrix_leg 2.21 "$newest" || rc=1
   else
-    echo "note: neither Python 3.13 nor 3.12 on this machine: the ansible-core 2.21 leg is skipped"
+    skip "neither Python 3.13 nor 3.12 on this machine: no ansible-core 2.21 leg" || rc=1
   fi
   return $rc
 }
-step_molecule() { at molecule test; }
+# The role's rate ledgers in this run's own folder, not the user's ~/.cache/opswat.itot.
+step_molecule() { XDG_CACHE_HOME="$build/xdg-cache" at molecule test; }
 step_lint() { ANSIBLE_COLLECTIONS_PATH="$build" at ansible-lint --profile production --offline; }
 step_docs() { at antsibull-docs lint-collection-docs --plugin-docs .; }
 step_docsite() { bash hacking/docsite.sh; }
@@ -185,6 +221,7 @@ for s in "${steps[@]}"; do
     emulator) run_step emulator "emulator's own tests (pytest)" step_emulator ;;
     sanity) run_step sanity "ansible-test sanity (Python $(cat "$build/pythons"))" step_sanity ;;
     units) run_step units "ansible-test units" step_units ;;
+    mutate) run_step mutate "hand mutations of the walk, merge, overlap edges and chain are caught" step_mutate ;;
     integration) run_step integration "ansible-test integration (against the emulator)" step_integration ;;
     matrix) run_step matrix "integration of the module and the role on ansible-core 2.16 and 2.21" step_matrix ;;
     molecule) run_step molecule "molecule test (extensions/molecule/default: the log_archive role)" step_molecule ;;

@@ -306,11 +306,13 @@ def test_token_is_bound_to_the_query_and_reusable(start: Callable[..., Client]) 
 
 def test_page_token_expiry(start: Callable[..., Client]) -> None:
     """An expired pagination token is a 400 that says so (by TTL and by the control endpoint)."""
-    client = start(entries=300, page_token_ttl=0.5)
+    ttl = 2.0  # long enough that the token is still alive when used at once on a loaded machine
+    client = start(entries=300, page_token_ttl=ttl)
     body = {"event_category": "device", "limit": 10, "age": 86400}
+    issued = time.monotonic()
     token = client.logs(body).json()["token"]
     assert client.logs({**body, "token": token}).status_code == 406
-    time.sleep(0.7)
+    time.sleep(max(0.0, issued + ttl + 0.3 - time.monotonic()))
     answer = client.logs({**body, "token": token})
     assert answer.status_code == 400 and "expired" in answer.json()["error"]["message"]
     client.control("config", {"page_token_ttl": 300})
@@ -390,13 +392,14 @@ def test_walk_keeps_window_and_snapshot(start: Callable[..., Client]) -> None:
     """A walk keeps the window of its first request and ignores entries appended during it."""
     client = start(entries=0, order="asc")
     original = client.control("append", {"category": "device", "count": 10, "offset_seconds": 100, "spread_seconds": 50})
-    # Entries 1 s in the future: outside the window of the first request, inside one resolved later.
-    future = client.control("append", {"category": "device", "count": 2, "offset_seconds": -1})
+    # Entries 3 s in the future: outside the window of the first request, inside one resolved later.
+    appended = time.monotonic()
+    future = client.control("append", {"category": "device", "count": 2, "offset_seconds": -3})
     body = {"event_category": "device", "limit": 3, "age": 3600}
     first = client.logs(body)
     assert first.status_code == 406
     late = client.control("append", {"category": "device", "count": 2, "offset_seconds": 60})
-    time.sleep(1.5)
+    time.sleep(max(0.0, appended + 3.5 - time.monotonic()))
     rest = client.walk({**body, "token": first.json()["token"]})
     served = first.json()["data"] + entries_of(rest)
     assert _keyed(served) == _keyed(original["appended"])
@@ -518,16 +521,17 @@ def test_filters_match_truth(start: Callable[..., Client]) -> None:
 # ---------------------------------------------------------------------------------------- auth, OAuth --
 def test_401_missing_wrong_expired(start: Callable[..., Client]) -> None:
     """401 for a missing, wrong or expired token, without echoing it."""
-    client = start(entries=5, token_lifetime=1)
+    client = start(entries=5, token_lifetime=2)  # 2 s: the issued token is still alive when used at once
     body = {"event_category": "admin"}
     for token in (None, "", "wrong-SECRET-token"):
         answer = client.logs(body, token=token)
         assert answer.status_code == 401
         assert answer.json()["error"]["code"] == 401
         assert "SECRET" not in answer.text
+    began = time.monotonic()
     issued = client.oauth({"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}).json()
     assert client.logs(body, token=issued["access_token"]).status_code == 200
-    time.sleep(1.2)
+    time.sleep(max(0.0, began + 2.3 - time.monotonic()))
     answer = client.logs(body, token=issued["access_token"])
     assert answer.status_code == 401 and "expired" in answer.json()["error"]["message"]
     assert issued["access_token"] not in answer.text
@@ -575,10 +579,11 @@ def test_oauth_flow(start: Callable[..., Client]) -> None:
 
 def test_oauth_short_lifetime_then_refresh(start: Callable[..., Client]) -> None:
     """An OAuth token dies after its lifetime; the refresh token gets a new one."""
-    client = start(entries=5, token_lifetime=1)
+    client = start(entries=5, token_lifetime=2)  # 2 s: the renewed token is still alive when used at once
+    began = time.monotonic()
     issued = client.oauth({"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}).json()
-    assert issued["expires_in"] == 1
-    time.sleep(1.2)
+    assert issued["expires_in"] == 2
+    time.sleep(max(0.0, began + 2.3 - time.monotonic()))
     assert client.logs({"event_category": "admin"}, token=issued["access_token"]).status_code == 401
     renewed = client.oauth({"grant_type": "refresh_token", "refresh_token": issued["refresh_token"],
                             "client_id": "demo-client", "client_secret": "demo-secret"}).json()
@@ -587,8 +592,9 @@ def test_oauth_short_lifetime_then_refresh(start: Callable[..., Client]) -> None
 
 # ------------------------------------------------------------------------------------------ rate limit --
 def test_rate_limit_with_retry_after(start: Callable[..., Client]) -> None:
-    """3 requests per 2 s per token; 429 + Retry-After; 429s are not counted."""
-    client = start(entries=5, rate_limit=3, rate_window=2)
+    """3 requests per 6 s per token; 429 + Retry-After; 429s are not counted."""
+    window = 6  # the four requests below must fall inside one window, on a loaded machine too
+    client = start(entries=5, rate_limit=3, rate_window=window)
     assert client.logs({"event_category": "admin"}).status_code == 200
     assert client.logs({"event_category": "bogus"}).status_code == 400  # counted too
     assert client.logs({"event_category": "admin"}).status_code == 200
@@ -596,7 +602,7 @@ def test_rate_limit_with_retry_after(start: Callable[..., Client]) -> None:
     limited = client.logs({"event_category": "admin"})
     assert limited.status_code == 429 and limited.json()["error"]["code"] == 429
     wait = int(limited.headers["Retry-After"])
-    assert 1 <= wait <= 2
+    assert 1 <= wait <= window
     assert client.logs({"event_category": "admin"}).status_code == 429  # 429s are not counted
     assert client.logs({"event_category": "admin"}, token=OTHER_TOKEN).status_code == 200  # per token
     time.sleep(max(0.0, wait - (time.monotonic() - started)) + 0.05)
@@ -706,11 +712,12 @@ def test_random_faults_are_reproducible(start: Callable[..., Client]) -> None:
 def test_outage(start: Callable[..., Client]) -> None:
     """During an outage every logs request is reset, and none is counted against the budget."""
     client = start(entries=5, rate_limit=3, rate_window=30)
-    client.control("config", {"outage_seconds": 0.5})
+    began = time.monotonic()
+    client.control("config", {"outage_seconds": 2})  # the four requests below fall inside it on a loaded machine too
     for _index in range(4):
         with pytest.raises(requests.ConnectionError):
             client.logs({"event_category": "admin"})
-    time.sleep(0.6)
+    time.sleep(max(0.0, began + 2.2 - time.monotonic()))
     assert [client.logs({"event_category": "admin"}).status_code for _index in range(3)] == [200, 200, 200]  # budget untouched
     assert client.control("counters")["faults"]["outage"] == 4
 
@@ -884,13 +891,21 @@ def test_http_details(start: Callable[..., Client]) -> None:
 
 
 def test_keep_alive_is_fast_enough(start: Callable[..., Client]) -> None:
-    """100 keep-alive pages do not wait on delayed ACKs."""
+    """100 keep-alive pages do not wait on delayed ACKs.
+
+    A delayed ACK (Nagle) costs about 40 ms on every page; a loaded machine makes some pages slow, not all: the
+    fastest tenth of the pages tells the one from the other."""
     client = start(entries=2000)
-    began = time.monotonic()
-    pages = client.walk({"event_category": "device", "limit": 20, "age": 86400})
-    elapsed = time.monotonic() - began
-    assert len(pages) == 100
-    assert elapsed < 5, f"100 keep-alive pages took {elapsed:.1f} s (Nagle / delayed ACK?)"
+    body = {"event_category": "device", "limit": 20, "age": 86400}
+    seconds, token = [], ""
+    for _index in range(100):
+        began = time.monotonic()
+        answer = client.logs(dict(body, token=token) if token else body)
+        seconds.append(time.monotonic() - began)
+        token = answer.json()["token"]
+    assert token == "" and answer.status_code == 200
+    tenth = sorted(seconds)[9]
+    assert tenth < 0.03, f"the 10th fastest of 100 keep-alive pages took {tenth * 1000:.0f} ms (Nagle / delayed ACK?)"
 
 
 def test_log_file_never_holds_secrets(start: Callable[..., Client], tmp_path: Any, capfd: Any) -> None:

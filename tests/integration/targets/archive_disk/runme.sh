@@ -20,14 +20,23 @@ small="$ITOT_WORK/a"  # host archive_a's archive root: the small file system
 page=$(getconf PAGESIZE)
 
 
+# cannot_run REASON: under CI (itot_ci in integration_config.yml) the target fails; elsewhere it says SKIPPED, which
+# make test shows in its summary line.
+cannot_run() {
+  if [ "$(sed -n 's/^itot_ci: //p' ../../integration_config.yml)" = true ]; then
+    echo "FAILED archive_disk: $* (CI=true: nothing is skipped)"
+    exit 1
+  fi
+  echo "SKIPPED archive_disk: $*"
+  exit 0
+}
+
 mkdir -p "$small"
 if [ "$(id -u)" != 0 ]; then
-  echo "SKIPPED archive_disk: mounting a small tmpfs needs root (running as uid $(id -u))"
-  exit 0
+  cannot_run "mounting a small tmpfs needs root (running as uid $(id -u))"
 fi
 if ! mount -t tmpfs -o size=512k tmpfs "$small"; then
-  echo "SKIPPED archive_disk: mount -t tmpfs is not permitted here"
-  exit 0
+  cannot_run "mount -t tmpfs is not permitted here"
 fi
 cleanup_disk() {
   umount "$small" 2>/dev/null || umount -l "$small" 2>/dev/null || echo "could not unmount $small"

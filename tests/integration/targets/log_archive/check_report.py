@@ -1,12 +1,17 @@
 """Check an audit report against counts computed here, independently, from the emulator's ground truth.
 
-    python check_report.py REPORT.json EMULATOR_URL
+    python check_report.py REPORT.json EMULATOR_URL [--period-ms MS] [--ended-between FROM_MS TO_MS]
 
-Prints the expected summary as JSON on the last line (the caller uses it to pick thresholds); exit 1 on a mismatch.
+The counts are checked for the period the report states; --period-ms and --ended-between check that period itself
+(its length, e.g. 86400000 for itot_audit_period=-1d, and that it ended while the audit ran), so a report over the
+wrong period cannot pass.  Prints the expected summary as JSON on the last line (the caller uses it to pick
+thresholds); exit 1 on a mismatch.
 """
 from __future__ import annotations
 
+import argparse
 import collections
+import datetime
 import json
 import sys
 import urllib.parse
@@ -19,13 +24,40 @@ def truth(url: str, category: str, start: int, end: int) -> list:
         return json.load(answer)['data']
 
 
+def iso_ms(ms: int) -> str:
+    when = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(milliseconds=ms)
+    return when.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (ms % 1000)
+
+
+def period_problems(period: dict, length_ms: int | None, ended: list | None) -> list:
+    problems = []
+    start, end = period['start_ms'], period['end_ms']
+    if length_ms is not None and end - start != length_ms:
+        problems.append('period: %d ms long (%s to %s), expected %d ms' % (end - start, period['start'], period['end'],
+                                                                           length_ms))
+    if ended is not None and not ended[0] <= end <= ended[1]:
+        problems.append('period: ends at %s, not while the audit ran (%s to %s)'
+                        % (period['end'], iso_ms(ended[0]), iso_ms(ended[1])))
+    if period.get('start') != iso_ms(start) or period.get('end') != iso_ms(end):
+        problems.append('period: start/end %s/%s do not match start_ms/end_ms %d/%d'
+                        % (period.get('start'), period.get('end'), start, end))
+    return problems
+
+
 def main() -> int:
-    with open(sys.argv[1], encoding='utf-8') as handle:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('report')
+    parser.add_argument('url')
+    parser.add_argument('--period-ms', type=int, help='the length the period must have')
+    parser.add_argument('--ended-between', type=int, nargs=2, metavar=('FROM_MS', 'TO_MS'),
+                        help='the period must end in this interval (the time the audit ran)')
+    args = parser.parse_args()
+    with open(args.report, encoding='utf-8') as handle:
         report = json.load(handle)
-    url = sys.argv[2]
+    url = args.url
     start, end = report['period']['start_ms'], report['period']['end_ms']
     data = {category: truth(url, category, start, end) for category in report['categories']}
-    problems = []
+    problems = period_problems(report['period'], args.period_ms, args.ended_between)
     for category, entries in data.items():
         events = collections.Counter(entry['event'] for entry in entries)
         got = report['counts'][category]

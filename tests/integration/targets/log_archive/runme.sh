@@ -8,6 +8,7 @@ here=$(pwd)
 py=$(python -c 'import sys; print(sys.executable)')
 emulator=$(sed -n 's/^itot_emulator_script: //p' ../../integration_config.yml)
 work=$(mktemp -d)
+export XDG_CACHE_HOME="$work/xdg-cache"  # the rate ledgers: this target's own, not ~/.cache/opswat.itot
 token="itot-archive-it-token"
 emu_pid=""
 cleanup() {
@@ -145,11 +146,16 @@ done
 
 step "the audit playbook: report counts equal the ground truth's, thresholds fail the play"
 write_inventory
+ms_now() { "$py" -c 'import time; print(int(time.time() * 1000))'; }
+audit_from=$(ms_now)
 run_play opswat.itot.audit -e itot_audit_period=-1d || fail "audit run"
+audit_to=$(ms_now)
 for h in a b; do
   report=$(find "$work/$h/reports" -name 'audit-*.json' | sort | tail -n 1)
   if [ -z "$report" ] || [ ! -s "${report%.json}.md" ]; then fail "no report pair on host $h"; fi
-  "$py" "$here/check_report.py" "$report" "$url" | tee "$work/expected.json"
+  # -1d: the report covers exactly the 86,400,000 ms before the moment the audit ran
+  "$py" "$here/check_report.py" "$report" "$url" --period-ms 86400000 --ended-between "$audit_from" "$audit_to" |
+    tee "$work/expected.json" || fail "report of host $h"
 done
 failed_auth=$("$py" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["failed_auth"])' "$work/expected.json")
 [ "$failed_auth" -gt 0 ] || fail "the data has no failed admin logins to test a threshold with"

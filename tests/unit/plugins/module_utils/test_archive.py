@@ -5,11 +5,14 @@
 
 """The archive's rules: exactly once, layout, crash recovery, verification, retention, locking.
 
-The checks here read the archive with their own code (gzip, json, hashlib), not with the code under test.
+The checks here read the archive with their own code (gzip, json, hashlib, datetime), not with the code under test:
+the archive's time parsing and formatting are tested as such (test_parse_time_forms), never used to compute what
+a check expects.
 """
 
 from __future__ import annotations
 
+import datetime
 import errno
 import fcntl
 import gzip
@@ -37,8 +40,31 @@ MANIFEST_KEYS = ['file', 'sha256', 'entries', 'first', 'last', 'action', 'prev',
 ZERO = '0' * 64
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
 def iso(ms):
-    return _archive.format_iso(ms)
+    """Epoch ms as the archive writes them (2026-11-28T22:00:00.000Z), computed here, not by the code under test."""
+    if ms is None:
+        return None
+    when = EPOCH + datetime.timedelta(milliseconds=ms)
+    return when.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (ms % 1000)
+
+
+def time_ms(value):
+    """The epoch ms of a timestamp iso() wrote; None for anything else (the undated entries of these tests)."""
+    try:
+        when = datetime.datetime.strptime(value, '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return None
+    delta = when - EPOCH
+    return delta.days * 86400000 + delta.seconds * 1000 + delta.microseconds // 1000
+
+
+def test_own_time_helpers():
+    assert iso(T0) == '2026-11-28T22:00:00.000Z' and iso(0) == '1970-01-01T00:00:00.000Z'
+    assert iso(T0 + 1) == '2026-11-28T22:00:00.001Z' and time_ms(iso(T0 + 999)) == T0 + 999
+    assert time_ms('yesterday-ish') is None and time_ms(None) is None
 
 
 def entry(moment, n, event='login', **extra):
@@ -107,7 +133,7 @@ def check_archive(cat_dir):
         assert text.endswith('\n')
         items = [json.loads(line) for line in text[:-1].split('\n')]
         assert len(items) == record['entries']
-        times = [parse_time_ms(item.get('timestamp')) for item in items]
+        times = [time_ms(item.get('timestamp')) for item in items]
         if name.startswith('undated/'):
             assert record['first'] is None and record['last'] is None
             assert all(moment is None for moment in times)
@@ -304,6 +330,20 @@ def test_entry_older_than_the_overlap_counts_as_archived(tmp_path):
     assert result['entries_written'] == 0 and result['entries_skipped'] == 1 and result['changed'] is False
 
 
+def test_an_entry_exactly_at_the_overlap_start_is_new_unless_held(tmp_path):
+    first = [entry(T0 + i * MINUTE, i) for i in range(10)]
+    write(tmp_path, first, overlap=300)  # cursor 9 min, overlap from 4 min: the entry at 4 min is held
+    edge = T0 + 4 * MINUTE
+    late = entry(edge, 100)  # late, stamped exactly at cursor - overlap
+    twin = dict(first[4])  # a second identical event at that same millisecond
+    result = write(tmp_path, first[4:] + [late, twin], overlap=300)
+    assert result['entries_written'] == 2 and result['entries_skipped'] == 6
+    assert check_archive(str(tmp_path / 'admin')) == Counter(canonical(item) for item in first + [late, first[4]])
+    # And just before the overlap's start an entry counts as archived.
+    result = write(tmp_path, [entry(edge - 1, 101)], overlap=300)
+    assert result['entries_written'] == 0 and result['entries_skipped'] == 1
+
+
 def test_growing_the_overlap_does_not_double(tmp_path):
     batch = [entry(T0 + i * MINUTE, i) for i in range(20)]
     write(tmp_path, batch, overlap=60)
@@ -312,6 +352,10 @@ def test_growing_the_overlap_does_not_double(tmp_path):
     assert result['entries_written'] == 0 and result['entries_skipped'] == 10
     result = write(tmp_path, batch[10:] + [entry(T0 + 20 * MINUTE, 20)], overlap=600)
     assert result['entries_written'] == 1
+    # The run that wrote moved the cursor; the identities it kept still reach back only to the old overlap's start.
+    # The next 10-minute re-read must skip what lies between, not take it for new.
+    again = write(tmp_path, batch[10:] + [entry(T0 + 20 * MINUTE, 20)], overlap=600)
+    assert again['entries_written'] == 0 and again['entries_skipped'] == 11 and again['changed'] is False
     assert check_archive(str(tmp_path / 'admin')) == Counter(canonical(item) for item in batch + [entry(T0 + 20 * MINUTE, 20)])
 
 
@@ -697,7 +741,7 @@ def test_two_processes_writing_at_once(tmp_path):
         stream.append(entry(T0 + i * 10000, i, event='noncompliant'))
         if i % 17 == 0:
             stream.append(entry(T0 + i * 10000, i, event='noncompliant'))
-    times = [parse_time_ms(item['timestamp']) for item in stream]
+    times = [time_ms(item['timestamp']) for item in stream]
     batches = []
     for k in range(16):
         low, high = T0 + (20 * k - 40) * 10000, T0 + (20 * k + 19) * 10000

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -42,12 +43,22 @@ def refuse_tokens(rsps, api, refuse):
 
 
 def times_with_ties(count, start):
-    """``count`` times from ``start`` on, in runs of 1 to 3 equal times, 700 ms apart."""
-    times, at = [], start
+    """``count`` times from ``start`` on, in runs of 1, 2, 3, 1, 2, 3, ... equal times, 700 ms apart."""
+    times, at, run = [], start, 0
     while len(times) < count:
-        times.extend([at] * min(1 + len(times) % 3, count - len(times)))
+        times.extend([at] * min(1 + run % 3, count - len(times)))
         at += 700
+        run += 1
     return times
+
+
+def test_times_with_ties_has_runs_split_by_pages():
+    times = times_with_ties(95, 0)
+    runs = [len(list(group)) for dummy, group in itertools.groupby(times)]
+    assert runs[:6] == [1, 2, 3, 1, 2, 3] and len(times) == 95
+    # Pages of 10 end inside a run of equal times, read oldest first (after 1 or 2 pages) and newest first (after
+    # 3 pages): where a resumed read starts matters.
+    assert times[9] == times[10] and times[19] == times[20] and times[-31] == times[-30]
 
 
 def assert_exactly(entries, expected_seqs):
@@ -59,14 +70,18 @@ def assert_exactly(entries, expected_seqs):
 @pytest.mark.parametrize('ends', ['inclusive', 'start_excl', 'end_excl', 'both_excl'])
 @pytest.mark.parametrize('order', ['asc', 'desc'])
 @pytest.mark.parametrize('reading', ['token406', 'token200', 'token413'])
+@pytest.mark.parametrize('refused_at', [1, 2, 3])
 def test_a_refused_token_reads_the_rest_from_where_the_entries_end(rsps, api, make_client, make_query, reading, order,
-                                                                   ends):
+                                                                   ends, refused_at):
+    """The token after page ``refused_at`` is refused. For some of these pages (in each order) the page ends inside a
+    run of equal times, so the rest must be read from the meeting millisecond on, one millisecond wider, whatever the
+    API's ends."""
     api.reading, api.order, api.ends = reading, order, ends
     api.add_many('device', times_with_ties(95, NOW - HOUR + 1000))
-    refuse_tokens(rsps, api, lambda n: n == 3)
+    refuse_tokens(rsps, api, lambda n: n == refused_at)
     entries = list(make_client().iter_entries(make_query(start_time='-1h', end_time='now', page_size=10)))
     assert_exactly(entries, range(95))
-    refused = next(i for i, body in enumerate(api.bodies) if body.get('token') and i >= 3)
+    refused = next(i for i, body in enumerate(api.bodies) if body.get('token') and i >= refused_at)
     again = api.bodies[refused + 1]
     assert 'token' not in again
     # Only the rest of the window is read again, not the whole window.

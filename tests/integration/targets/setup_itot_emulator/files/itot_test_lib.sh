@@ -23,6 +23,8 @@ ITOT_PLAYS=0
 export ITOT_TEST_TOKEN ITOT_TEST_CLIENT_ID ITOT_TEST_SECRET ITOT_PY ITOT_WORK
 # Ansible's own temporary folders inside the swept folder: a module payload left behind would carry its arguments.
 export ANSIBLE_LOCAL_TEMP="$ITOT_WORK/ansible-local-tmp" ANSIBLE_REMOTE_TMP="$ITOT_WORK/ansible-remote-tmp"
+# The rate ledgers of this target's modules and lookups: its own, not the user's ~/.cache/opswat.itot.
+export XDG_CACHE_HOME="$ITOT_WORK/xdg-cache"
 
 itot_cleanup() {
   itot_emulator_stop
@@ -108,32 +110,15 @@ play() {
   return $rc
 }
 
-# itot_sweep [DIR ...]: counts the lines that carry the test token or secret in every file below $ITOT_WORK and
-# the DIRs given (gzip files are read decompressed).  Prints the count; returns non-zero when it is not 0.
+# itot_sweep [DIR ...]: searches every file below $ITOT_WORK and the DIRs given for the test token and secret
+# (secret_sweep.py: raw bytes, and gzip decompressed as far as it goes).  Fails on a leak, on a file it cannot read,
+# and when it did not search every play's log and the Ansible log, or Ansible's temp folder is not where it was put.
 itot_sweep() {
-  "$ITOT_PY" - "$ITOT_WORK" "$@" <<'PY'
-import gzip, os, sys
-secrets = [os.environ['ITOT_TEST_TOKEN'].encode(), os.environ['ITOT_TEST_SECRET'].encode()]
-found = files = 0
-for top in sys.argv[1:]:
-    for base, _dirs, names in os.walk(top):
-        for name in names:
-            path = os.path.join(base, name)
-            try:
-                with open(path, 'rb') as handle:
-                    data = handle.read()
-                if data[:2] == b'\x1f\x8b':
-                    data = gzip.decompress(data)
-            except (OSError, EOFError):
-                continue
-            files += 1
-            for line in data.splitlines():
-                if any(secret in line for secret in secrets):
-                    found += 1
-                    for secret in secrets:
-                        line = line.replace(secret, b'<TEST SECRET>')
-                    print('LEAK in %s: %s' % (path, line[:200].decode('utf-8', 'replace')))
-print('secret sweep: %d files searched, %d occurrence(s) of the test token or secret' % (files, found))
-sys.exit(1 if found else 0)
-PY
+  local n required=()
+  for n in $(seq "$ITOT_PLAYS"); do required+=(--require "$ITOT_WORK/play-$n.log"); done
+  if [ "$ITOT_PLAYS" -gt 0 ]; then
+    required+=(--require "$ITOT_WORK/ansible.log" --require-dir "$ANSIBLE_LOCAL_TEMP")
+  fi
+  "$ITOT_PY" "$ITOT_LIB_DIR/secret_sweep.py" --secret "$ITOT_TEST_TOKEN" --secret "$ITOT_TEST_SECRET" \
+    --min-files $((ITOT_PLAYS + 1)) "${required[@]}" "$ITOT_WORK" "$@"
 }

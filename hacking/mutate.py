@@ -1,0 +1,237 @@
+"""make mutate: hand mutations of the code where a defect loses or doubles entries; each must be caught.
+
+    python hacking/mutate.py [--only NAME ...] [--list] [--keep]
+
+Each mutation below is (name, file, exact old text, new text, unit test files, why).  For each one, in a copy of the
+collection (``$ITOT_BUILD/mutate/ansible_collections/opswat/itot``, default ``.build/mutate/...``; the working tree
+is never changed) the old text is replaced by the new one and the named unit test files are run with pytest (the
+.venv's Python, or this one).  A mutation that no test notices "survived"; the script then fails.  It also fails,
+loudly, when an old text is not found exactly once (the code moved: update the list), when the unmutated copy
+does not pass its tests, and when a mutated copy cannot even be collected (the mutation is not valid Python).
+
+Add a mutation for every defect a review finds that no test caught, together with the test that catches it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+ARCHIVE = 'plugins/module_utils/_archive.py'
+CLIENT = 'plugins/module_utils/_client.py'
+T_ARCHIVE = ['tests/unit/plugins/module_utils/test_archive.py']
+T_WALK = ['tests/unit/plugins/module_utils/test_itot_client_walk.py',
+          'tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
+T_TOKENS = ['tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
+T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
+
+# (name, file, old, new, test files, why)
+MUTATIONS = [
+    # --- the archive: which entries a host does not have yet (select_new), and what the state remembers ----------
+    ('overlap-start-exclusive', ARCHIVE,
+     '        elif moment < overlap_from:\n',
+     '        elif moment <= overlap_from:\n',
+     T_ARCHIVE, 'a late entry (or a second identical event) stamped exactly at cursor - overlap is lost'),
+    ('overlap-not-capped-by-old-ids', ARCHIVE,
+     '            overlap_from = max(overlap_from, old_from)\n',
+     '            pass\n',
+     T_ARCHIVE, 'after the overlap grows, the state claims identities it never kept: the next re-read doubles'),
+    ('cursor-equal-is-new', ARCHIVE,
+     '        elif cursor is None or moment > cursor:\n',
+     '        elif cursor is None or moment >= cursor:\n',
+     T_ARCHIVE, 'an entry at the cursor millisecond is written again on every run'),
+    ('held-copy-not-counted', ARCHIVE,
+     '        elif have[ident] > 0:\n            have[ident] -= 1\n',
+     '        elif have[ident] > 0:\n',
+     T_ARCHIVE, 'a host holding one copy of an event skips every further identical copy (multiset lost)'),
+    ('new-ids-exclude-overlap-start', ARCHIVE,
+     '            if moment >= overlap_from:\n                ids.setdefault(ident, [0, moment])[0] += 1\n',
+     '            if moment > overlap_from:\n                ids.setdefault(ident, [0, moment])[0] += 1\n',
+     T_ARCHIVE, 'entries written at exactly cursor - overlap are forgotten: the next re-read writes them again'),
+    ('old-ids-exclude-overlap-start', ARCHIVE,
+     '            if int(value[1]) >= overlap_from:\n',
+     '            if int(value[1]) > overlap_from:\n',
+     T_ARCHIVE, 'held identities at exactly the new overlap start are dropped: the next re-read writes them again'),
+    # --- the archive: the manifest's hash chain -----------------------------------------------------------------
+    ('chain-not-advanced', ARCHIVE,
+     '        lines.append(line)\n        prev = line_hash(line)\n',
+     '        lines.append(line)\n',
+     T_ARCHIVE, 'every manifest line of a run points at the same predecessor: the chain is broken as written'),
+    ('chain-prev-not-checked', ARCHIVE,
+     "        if record and record.get('prev') != prev:\n",
+     "        if record and record.get('prev') != prev and False:\n",
+     T_ARCHIVE, 'verify no longer notices an edited or reordered manifest line'),
+    ('chain-head-not-checked', ARCHIVE,
+     "state.get('manifest_lines') != len(lines) or state.get('manifest_head') != manifest_head(lines):",
+     "state.get('manifest_lines') != len(lines):",
+     T_ARCHIVE, 'verify no longer notices an edited last manifest line'),
+    # --- the client: a refused pagination token, read again from where the entries end (_rest_after, _merge) -----
+    ('resume-asc-start-not-widened', CLIENT,
+     '            return Span(boundary - 1, span.end, True, span.pad_hi), boundary\n',
+     '            return Span(boundary, span.end, False, span.pad_hi), boundary\n',
+     T_TOKENS, 'on an API whose start is exclusive, the rest of a run of equal times split by the page is lost'),
+    ('resume-desc-end-not-widened', CLIENT,
+     '        return Span(span.start, boundary + 1, span.pad_lo, True), boundary\n',
+     '        return Span(span.start, boundary, span.pad_lo, False), boundary\n',
+     T_TOKENS, 'on an API whose end is exclusive, newest-first pages lose the rest of the meeting millisecond'),
+    ('merge-drops-unheld', CLIENT,
+     '                if held[identity] > 0:\n',
+     '                if held[identity] >= 0:\n',
+     T_TOKENS, 'entries of the meeting millisecond that were not read before the refusal are dropped'),
+    ('merge-keeps-held', CLIENT,
+     '                    held[identity] -= 1\n                    continue\n',
+     '                    held[identity] -= 1\n',
+     T_TOKENS, 'entries of the meeting millisecond read before the refusal come twice'),
+    # --- the client: the walk of one window -------------------------------------------------------------------
+    ('walk-stops-on-full-page', CLIENT,
+     'if not fresh or (page.status == 200 and len(page.data) < self._query.page_size):',
+     'if not fresh or (page.status == 200 and len(page.data) <= self._query.page_size):',
+     T_WALK, 'a 200 page with a token is taken for the last one: every later page is lost'),
+    ('walk-repeated-page-kept', CLIENT,
+     '            if fresh or seen.get(page.token) != page.data:\n',
+     '            if True:\n',
+     T_WALK, 'a server repeating a token with its page makes the client keep that page twice'),
+    ('split-drops-right-half', CLIENT,
+     '        return self._walk(left, events, False) + self._walk(right, events, False)\n',
+     '        return self._walk(left, events, False)\n',
+     T_WALK, 'a 406 without a token split in two reads only the older half'),
+    ('sort-not-stable-oldest-first', CLIENT,
+     '        items.sort(key=sort_key)\n',
+     '        items.sort(key=sort_key, reverse=True)\n',
+     T_WALK, 'entries are handed out newest first'),
+    ('walk-413-drops-the-window', CLIENT,
+     '                    break  # past the last page',
+     '                    return []  # past the last page',
+     T_REAL, 'a 413 after the last page (how the vendor client ends a walk) throws away the pages read before it'),
+    ('resume-skips-one-more-twin', CLIENT,
+     '            while index < len(items) and items[index][0] == point.after_us and same < point.same:\n',
+     '            while index < len(items) and items[index][0] == point.after_us and same <= point.same:\n',
+     T_WALK, 'a resumed walk skips one entry too many of the millisecond it stopped in'),
+]
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=ROOT,
+                         check=True, stdout=subprocess.PIPE).stdout.decode('utf-8')
+    return [name for name in out.split('\0') if name and os.path.isfile(os.path.join(ROOT, name))]
+
+
+def make_copy(dest: str) -> None:
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    for name in tracked_files():
+        target = os.path.join(dest, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, name), target)
+
+
+def python() -> str:
+    venv = os.path.join(ROOT, '.venv', 'bin', 'python')
+    return venv if os.access(venv, os.X_OK) else sys.executable
+
+
+def run_tests(coll: str, files: list[str], env: dict, first_failure: bool) -> tuple[int, str, float]:
+    argv = [python(), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--no-header', '-W', 'ignore::DeprecationWarning']
+    if first_failure:
+        argv.append('-x')
+    started = time.monotonic()
+    done = subprocess.run(argv + files, cwd=coll, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          check=False)  # a failing test run is what a killed mutation looks like
+    return done.returncode, done.stdout.decode('utf-8', 'replace'), time.monotonic() - started
+
+
+def last_lines(text: str, count: int) -> str:
+    return '\n'.join('    | ' + line for line in text.rstrip().splitlines()[-count:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
+    parser.add_argument('--only', nargs='+', metavar='NAME', help='run these mutations only')
+    parser.add_argument('--list', action='store_true', help='list the mutations and exit')
+    parser.add_argument('--keep', action='store_true', help='keep the copy of the collection afterwards')
+    args = parser.parse_args(argv)
+    names = [m[0] for m in MUTATIONS]
+    if len(set(names)) != len(names):
+        print('FAIL: two mutations have the same name')
+        return 2
+    if args.list:
+        for name, path, _old, _new, files, why in MUTATIONS:
+            print('%-32s %s: %s\n%32s tests: %s' % (name, path, why, '', ' '.join(files)))
+        return 0
+    chosen = [m for m in MUTATIONS if not args.only or m[0] in args.only]
+    unknown = set(args.only or []) - set(names)
+    if unknown:
+        print('FAIL: unknown mutation(s): %s' % ', '.join(sorted(unknown)))
+        return 2
+
+    build = os.environ.get('ITOT_BUILD') or os.path.join(ROOT, '.build')
+    top = os.path.join(os.path.abspath(build), 'mutate')
+    coll = os.path.join(top, 'ansible_collections', 'opswat', 'itot')
+    started = time.monotonic()
+    make_copy(coll)
+    env = dict(os.environ, PYTHONPATH=top, PYTHONDONTWRITEBYTECODE='1', XDG_CACHE_HOME=os.path.join(top, 'cache'))
+    env.pop('PYTEST_ADDOPTS', None)
+
+    # Every old text must be there exactly once before anything runs: a refactor that moves code updates the list.
+    problems = []
+    for name, path, old, new, files, _why in chosen:
+        with open(os.path.join(coll, path), encoding='utf-8') as handle:
+            count = handle.read().count(old)
+        if count != 1:
+            problems.append('%s: the old text is found %d times in %s (must be exactly once; update hacking/mutate.py):'
+                            '\n%s' % (name, count, path, '\n'.join('    | ' + line for line in old.splitlines())))
+        if old == new:
+            problems.append('%s: the new text is the old one' % name)
+        for test_file in files:
+            if not os.path.isfile(os.path.join(coll, test_file)):
+                problems.append('%s: no test file %s' % (name, test_file))
+    if problems:
+        for problem in problems:
+            print('FAIL: ' + problem)
+        return 2
+
+    files = sorted({f for m in chosen for f in m[4]})
+    rc, out, seconds = run_tests(coll, files, env, first_failure=False)
+    print('unmutated: %s in %.1f s (%s)' % ('pass' if rc == 0 else 'FAIL', seconds, ' '.join(files)))
+    if rc != 0:
+        print(last_lines(out, 40))
+        print('FAIL: the unmutated copy does not pass its tests; nothing can be learned from mutations')
+        return 2
+
+    survived, errors = [], []
+    for name, path, old, new, test_files, why in chosen:
+        target = os.path.join(coll, path)
+        with open(target, encoding='utf-8') as handle:
+            original = handle.read()
+        with open(target, 'w', encoding='utf-8') as handle:
+            handle.write(original.replace(old, new, 1))
+        try:
+            rc, out, seconds = run_tests(coll, test_files, env, first_failure=True)
+        finally:
+            with open(target, 'w', encoding='utf-8') as handle:
+                handle.write(original)
+        if rc == 1:
+            failed = [line.split(' - ')[0] for line in out.splitlines() if line.startswith('FAILED ')]
+            print('killed    %-32s %5.1f s  by %s' % (name, seconds, failed[0] if failed else '?'))
+        elif rc == 0:
+            survived.append(name)
+            print('SURVIVED  %-32s %5.1f s  %s: %s' % (name, seconds, path, why))
+        else:
+            errors.append(name)
+            print('ERROR     %-32s %5.1f s  pytest exit %d (not a valid mutation?)' % (name, seconds, rc))
+            print(last_lines(out, 20))
+    if not args.keep:
+        shutil.rmtree(top, ignore_errors=True)
+    print('mutations: %d tried, %d killed, %d survived, %d errors in %.0f s'
+          % (len(chosen), len(chosen) - len(survived) - len(errors), len(survived), len(errors),
+             time.monotonic() - started))
+    return 1 if survived or errors else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
