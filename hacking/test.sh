@@ -154,8 +154,27 @@ step_sanity() {
 }
 step_mutate() { PATH="$venv/bin:$PATH" python hacking/mutate.py; }
 step_units() { at ansible-test units --venv --requirements --color no; }
-# shellcheck disable=SC2086  # ITOT_TARGETS is a list of target names
-step_integration() { at ansible-test integration --venv --requirements --color no --python 3.11 ${ITOT_TARGETS:-}; }
+# The fault matrix mostly waits (backoffs, slow answers, rate windows): in a full run it goes side by side with the
+# other targets, in a collection layout of its own (ansible-test keeps its state below the layout), and its output
+# follows theirs in the step's log.
+step_integration() {
+  local rc=0 faults_pid="" faults="$build/faults/ansible_collections/opswat/itot" targets=()
+  read -r -a targets <<<"${ITOT_TARGETS:-}"
+  if [ ${#targets[@]} -eq 0 ]; then
+    { setup_layout "$faults" &&
+      (cd "$faults" && PATH="$build/bin:$venv/bin:$PATH" ansible-test integration --venv --requirements --color no \
+        --python 3.11 fault_matrix); } >"$logs/integration-faults.log" 2>&1 &
+    faults_pid=$!
+    targets=(--exclude fault_matrix)
+  fi
+  at ansible-test integration --venv --requirements --color no --python 3.11 "${targets[@]}" || rc=1
+  if [ -n "$faults_pid" ]; then
+    wait "$faults_pid" || rc=1
+    echo "=== fault_matrix, run side by side (also in ${logs#"$root"/}/integration-faults.log)"
+    cat "$logs/integration-faults.log"
+  fi
+  return $rc
+}
 
 # The version matrix: the module's and the role's targets on the oldest supported ansible-core (2.16, with the
 # machine's Python 3.11) and on the newest (2.21, which needs Python 3.12 or 3.13), each in a virtual environment
@@ -173,17 +192,22 @@ matrix_leg() {
     PATH="$legvenv/bin:$build/bin:$PATH" ansible-test integration --venv --requirements --color no \
       --python "${py#python}" $matrix_targets)
 }
+# The two legs run side by side (each in its own venv and layout); their outputs follow each other in the log.
 step_matrix() {
-  local rc=0 newest="" v
-  matrix_leg 2.16 python3.11 || rc=1
+  local rc=0 newest="" v old_pid
+  matrix_leg 2.16 python3.11 >"$logs/matrix-2.16.log" 2>&1 &
+  old_pid=$!
   for v in 3.13 3.12; do
     if [ -x "$build/bin/python$v" ]; then newest=python$v; break; fi
   done
   if [ -n "$newest" ]; then
-    matrix_leg 2.21 "$newest" || rc=1
+    matrix_leg 2.21 "$newest" >"$logs/matrix-2.21.log" 2>&1 || rc=1
   else
     skip "neither Python 3.13 nor 3.12 on this machine: no ansible-core 2.21 leg" || rc=1
   fi
+  wait "$old_pid" || rc=1
+  cat "$logs/matrix-2.16.log"
+  [ -z "$newest" ] || cat "$logs/matrix-2.21.log"
   return $rc
 }
 # The role's rate ledgers in this run's own folder, not the user's ~/.cache/opswat.itot.
