@@ -49,22 +49,47 @@ skip() {
 run_step() {
   local name=$1 what=$2
   shift 2
-  local start end rc
+  local start rc
   start=$(date +%s)
   note "==> $name: $what"
   "$@" >"$logs/$name.log" 2>&1
   rc=$?
+  record_step "$name" "$what" "$rc" "$start"
+}
+
+# start_step NAME DESCRIPTION COMMAND...: runs COMMAND in the background, its output in the step's log;
+# finish_step NAME waits for it and records it like run_step.
+declare -A step_pid step_start step_what
+start_step() {
+  local name=$1 what=$2
+  shift 2
+  note "==> $name: $what (in the background)"
+  step_start[$name]=$(date +%s)
+  step_what[$name]=$what
+  "$@" >"$logs/$name.log" 2>&1 &
+  step_pid[$name]=$!
+}
+finish_step() {
+  local name=$1 rc=0
+  wait "${step_pid[$name]}" || rc=$?
+  unset "step_pid[$name]"
+  record_step "$name" "${step_what[$name]}" "$rc" "${step_start[$name]}"
+}
+
+# record_step NAME DESCRIPTION RC START: the summary line of a finished step (and its log's tail when it failed).
+record_step() {
+  local name=$1 what=$2 rc=$3 start=$4 end
   end=$(date +%s)
   local skipped
   # ansible-test's own skips for want of a Python or a program count too (not those of versions it does not support).
   skipped=$(grep -E '^(SKIPPED|WARNING: Skipping .*(could not be found|due to missing)|WARNING: Required program .* not found)' \
     "$logs/$name.log" | sed -E 's/^SKIPPED:? //' | sort -u | paste -sd ';' - | sed 's/;/; /g')
-  if [ -n "$skipped" ] && [ "$ci" = true ] && [ $rc -eq 0 ]; then
+  if [ -n "$skipped" ] && [ "$ci" = true ] && [ "$rc" -eq 0 ]; then
     echo "FAILED: CI=true, and this step skipped: $skipped" >>"$logs/$name.log"
     rc=1
   fi
   [ -z "$skipped" ] || what="$what (skipped: $skipped)"
-  if [ $rc -eq 0 ]; then
+  if [ "$rc" -eq 0 ]; then
     summary+=("$(printf 'PASS  %-11s %4ss  %s' "$name" $((end - start)) "$what")")
     passed=$((passed + 1))
   else
@@ -74,7 +99,7 @@ run_step() {
     tail -n 60 "$logs/$name.log"
     note "----"
   fi
-  return $rc
+  return "$rc"
 }
 
 # --- set-up: the virtual environment with the pinned tools ------------------------------------------------
@@ -173,7 +198,7 @@ step_integration() {
     echo "=== fault_matrix, run side by side (also in ${logs#"$root"/}/integration-faults.log)"
     cat "$logs/integration-faults.log"
   fi
-  return $rc
+  return "$rc"
 }
 
 # The version matrix: the module's and the role's targets on the oldest supported ansible-core (2.16, with the
@@ -208,7 +233,7 @@ step_matrix() {
   wait "$old_pid" || rc=1
   cat "$logs/matrix-2.16.log"
   [ -z "$newest" ] || cat "$logs/matrix-2.21.log"
-  return $rc
+  return "$rc"
 }
 # The role's rate ledgers in this run's own folder, not the user's ~/.cache/opswat.itot.
 step_molecule() { XDG_CACHE_HOME="$build/xdg-cache" at molecule test; }
@@ -240,14 +265,25 @@ setup_pythons >"$logs/pythons.log" 2>&1
 cat "$logs/pythons.log"
 run_step layout "ansible_collections/opswat/itot layout" setup_layout || { printf '%s\n' "${summary[@]}"; echo "steps: $passed passed, $failed failed"; exit 1; }
 
+# The version matrix needs no result of the other steps and runs in layouts of its own: when both are asked for,
+# it starts beside the integration step (its two legs and the fault matrix mostly wait on answers and timers).
+matrix_beside=false
+case " ${steps[*]} " in *" integration "*" matrix "*) matrix_beside=true ;; esac
+matrix_what="integration of the module and the role on ansible-core 2.16 and 2.21"
+
 for s in "${steps[@]}"; do
   case $s in
     emulator) run_step emulator "emulator's own tests (pytest)" step_emulator ;;
     sanity) run_step sanity "ansible-test sanity (Python $(cat "$build/pythons"))" step_sanity ;;
     units) run_step units "ansible-test units" step_units ;;
     mutate) run_step mutate "hand mutations of the walk, merge, overlap edges and chain are caught" step_mutate ;;
-    integration) run_step integration "ansible-test integration (against the emulator)" step_integration ;;
-    matrix) run_step matrix "integration of the module and the role on ansible-core 2.16 and 2.21" step_matrix ;;
+    integration)
+      [ "$matrix_beside" = false ] || start_step matrix "$matrix_what" step_matrix
+      run_step integration "ansible-test integration (against the emulator)" step_integration
+      ;;
+    matrix)
+      if [ -n "${step_pid[matrix]:-}" ]; then finish_step matrix; else run_step matrix "$matrix_what" step_matrix; fi
+      ;;
     molecule) run_step molecule "molecule test (extensions/molecule/default: the log_archive role)" step_molecule ;;
     lint) run_step lint "ansible-lint --profile production" step_lint ;;
     docs) run_step docs "antsibull-docs lint-collection-docs --plugin-docs" step_docs ;;
