@@ -14,14 +14,13 @@ from typing import Any, Callable, Optional
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
     CATEGORIES,
+    CONNECTION_VARIABLES,
     OptionAdapter,
     bool_value,
     build_query,
     check_values,
     int_value,
-    seconds_value,
     shown,
-    validate_base_url,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import TIME_FORMS, parse_time_option
 
@@ -46,10 +45,10 @@ options:
       - The variables, by name. Known are C(itot_log_archive_categories), C(itot_log_archive_dir),
         C(itot_log_archive_initial_lookback), C(itot_log_archive_overlap), C(itot_log_archive_filters),
         C(itot_log_archive_owner), C(itot_log_archive_group), C(itot_log_archive_mode), C(itot_log_archive_dir_mode),
-        C(itot_log_archive_retention_days), C(itot_log_archive_verify), C(itot_base_url), C(itot_validate_certs),
-        C(itot_ca_path), C(itot_rate_limit), C(itot_rate_window), C(itot_access_token_location), C(itot_max_window),
-        C(itot_audit_period), C(itot_audit_max_failed_auth),
-        C(itot_audit_max_noncompliant) and C(itot_audit_max_deleted_user).
+        C(itot_log_archive_retention_days), C(itot_log_archive_verify), every connection variable the
+        P(opswat.itot.itot_logs#lookup) lookup reads (C(itot_base_url), C(itot_timeout), C(itot_max_retries), ...;
+        checked as the module option of the same name without the C(itot_) prefix), C(itot_audit_period),
+        C(itot_audit_max_failed_auth), C(itot_audit_max_noncompliant) and C(itot_audit_max_deleted_user).
     type: dict
     required: true
   now_ms:
@@ -128,25 +127,8 @@ def _count(unit: str) -> Callable[[str, Any, int], None]:
     return check
 
 
-def _seconds(name: str, value: Any, _now: int) -> None:
-    seconds_value(name, value)
-
-
 def _boolean(name: str, value: Any, _now: int) -> None:
     bool_value(name, value)
-
-
-def _ca_path(name: str, value: Any, _now: int) -> None:
-    if not isinstance(value, str) or not os.path.exists(os.path.expanduser(value)):
-        raise OptionError('%s: %s does not exist; allowed: a CA bundle file or a directory of CA certificates'
-                          % (name, shown(value)))
-
-
-def _base_url(name: str, value: Any, _now: int) -> None:
-    try:
-        validate_base_url(value)
-    except OptionError as exc:
-        raise OptionError(name + exc.message[len('base_url'):]) from None
 
 
 def _connection(option: str) -> Callable[[str, Any, int], None]:
@@ -185,8 +167,8 @@ def _filters(name: str, value: Any, now: int) -> list[str]:
     return problems
 
 
-# Checks by variable, in the order of the messages; each raises OptionError (or, for the filters, returns problems).
-CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
+# The role's own variables (meta/argument_specs.yml declares them; a unit test holds the two to each other).
+ROLE_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     'itot_log_archive_categories': _categories,
     'itot_log_archive_dir': _archive_dir,
     'itot_log_archive_initial_lookback': _past_time,
@@ -198,13 +180,13 @@ CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     'itot_log_archive_dir_mode': _mode,
     'itot_log_archive_retention_days': _count(' days (0 keeps all)'),
     'itot_log_archive_verify': _boolean,
-    'itot_base_url': _base_url,
-    'itot_validate_certs': _boolean,
-    'itot_ca_path': _ca_path,
-    'itot_rate_limit': _count(' requests per minute (0 turns pacing off)'),
-    'itot_rate_window': _seconds,
-    'itot_access_token_location': _connection('access_token_location'),
-    'itot_max_window': _connection('max_window'),
+}
+
+# Checks by variable, in the order of the messages; each raises OptionError (or, for the filters, returns problems).
+# A connection variable is checked as its module option is (check_values), so a new option is checked too.
+CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
+    **ROLE_CHECKS,
+    **{variable: _connection(option) for variable, option in CONNECTION_VARIABLES.items()},
     'itot_audit_period': _past_time,
     'itot_audit_max_failed_auth': _threshold,
     'itot_audit_max_noncompliant': _threshold,

@@ -75,6 +75,11 @@ CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
                    'env': 'ITOT_MAX_WINDOW', 'var': 'itot_max_window', 'ini': 'max_window'},
 }
 
+# The itot_* variables the lookup reads, by the option each one sets: the log_archive role forwards every one of
+# them to the module (the itot_connection_args filter) and checks them (log_archive_problems) from this mapping.
+CONNECTION_VARIABLES: dict[str, str] = {option['var']: name for name, option in CONNECTION_OPTIONS.items()
+                                        if 'var' in option}
+
 # Query options shared by the module and the lookup (the query doc fragment).
 QUERY_OPTIONS: dict[str, dict[str, Any]] = {
     'events': {'type': 'list', 'elements': 'str'},

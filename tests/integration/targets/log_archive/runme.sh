@@ -120,6 +120,26 @@ ctl POST /_control/config '{"fail_next": []}' >/dev/null
 run_play archive.yml || fail "run after the interrupted one"
 for h in a b c; do check_host "$h"; done
 
+step "the role's own itot_max_retries and itot_timeout reach its reads (archive.yml's module_defaults say 5 retries)"
+for c in admin device webhook device_report; do
+  ctl POST /_control/append "{\"category\": \"$c\", \"count\": 5}" >/dev/null
+done
+before=$(find "$work/a" "$work/b" "$work/c" -type f -exec sha256sum {} + | sort)
+# Three failures: with 5 retries the fourth attempt would succeed; itot_max_retries=2 gives up after the third.
+ctl POST /_control/config '{"fail_next": ["500", "500", "500"]}' >/dev/null
+if run_play archive.yml -e itot_max_retries=2; then fail "itot_max_retries=2 did not reach the read: the run succeeded"; fi
+grep -q "failed after 3 attempts" "$work/play.log" || fail "itot_max_retries=2 did not make the read fail after 3 attempts"
+# One answer 4 s late: the default timeout (30 s) waits for it, itot_timeout=1 does not.
+ctl POST /_control/config '{"slow_seconds": 4, "fail_next": ["slow"]}' >/dev/null
+if run_play archive.yml -e itot_timeout=1 -e itot_max_retries=0; then fail "itot_timeout=1 did not reach the read: the run succeeded"; fi
+grep -q "failed after 1 attempt: last error .*timed out" "$work/play.log" || fail "itot_timeout=1 did not make the read time out"
+after=$(find "$work/a" "$work/b" "$work/c" -type f -exec sha256sum {} + | sort)
+[ "$before" = "$after" ] || fail "a failed read changed the archive"
+ctl POST /_control/config '{"fail_next": ["slow"]}' >/dev/null
+run_play archive.yml -e itot_timeout=10 -e itot_max_retries=0 || fail "a 4 s answer within itot_timeout=10 failed"
+ctl POST /_control/config '{"slow_seconds": 5}' >/dev/null
+for h in a b c; do check_host "$h"; done
+
 step "tampering is caught by verify"
 for kind in edit delete extra manifest; do
   rm -rf "$work/t" && cp -a "$work/a" "$work/t"
