@@ -268,7 +268,11 @@ run_step layout "ansible_collections/opswat/itot layout" setup_layout || { print
 # The version matrix needs no result of the other steps and runs in layouts of its own: when both are asked for,
 # it starts beside the integration step (its two legs and the fault matrix mostly wait on answers and timers).
 matrix_beside=false
-case " ${steps[*]} " in *" integration "*" matrix "*) matrix_beside=true ;; esac
+seen_integration=false
+for s in "${steps[@]}"; do
+  [ "$s" != integration ] || seen_integration=true
+  [ "$s" != matrix ] || [ "$seen_integration" = false ] || matrix_beside=true
+done
 matrix_what="integration of the module and the role on ansible-core 2.16 and 2.21"
 
 for s in "${steps[@]}"; do
