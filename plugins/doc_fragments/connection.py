@@ -95,6 +95,7 @@ options:
       - query
       - header
     default: query
+    version_added: 1.1.0
   max_window:
     description:
       - The widest C(start_time)..C(end_time) window, in seconds, sent in one request (V(60) to V(2592000), 30 days).
@@ -108,6 +109,7 @@ options:
       - The E(ITOT_MAX_WINDOW) environment variable is used when the option is not set.
     type: int
     default: 86400
+    version_added: 1.1.0
 notes:
   - Only HTTP requests to the logs endpoint count against O(rate_limit); token requests do not.
 '''

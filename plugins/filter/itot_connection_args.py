@@ -15,7 +15,7 @@ DOCUMENTATION = r"""
 ---
 name: itot_connection_args
 short_description: The connection options of itot_logs_info from the itot_* variables
-version_added: 1.0.0
+version_added: 1.1.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Turns the connection variables the P(opswat.itot.itot_logs#lookup) lookup reads (C(itot_base_url),

@@ -15,7 +15,7 @@ DOCUMENTATION = r"""
 ---
 name: log_archive_vars
 short_description: The variables of the log_archive role among some variable names
-version_added: 1.0.0
+version_added: 1.1.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Used by the C(opswat.itot.log_archive) role to collect its variables without naming them by hand, from the names
