@@ -1,5 +1,5 @@
 # opswat.itot — developer commands.  `make test` is what CI runs (.ci/run).
-.PHONY: demo test bench sanity units mutate integration matrix molecule lint docs docsite emulator-test build installed clean
+.PHONY: demo test bench ruff sanity units mutate integration matrix molecule lint docs docsite emulator-test build installed clean
 
 demo:
 	bash hacking/demo.sh
@@ -14,7 +14,7 @@ emulator-test:
 	bash hacking/test.sh emulator
 
 # mutate: hacking/mutate.py (hand mutations of the walk, merge, overlap edges and chain; each must be caught)
-sanity units mutate integration matrix molecule lint docs docsite build installed:
+ruff sanity units mutate integration matrix molecule lint docs docsite build installed:
 	bash hacking/test.sh $@
 
 clean:

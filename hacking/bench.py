@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from typing import Any, Optional
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMULATOR = os.path.join(ROOT, 'tests', 'emulator', 'itot_emulator.py')
@@ -59,12 +59,12 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def measured_median(values: list[Optional[float]]) -> Optional[float]:
+def measured_median(values: list[float | None]) -> float | None:
     """The median, or None when any run could not be measured."""
     return None if not values or any(value is None for value in values) else median(values)
 
 
-def walk_note(walks: list[Optional[float]]) -> str:
+def walk_note(walks: list[float | None]) -> str:
     walk = measured_median(walks)
     return 'walk NOT MEASURED (no logs request in the emulator log)' if walk is None else 'walk %.2f s' % walk
 
@@ -89,14 +89,14 @@ class Emulator:
         with open(port_file, encoding='ascii') as handle:
             self.url = 'http://127.0.0.1:%s' % handle.read().strip()
 
-    def ctl(self, method: str, path: str, body: Optional[dict] = None) -> Any:
+    def ctl(self, method: str, path: str, body: dict | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode('utf-8')
         request = urllib.request.Request(self.url + path, data=data, method=method,
                                          headers={'Content-Type': 'application/json'})
         with urllib.request.urlopen(request, timeout=300) as answer:
             return json.load(answer)
 
-    def truth(self, category: str, start: Optional[int] = None, end: Optional[int] = None) -> dict:
+    def truth(self, category: str, start: int | None = None, end: int | None = None) -> dict:
         query = 'category=%s' % category
         if start is not None:
             query += '&start_time=%d&end_time=%d' % (start, end)
@@ -130,7 +130,7 @@ class Emulator:
 _LOG_LINE = re.compile(r'^(\S+) POST /o/api/v3\.3/logs (\S+) ([0-9.]+)s')
 
 
-def walk_seconds(lines: list[str]) -> Optional[float]:
+def walk_seconds(lines: list[str]) -> float | None:
     """From the first logs request's arrival to the last answer, from emulator access log lines; None when no line
     is a logs request (nothing was measured: a target judged on it is missed, not met)."""
     spans = []
@@ -166,7 +166,7 @@ class Runner:
         })
         self.playbook_bin = os.path.join(bindir, 'ansible-playbook')
 
-    def inventory(self, name: str, hosts: list[str], host_vars: Optional[dict] = None) -> str:
+    def inventory(self, name: str, hosts: list[str], host_vars: dict | None = None) -> str:
         path = os.path.join(self.work, 'inventory-%s.ini' % name)
         with open(path, 'w', encoding='utf-8') as handle:
             handle.write('[bench]\n')
@@ -175,7 +175,7 @@ class Runner:
                 handle.write('%s ansible_connection=local %s\n' % (host, extra))
         return path
 
-    def playbook(self, playbook: str, variables: dict, inventory: Optional[str] = None, forks: int = 5) -> dict:
+    def playbook(self, playbook: str, variables: dict, inventory: str | None = None, forks: int = 5) -> dict:
         """Run a playbook of tests/bench with a budget ledger of its own; the variables (with the token) go in a
         0600 vars file."""
         self.count += 1
@@ -221,11 +221,11 @@ class Bench:
         self.run = Runner(self.work, args.collections)
         self.rows: list[dict] = []
         self.problems: list[str] = []
-        self.emulator: Optional[Emulator] = None
+        self.emulator: Emulator | None = None
 
     # reporting
-    def row(self, scenario: str, figure: str, ours: Any, baseline: Any = None, ratio: Optional[float] = None,
-            target: str = '', met: Optional[bool] = None, note: str = '') -> None:
+    def row(self, scenario: str, figure: str, ours: Any, baseline: Any = None, ratio: float | None = None,
+            target: str = '', met: bool | None = None, note: str = '') -> None:
         self.rows.append({'scenario': scenario, 'figure': figure, 'ours': ours, 'baseline': baseline,
                           'ratio': None if ratio is None else round(ratio, 2), 'target': target, 'met': met,
                           'note': note})
@@ -242,7 +242,7 @@ class Bench:
         return not self.args.only or number in self.args.only
 
     # helpers
-    def query_vars(self, category: str, start: int, end: int, rate_limit: int = 0, rate_window: Optional[float] = None,
+    def query_vars(self, category: str, start: int, end: int, rate_limit: int = 0, rate_window: float | None = None,
                    **extra: Any) -> dict:
         variables = {'bench_base_url': self.emulator.url, 'bench_access_token': TOKEN, 'bench_rate_limit': rate_limit,
                      'bench_category': category, 'bench_start_time': start, 'bench_end_time': end,
@@ -402,7 +402,7 @@ class Bench:
             self.row('3', 'wall s, 10,000 entries, lookup vs uri loop (budget off)', round(wall, 2), round(base_wall, 2),
                      base_wall / wall, 'baseline/ours >= 20', base_wall / wall >= 20)
 
-    def paced(self, label: str, n: int, playbook_vars: dict, inventory: Optional[str] = None, forks: int = 5,
+    def paced(self, label: str, n: int, playbook_vars: dict, inventory: str | None = None, forks: int = 5,
               outputs: tuple = ('localhost-1',)) -> tuple[list[dict], list[int], list[float]]:
         """Runs under the emulator budget of 10 requests per 3 s: results, 429 counts and walk times."""
         results, limited, walks = [], [], []
@@ -635,7 +635,7 @@ def _cpu_model() -> str:
     return platform.processor() or 'unknown'
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--collections', required=True, help='where opswat.itot is installed (ANSIBLE_COLLECTIONS_PATH)')
     parser.add_argument('--runs', type=int, default=3, help='runs per figure; the median is reported [3]')

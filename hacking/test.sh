@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test: every check CI runs, on a fresh machine or a warm one.
 #
-#   hacking/test.sh [STEP ...]      steps: emulator sanity units mutate integration matrix molecule lint docs
+#   hacking/test.sh [STEP ...]      steps: ruff emulator sanity units mutate integration matrix molecule lint docs
 #                                          docsite changelog build installed
 #                                   (none given: all of them, in that order)
 #
@@ -25,7 +25,7 @@ mkdir -p "$logs" "$build/bin"
 ci=false
 [ "${CI:-}" = true ] && ci=true
 
-all_steps=(emulator sanity units mutate integration matrix molecule lint docs docsite changelog build installed)
+all_steps=(ruff emulator sanity units mutate integration matrix molecule lint docs docsite changelog build installed)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${all_steps[@]}")
 
@@ -166,6 +166,8 @@ EOF
 # --- the steps ---------------------------------------------------------------------------------------------
 at() { (cd "$coll" && PATH="$build/bin:$venv/bin:$PATH" "$@"); }
 
+# ruff (pinned, ruff.toml): style, pyupgrade, bugbear and complexity (max 10) over every Python file of the repo.
+step_ruff() { PATH="$venv/bin:$PATH" ruff check --no-cache --output-format concise "$root"; }
 step_emulator() { at python -m pytest -q -rs -p no:cacheprovider tests/emulator; }
 # Target Pythons this machine lacks (setup_pythons) and a missing shellcheck would make ansible-test skip checks.
 step_sanity() {
@@ -277,6 +279,7 @@ matrix_what="integration of the module and the role on ansible-core 2.16 and 2.2
 
 for s in "${steps[@]}"; do
   case $s in
+    ruff) run_step ruff "ruff check (ruff.toml: pycodestyle, pyflakes, isort, pyupgrade, bugbear, complexity <= 10)" step_ruff ;;
     emulator) run_step emulator "emulator's own tests (pytest)" step_emulator ;;
     sanity) run_step sanity "ansible-test sanity (Python $(cat "$build/pythons"))" step_sanity ;;
     units) run_step units "ansible-test units" step_units ;;

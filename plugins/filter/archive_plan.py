@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -6,12 +5,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import int_value
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms, parse_time_option
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import DAY_SECONDS, MAX_WINDOW_RANGE
 
 DOCUMENTATION = r"""
 ---
@@ -87,11 +88,10 @@ _value:
       type: str
 """
 
-DAY_SECONDS = 86400
-MAX_SLICE_SECONDS = 30 * DAY_SECONDS
+MAX_SLICE_SECONDS = MAX_WINDOW_RANGE[1]
 
 
-def _host_cursor(host_result: Any, category: str) -> Optional[int]:
+def _host_cursor(host_result: Any, category: str) -> int | None:
     """The cursor (epoch ms) a host reported for a category, or None when it has no archive yet."""
     for result in (host_result or {}).get('results', []):
         if result.get('item') == category:
@@ -101,7 +101,7 @@ def _host_cursor(host_result: Any, category: str) -> Optional[int]:
 
 
 def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 300, initial_lookback: Any = '-1d',
-                 now_ms: Optional[int] = None, slice_seconds: int = DAY_SECONDS) -> list[dict[str, Any]]:
+                 now_ms: int | None = None, slice_seconds: int = DAY_SECONDS) -> list[dict[str, Any]]:
     """Slices (category, start, end, label) covering, per category, the oldest host cursor minus overlap up to now."""
     if not host_results:
         raise AnsibleFilterError('archive_plan: no host results to plan from')

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -6,9 +5,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_time_option
 
@@ -47,7 +47,7 @@ _value:
 """
 
 
-def epoch_ms(value: Any, now_ms: Optional[int] = None) -> int:
+def epoch_ms(value: Any, now_ms: int | None = None) -> int:
     """The time as epoch milliseconds; relative forms count from now_ms (default: the current time)."""
     now = int(now_ms) if now_ms is not None else int(time.time() * 1000)
     try:

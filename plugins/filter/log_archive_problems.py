@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -9,11 +8,10 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    CATEGORIES,
     CONNECTION_VARIABLES,
     OptionAdapter,
     bool_value,
@@ -23,6 +21,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._options import (
     shown,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import TIME_FORMS, parse_time_option
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
 
 DOCUMENTATION = r"""
 ---
@@ -95,12 +94,12 @@ def _past_time(name: str, value: Any, now: int) -> None:
 
 
 def _categories(name: str, value: Any, _now: int) -> None:
-    allowed = 'a list of %s' % ', '.join(CATEGORIES)
+    listed = 'a list of %s' % allowed(CATEGORIES)
     if not isinstance(value, (list, tuple)):
-        raise OptionError('%s: %s is not a list; allowed: %s' % (name, shown(value), allowed))
+        raise OptionError('%s: %s is not a list; allowed: %s' % (name, shown(value), listed))
     for category in value:
         if category not in CATEGORIES:
-            raise OptionError('%s: %s is not an event category; allowed: %s' % (name, shown(category), allowed))
+            raise OptionError('%s: %s is not an event category; allowed: %s' % (name, shown(category), listed))
 
 
 def _text(name: str, value: Any, _now: int) -> None:
@@ -149,7 +148,7 @@ def _filters(name: str, value: Any, now: int) -> list[str]:
     for category, spec in value.items():
         label = '%s.%s' % (name, category)
         if category not in CATEGORIES:
-            problems.append('%s: %s is not an event category; allowed: %s' % (name, shown(category), ', '.join(CATEGORIES)))
+            problems.append('%s: %s is not an event category; allowed: %s' % (name, shown(category), allowed(CATEGORIES)))
         elif spec is None:
             continue
         elif not isinstance(spec, Mapping):
@@ -194,7 +193,7 @@ CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
 }
 
 
-def log_archive_problems(variables: Any, now_ms: Optional[int] = None) -> list[str]:
+def log_archive_problems(variables: Any, now_ms: int | None = None) -> list[str]:
     """One message per bad variable (name, value, what is allowed); empty when all are fine."""
     now = int(now_ms) if now_ms is not None else int(time.time() * 1000)
     if not isinstance(variables, Mapping):

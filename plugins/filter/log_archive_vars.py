@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -8,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.opswat.itot.plugins.filter.log_archive_problems import ROLE_CHECKS
 from ansible_collections.opswat.itot.plugins.module_utils._options import CONNECTION_VARIABLES
 

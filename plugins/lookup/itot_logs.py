@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -85,7 +84,7 @@ _raw:
 
 import os
 import time
-from typing import Any, Optional
+from typing import Any
 
 from ansible.errors import AnsibleLookupError
 from ansible.module_utils.basic import missing_required_lib
@@ -95,7 +94,6 @@ from ansible.utils.display import Display
 from ansible_collections.opswat.itot.plugins.module_utils._client import HAS_REQUESTS, LogsClient
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    CATEGORIES,
     CONNECTION_OPTIONS,
     LOOKUP_OPTION_NAMES,
     ConnectionSettings,
@@ -104,6 +102,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._options import (
     check_values,
     connection_settings,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
 
 display = Display()
 
@@ -116,10 +115,10 @@ def _categories(terms: Any) -> list[Any]:
         else:
             categories.append(term)
     if not categories:
-        raise OptionError('_terms: no event category given; allowed: %s' % ', '.join(CATEGORIES))
+        raise OptionError('_terms: no event category given; allowed: %s' % allowed(CATEGORIES))
     for category in categories:
         if not isinstance(category, str) or category not in CATEGORIES:
-            raise OptionError('_terms: %r is not an event category; allowed: %s' % (category, ', '.join(CATEGORIES)))
+            raise OptionError('_terms: %r is not an event category; allowed: %s' % (category, allowed(CATEGORIES)))
     # A category given twice is read once, where it first appears: every entry is returned exactly once.
     return list(dict.fromkeys(categories))
 
@@ -132,7 +131,7 @@ def _from_source(message: str, source: str) -> str:
 
 class LookupModule(LookupBase):
 
-    def run(self, terms: list[Any], variables: Optional[dict[str, Any]] = None, **kwargs: Any) -> list[Any]:
+    def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[Any]:
         if not HAS_REQUESTS:
             raise AnsibleLookupError(missing_required_lib('requests'))
         unknown = sorted(set(kwargs) - set(LOOKUP_OPTION_NAMES))
@@ -177,7 +176,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError(exc.message) from None
         return entries
 
-    def _source(self, name: str) -> Optional[str]:
+    def _source(self, name: str) -> str | None:
         """``variable itot_x`` or ``environment variable ITOT_X`` when the option's value came from there."""
         origin = self.get_option_and_origin(name)[1]
         kind, sep, where = str(origin).partition(': ')

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -40,12 +39,19 @@ import os
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any, Callable
 
-from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_entry_time
+from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_identity, entry_line, entry_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import (
+    day_folder,
+    format_iso,
+    format_stamp,
+    now_ms,
+    parse_time_ms,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
 
-CATEGORIES = ('admin', 'device', 'webhook', 'device_report')
 ZERO_HASH = '0' * 64
 STATE_VERSION = 1
 MANIFEST = 'manifest.jsonl'
@@ -62,15 +68,10 @@ AttrSetter = Callable[[str, bool], bool]
 # hook(step): called after each step of a write; tests make it raise or kill the process to simulate a crash.
 StepHook = Callable[[str], None]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MIN_MS = int((datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH).total_seconds()) * 1000
-_MAX_MS = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds()) * 1000 + 999
-
-
 class ArchiveError(Exception):
     """An archive cannot be read or written; the message says which folder or file and why."""
 
-    def __init__(self, message: str, problems: Optional[List[Dict[str, Any]]] = None) -> None:
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.problems = problems or []
@@ -83,71 +84,7 @@ def os_reason(exc: OSError) -> str:
     return '%s (%s)' % (reason, name) if name else reason
 
 
-# --- time ---------------------------------------------------------------------------------------------------
-
-def _in_range(ms: int) -> Optional[int]:
-    return ms if _MIN_MS <= ms <= _MAX_MS else None
-
-
-def parse_time_ms(value: Any) -> Optional[int]:
-    """Epoch milliseconds (UTC) of an API timestamp, or None when the value is not a time the collection knows.
-
-    The forms are those of the client (``_timeparse.parse_entry_time``): ISO 8601 with or without a fraction, with
-    ``Z``, an offset or nothing (naive means UTC); epoch seconds or milliseconds as a number or a digit string (a
-    magnitude of 1e11 or more means ms); RFC 1123 such as ``Sun, 29 Nov 2026 07:00:00 GMT``.
-    """
-    micros = parse_entry_time(value)
-    return None if micros is None else _in_range(micros // 1000)
-
-
-def ms_to_datetime(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
-def format_iso(ms: Optional[int]) -> Optional[str]:
-    """``2026-11-29T07:00:00.000Z`` (UTC, milliseconds), or None."""
-    if ms is None:
-        return None
-    moment = ms_to_datetime(ms)
-    return '%04d-%02d-%02dT%02d:%02d:%02d.%03dZ' % (
-        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond // 1000)
-
-
-def format_stamp(ms: int) -> str:
-    """``20261129T070000000Z``: the form used in archive file names."""
-    moment = ms_to_datetime(ms)
-    return '%04d%02d%02dT%02d%02d%02d%03dZ' % (
-        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond // 1000)
-
-
-def day_folder(ms: int) -> str:
-    moment = ms_to_datetime(ms)
-    return '%04d/%02d/%02d' % (moment.year, moment.month, moment.day)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-# --- entries ------------------------------------------------------------------------------------------------
-
-def entry_time_ms(entry: Any) -> Optional[int]:
-    """The entry's ``timestamp`` in epoch ms, or None (no timestamp, or one that cannot be parsed)."""
-    if isinstance(entry, dict):
-        return parse_time_ms(entry.get('timestamp'))
-    return None
-
-
-def entry_identity(entry: Any) -> str:
-    """SHA-256 hex of the entry's canonical JSON (sorted keys, compact)."""
-    canonical = json.dumps(entry, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
-
-
-def entry_line(entry: Any) -> bytes:
-    """The entry as one archive line: compact JSON, fields and their order unchanged."""
-    return json.dumps(entry, separators=(',', ':'), ensure_ascii=False).encode('utf-8') + b'\n'
-
+# --- bytes --------------------------------------------------------------------------------------------------
 
 def gzip_bytes(data: bytes) -> bytes:
     """gzip without a file name and with mtime 0, so equal content gives equal bytes."""
@@ -157,14 +94,14 @@ def gzip_bytes(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def parse_archive_bytes(raw: bytes) -> List[Any]:
+def parse_archive_bytes(raw: bytes) -> list[Any]:
     """The entries of an archive file's (gzip) bytes."""
     text = gzip.decompress(raw).decode('utf-8')
     # split('\n'), not splitlines(): ensure_ascii=False leaves U+2028 and friends raw inside JSON strings.
     return [json.loads(line) for line in text.split('\n') if line]
 
 
-def read_archive_file(path: str) -> List[Any]:
+def read_archive_file(path: str) -> list[Any]:
     with open(path, 'rb') as stream:
         return parse_archive_bytes(stream.read())
 
@@ -192,7 +129,7 @@ def check_root(root: Any, option: str = 'dir') -> str:
 
 def category_dir(root: str, category: str) -> str:
     if category not in CATEGORIES:
-        raise ArchiveError('category must be one of %s, got %r' % (', '.join(CATEGORIES), category))
+        raise ArchiveError('category must be one of %s, got %r' % (allowed(CATEGORIES), category))
     return os.path.join(root, category)
 
 
@@ -279,11 +216,11 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
-def _read_bytes(path: str) -> Optional[bytes]:
+def _read_bytes(path: str) -> bytes | None:
     try:
         with open(path, 'rb') as stream:
             return stream.read()
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
         raise
@@ -306,7 +243,7 @@ def make_dirs(path: str, apply_attrs: AttrSetter) -> bool:
             os.mkdir(folder)
         except OSError as exc:
             if exc.errno != errno.EEXIST:
-                raise ArchiveError('cannot create %s: %s' % (folder, os_reason(exc)))
+                raise ArchiveError('cannot create %s: %s' % (folder, os_reason(exc))) from exc
         apply_attrs(folder, True)
     return bool(missing)
 
@@ -317,7 +254,7 @@ def _dumps_compact(value: Any) -> str:
 
 # --- lock ---------------------------------------------------------------------------------------------------
 
-class ArchiveLock(object):
+class ArchiveLock:
     """``flock`` on ``{category}/.lock``: exclusive for writers, shared for readers.
 
     A shared lock on a folder without a lock file is a no-op: nobody has written there yet.
@@ -330,7 +267,7 @@ class ArchiveLock(object):
         self.fd = None  # type: Optional[int]
         self.changed = False
 
-    def __enter__(self) -> 'ArchiveLock':
+    def __enter__(self) -> ArchiveLock:
         if self.exclusive:
             existed = os.path.exists(self.path)
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -348,7 +285,7 @@ class ArchiveLock(object):
             try:
                 fcntl.flock(self.fd, operation | fcntl.LOCK_NB)
                 return self
-            except (IOError, OSError) as exc:
+            except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     self._close()
                     raise
@@ -369,14 +306,14 @@ class ArchiveLock(object):
 
 # --- state and manifest -------------------------------------------------------------------------------------
 
-def empty_state(category: str) -> Dict[str, Any]:
+def empty_state(category: str) -> dict[str, Any]:
     return {
         'version': STATE_VERSION, 'category': category, 'cursor_ms': None, 'cursor': None, 'overlap_from_ms': None,
         'overlap_ids': {}, 'undated_ids': {}, 'manifest_lines': 0, 'manifest_head': ZERO_HASH,
     }
 
 
-def load_state(cat_dir: str, category: str) -> Tuple[Dict[str, Any], bool]:
+def load_state(cat_dir: str, category: str) -> tuple[dict[str, Any], bool]:
     """(state, whether state.json exists).  A missing file is an empty archive; a broken one is an error."""
     path = os.path.join(cat_dir, STATE)
     raw = _read_bytes(path)
@@ -385,7 +322,7 @@ def load_state(cat_dir: str, category: str) -> Tuple[Dict[str, Any], bool]:
     try:
         state = json.loads(raw.decode('utf-8'))
     except ValueError as exc:
-        raise ArchiveError('%s is not valid JSON (%s); repair or remove it' % (path, exc))
+        raise ArchiveError('%s is not valid JSON (%s); repair or remove it' % (path, exc)) from exc
     if not isinstance(state, dict) or state.get('version') != STATE_VERSION:
         raise ArchiveError('%s is not a version %d archive state' % (path, STATE_VERSION))
     merged = empty_state(category)
@@ -393,7 +330,7 @@ def load_state(cat_dir: str, category: str) -> Tuple[Dict[str, Any], bool]:
     return merged, True
 
 
-def read_manifest(cat_dir: str) -> List[bytes]:
+def read_manifest(cat_dir: str) -> list[bytes]:
     """The manifest's lines (bytes, without their newline).  A missing manifest has no lines."""
     raw = _read_bytes(os.path.join(cat_dir, MANIFEST))
     if not raw:
@@ -408,11 +345,11 @@ def line_hash(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
-def manifest_head(lines: List[bytes]) -> str:
+def manifest_head(lines: list[bytes]) -> str:
     return line_hash(lines[-1]) if lines else ZERO_HASH
 
 
-def manifest_record(record: Dict[str, Any], prev: str, at: str) -> bytes:
+def manifest_record(record: dict[str, Any], prev: str, at: str) -> bytes:
     """One manifest line (keys in the contract's order), chained to the previous line's hash."""
     ordered = dict((key, record[key]) for key in MANIFEST_KEYS[:6])
     ordered['prev'] = prev
@@ -420,7 +357,7 @@ def manifest_record(record: Dict[str, Any], prev: str, at: str) -> bytes:
     return _dumps_compact(ordered).encode('utf-8')
 
 
-def chain_records(records: List[Dict[str, Any]], prev: str, at: str) -> List[bytes]:
+def chain_records(records: list[dict[str, Any]], prev: str, at: str) -> list[bytes]:
     lines = []
     for record in records:
         line = manifest_record(record, prev, at)
@@ -429,7 +366,7 @@ def chain_records(records: List[Dict[str, Any]], prev: str, at: str) -> List[byt
     return lines
 
 
-def parse_manifest(lines: List[bytes]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+def parse_manifest(lines: list[bytes]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(records, problems): each line parsed, and what is wrong with the chain or the lines."""
     records = []
     problems = []
@@ -452,7 +389,7 @@ def parse_manifest(lines: List[bytes]) -> Tuple[List[Dict[str, Any]], List[Dict[
     return records, problems
 
 
-def live_files(records: List[Dict[str, Any]]) -> Tuple[Dict[str, Dict[str, Any]], List[Dict[str, Any]]]:
+def live_files(records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """(file -> its add record, problems): the files added and not removed, in manifest order."""
     live = {}  # type: Dict[str, Dict[str, Any]]
     problems = []
@@ -479,7 +416,7 @@ def live_files(records: List[Dict[str, Any]]) -> Tuple[Dict[str, Dict[str, Any]]
 
 # --- selecting what a host does not have yet ----------------------------------------------------------------
 
-class Selection(object):
+class Selection:
     """The entries of a batch that the host does not have yet."""
 
     def __init__(self) -> None:
@@ -488,7 +425,7 @@ class Selection(object):
         self.skipped = 0
 
 
-def select_new(entries: List[Any], state: Dict[str, Any]) -> Selection:
+def select_new(entries: list[Any], state: dict[str, Any]) -> Selection:
     """Multiset semantics: identical entries are distinct events; a host that holds c copies gets b - c more.
 
     Time t < overlap_from: already archived.  overlap_from <= t <= cursor: new beyond the copies in overlap_ids.
@@ -522,7 +459,7 @@ def select_new(entries: List[Any], state: Dict[str, Any]) -> Selection:
     return selection
 
 
-def next_state(state: Dict[str, Any], selection: Selection, overlap_s: int) -> Dict[str, Any]:
+def next_state(state: dict[str, Any], selection: Selection, overlap_s: int) -> dict[str, Any]:
     """The state after writing selection: new cursor, the identities from cursor - overlap on, undated ids."""
     new = empty_state(state['category'])
     cursor = state.get('cursor_ms')
@@ -557,10 +494,10 @@ def next_state(state: Dict[str, Any], selection: Selection, overlap_s: int) -> D
 
 # --- planning files -----------------------------------------------------------------------------------------
 
-class PlannedFile(object):
+class PlannedFile:
     """An archive file to add: its name relative to the category folder and its gzip bytes."""
 
-    def __init__(self, name: str, data: bytes, entries: int, first_ms: Optional[int], last_ms: Optional[int]) -> None:
+    def __init__(self, name: str, data: bytes, entries: int, first_ms: int | None, last_ms: int | None) -> None:
         self.name = name
         self.data = data
         self.entries = entries
@@ -568,11 +505,11 @@ class PlannedFile(object):
         self.last_ms = last_ms
         self.sha256 = hashlib.sha256(data).hexdigest()
 
-    def record(self, action: str = 'add') -> Dict[str, Any]:
+    def record(self, action: str = 'add') -> dict[str, Any]:
         return {'file': self.name, 'sha256': self.sha256, 'entries': self.entries,
                 'first': format_iso(self.first_ms), 'last': format_iso(self.last_ms), 'action': action}
 
-    def summary(self) -> Dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         return {'file': self.name, 'entries': self.entries, 'first': format_iso(self.first_ms),
                 'last': format_iso(self.last_ms), 'sha256': self.sha256}
 
@@ -587,7 +524,7 @@ def _unique_name(cat_dir: str, folder: str, base: str, taken: set) -> str:
         suffix += 1
 
 
-def plan_files(cat_dir: str, category: str, selection: Selection, taken: set) -> List[PlannedFile]:
+def plan_files(cat_dir: str, category: str, selection: Selection, taken: set) -> list[PlannedFile]:
     """One file per UTC day (entries oldest first, stable), one for the undated entries.
 
     taken: names already used (every name in the manifest, added or removed); a clash gets -2, -3, ...
@@ -609,7 +546,7 @@ def plan_files(cat_dir: str, category: str, selection: Selection, taken: set) ->
     return planned
 
 
-def expired_files(live: Dict[str, Dict[str, Any]], retention_days: int, now: int) -> List[Dict[str, Any]]:
+def expired_files(live: dict[str, dict[str, Any]], retention_days: int, now: int) -> list[dict[str, Any]]:
     """Live dated files whose last entry is older than now - retention_days (0 keeps everything)."""
     if retention_days <= 0:
         return []
@@ -624,12 +561,12 @@ def expired_files(live: Dict[str, Dict[str, Any]], retention_days: int, now: int
 
 # --- the write transaction ----------------------------------------------------------------------------------
 
-def _call(hook: Optional[StepHook], step: str) -> None:
+def _call(hook: StepHook | None, step: str) -> None:
     if hook is not None:
         hook(step)
 
 
-def load_pending(cat_dir: str) -> Optional[Dict[str, Any]]:
+def load_pending(cat_dir: str) -> dict[str, Any] | None:
     path = os.path.join(cat_dir, PENDING)
     raw = _read_bytes(path)
     if raw is None:
@@ -639,11 +576,11 @@ def load_pending(cat_dir: str) -> Optional[Dict[str, Any]]:
         if not isinstance(pending, dict) or not isinstance(pending.get('manifest'), list):
             raise ValueError('not a pending write')
     except ValueError as exc:
-        raise ArchiveError('%s cannot be read (%s): an interrupted write cannot be completed' % (path, exc))
+        raise ArchiveError('%s cannot be read (%s): an interrupted write cannot be completed' % (path, exc)) from exc
     return pending
 
 
-def lines_to_append(existing: List[bytes], wanted: List[bytes]) -> List[bytes]:
+def lines_to_append(existing: list[bytes], wanted: list[bytes]) -> list[bytes]:
     """The lines of wanted that are not already at the end of existing (the longest suffix/prefix match)."""
     for done in range(min(len(existing), len(wanted)), 0, -1):
         if existing[-done:] == wanted[:done]:
@@ -651,7 +588,7 @@ def lines_to_append(existing: List[bytes], wanted: List[bytes]) -> List[bytes]:
     return list(wanted)
 
 
-def _append_manifest(cat_dir: str, wanted: List[bytes], apply_attrs: AttrSetter) -> None:
+def _append_manifest(cat_dir: str, wanted: list[bytes], apply_attrs: AttrSetter) -> None:
     path = os.path.join(cat_dir, MANIFEST)
     raw = _read_bytes(path)
     keep = 0
@@ -686,8 +623,8 @@ def _append_manifest(cat_dir: str, wanted: List[bytes], apply_attrs: AttrSetter)
         _fsync_dir(cat_dir)
 
 
-def apply_pending(cat_dir: str, pending: Dict[str, Any], apply_attrs: AttrSetter = _no_attrs,
-                  hook: Optional[StepHook] = None) -> None:
+def apply_pending(cat_dir: str, pending: dict[str, Any], apply_attrs: AttrSetter = _no_attrs,
+                  hook: StepHook | None = None) -> None:
     """Finish a write described by ``.pending.json``; safe to repeat after a crash at any point.
 
     Order: rename temps to their final names -> remove expired files -> append the manifest lines that are not
@@ -735,18 +672,18 @@ def apply_pending(cat_dir: str, pending: Dict[str, Any], apply_attrs: AttrSetter
             after = ('the archive files in place are whole, the cursor in %s was not advanced, and the next run completes '
                      'the write' % STATE)
         raise ArchiveError('cannot complete the write recorded in %s (%s): %s; %s'
-                           % (os.path.join(cat_dir, PENDING), doing, os_reason(exc), after))
+                           % (os.path.join(cat_dir, PENDING), doing, os_reason(exc), after)) from exc
     _fsync_dir(cat_dir)
     _call(hook, 'done')
 
 
-def _state_bytes(state: Dict[str, Any]) -> bytes:
+def _state_bytes(state: dict[str, Any]) -> bytes:
     """One top-level key per line, each value compact: readable, and small with many identities."""
     body = ',\n'.join(' %s: %s' % (json.dumps(key), _dumps_compact(value)) for key, value in state.items())
     return ('{\n%s\n}\n' % body).encode('utf-8')
 
 
-def remove_temps(cat_dir: str) -> List[str]:
+def remove_temps(cat_dir: str) -> list[str]:
     """Delete leftover ``.tmp-*`` files of interrupted runs; returns their paths relative to cat_dir."""
     removed = []
     for folder, _dirs, files in os.walk(cat_dir):
@@ -767,7 +704,7 @@ def iter_archive_files(cat_dir: str) -> Iterator[str]:
                 yield os.path.relpath(os.path.join(folder, name), cat_dir).replace(os.sep, '/')
 
 
-def verify_archive(cat_dir: str, lines: List[bytes], state: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def verify_archive(cat_dir: str, lines: list[bytes], state: dict[str, Any] | None) -> list[dict[str, Any]]:
     """What is wrong with a category folder: the chain and its anchor, tampered / missing / extra files."""
     problems = chain_problems(lines, state)
     live = live_files(parse_manifest(lines)[0])[0]
@@ -787,12 +724,12 @@ def verify_archive(cat_dir: str, lines: List[bytes], state: Optional[Dict[str, A
     return problems
 
 
-def verify_error(cat_dir: str, problems: List[Dict[str, Any]]) -> ArchiveError:
+def verify_error(cat_dir: str, problems: list[dict[str, Any]]) -> ArchiveError:
     return ArchiveError('archive verification failed in %s: %s' % (cat_dir, '; '.join(p['detail'] for p in problems)),
                         problems)
 
 
-def read_cursor(root: str, category: str) -> Dict[str, Any]:
+def read_cursor(root: str, category: str) -> dict[str, Any]:
     """``state: query``: the cursor, read without a lock and without changing anything."""
     cat_dir = category_dir(check_root(root), category)
     state = load_state(cat_dir, category)[0] if os.path.isdir(cat_dir) else empty_state(category)
@@ -804,7 +741,7 @@ def read_cursor(root: str, category: str) -> Dict[str, Any]:
     }
 
 
-def manifest_after_pending(cat_dir: str, pending: Dict[str, Any]) -> List[bytes]:
+def manifest_after_pending(cat_dir: str, pending: dict[str, Any]) -> list[bytes]:
     """The manifest lines as they will be once the pending write is complete (read-only; for check mode)."""
     raw = _read_bytes(os.path.join(cat_dir, MANIFEST)) or b''
     lines = raw[:raw.rfind(b'\n') + 1].split(b'\n')[:-1] if raw else []
@@ -824,10 +761,10 @@ def _attrs_if_exists(attrs: AttrSetter, cat_dir: str) -> bool:
     return changed
 
 
-def write_archive(root: str, category: str, entries: Optional[List[Any]], overlap: int = 300, retention_days: int = 0,
-                  verify: bool = True, window_start_ms: Optional[int] = None, window_end_ms: Optional[int] = None,
-                  check_mode: bool = False, apply_attrs: Optional[AttrSetter] = None, now: Optional[int] = None,
-                  lock_timeout: float = 300, hook: Optional[StepHook] = None) -> Dict[str, Any]:
+def write_archive(root: str, category: str, entries: list[Any] | None, overlap: int = 300, retention_days: int = 0,
+                  verify: bool = True, window_start_ms: int | None = None, window_end_ms: int | None = None,
+                  check_mode: bool = False, apply_attrs: AttrSetter | None = None, now: int | None = None,
+                  lock_timeout: float = 300, hook: StepHook | None = None) -> dict[str, Any]:
     """Give the host's archive exactly the entries it does not have yet, apply retention, verify.
 
     Returns the module's answer (``diff_lines`` holds one line per file added or removed, for the diff).
@@ -877,11 +814,11 @@ def write_archive(root: str, category: str, entries: Optional[List[Any]], overla
         return job.run(state, read_manifest(cat_dir), state_exists)
 
 
-class _Job(object):
+class _Job:
     """One write_archive call once the folder is locked (or, in check mode, read)."""
 
-    def __init__(self, cat_dir: str, category: str, entries: List[Any], overlap: int, retention_days: int, verify: bool,
-                 window_start_ms: Optional[int], now: int, attrs: AttrSetter, check_mode: bool, hook: Optional[StepHook]) -> None:
+    def __init__(self, cat_dir: str, category: str, entries: list[Any], overlap: int, retention_days: int, verify: bool,
+                 window_start_ms: int | None, now: int, attrs: AttrSetter, check_mode: bool, hook: StepHook | None) -> None:
         self.cat_dir = cat_dir
         self.category = category
         self.entries = entries
@@ -899,7 +836,7 @@ class _Job(object):
             'manifest_lines': 0, 'manifest_head': ZERO_HASH, 'pending': False, 'diff_lines': [], 'warnings': [],
         }  # type: Dict[str, Any]
 
-    def run(self, state: Dict[str, Any], lines: List[bytes], state_exists: bool) -> Dict[str, Any]:
+    def run(self, state: dict[str, Any], lines: list[bytes], state_exists: bool) -> dict[str, Any]:
         result = self.result
         # The chain and its anchor in state.json are checked before anything is appended to them: appending to an
         # edited or truncated manifest would otherwise re-anchor the edit and hide it.
@@ -957,14 +894,14 @@ class _Job(object):
         return result
 
 
-def _describe(record: Dict[str, Any]) -> str:
+def _describe(record: dict[str, Any]) -> str:
     count = '%d %s' % (record['entries'], 'entry' if record['entries'] == 1 else 'entries')
     if record.get('first') is None:
         return count + ', undated'
     return '%s, %s .. %s' % (count, record['first'], record['last'])
 
 
-def chain_problems(lines: List[bytes], state: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def chain_problems(lines: list[bytes], state: dict[str, Any] | None) -> list[dict[str, Any]]:
     records, problems = parse_manifest(lines)
     problems.extend(live_files(records)[1])
     if state is not None:
@@ -980,8 +917,8 @@ def chain_problems(lines: List[bytes], state: Optional[Dict[str, Any]]) -> List[
     return problems
 
 
-def _write_transaction(cat_dir: str, planned: List[PlannedFile], remove: List[str], manifest_lines: List[bytes],
-                       new_state: Dict[str, Any], attrs: AttrSetter, hook: Optional[StepHook]) -> None:
+def _write_transaction(cat_dir: str, planned: list[PlannedFile], remove: list[str], manifest_lines: list[bytes],
+                       new_state: dict[str, Any], attrs: AttrSetter, hook: StepHook | None) -> None:
     """Temp files (fsynced) -> ``.pending.json`` -> apply_pending (renames, removals, manifest, state, pending deleted).
 
     hook(step) runs after each step: ``temp:N``, ``pending``, ``rename:N``, ``remove:N``, ``files`` (every rename and
@@ -1009,6 +946,6 @@ def _write_transaction(cat_dir: str, planned: List[PlannedFile], remove: List[st
             _unlink_quietly(temp)
         reason = exc.message if isinstance(exc, ArchiveError) else os_reason(exc)
         raise ArchiveError('cannot write %s in %s: %s; nothing of this run was kept (its temporary files were deleted) '
-                           'and the cursor was not advanced' % (target, cat_dir, reason))
+                           'and the cursor was not advanced' % (target, cat_dir, reason)) from exc
     _call(hook, 'pending')
     apply_pending(cat_dir, pending, attrs, hook)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -16,32 +15,30 @@ import json
 import os
 import re
 from collections import Counter
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
-    CATEGORIES,
     PENDING,
     ArchiveError,
     ArchiveLock,
     AttrSetter,
-    chain_problems,
     atomic_write,
     category_dir,
-    entry_time_ms,
-    format_iso,
+    chain_problems,
     live_files,
     load_state,
     make_dirs,
     os_reason,
     parse_archive_bytes,
     parse_manifest,
-    parse_time_ms,
     read_manifest,
     verify_error,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, parse_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, DAY_MS, allowed
 
 NAME_TIME_RE = re.compile(r'^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$')
-DAY_MS = 86400000
 _CODE_RE = re.compile(r'^\s*\+?[0-9]+\s*$')
 
 
@@ -54,12 +51,7 @@ def parse_name_time(value: str) -> int:
     return moment
 
 
-def name_stamp(ms: int) -> str:
-    iso = format_iso(ms)
-    return '%s%s%sT%s%s%sZ' % (iso[0:4], iso[5:7], iso[8:10], iso[11:13], iso[14:16], iso[17:19])
-
-
-def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300) -> Tuple[List[Tuple[int, Any]], int, int]:
+def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300) -> tuple[list[tuple[int, Any]], int, int]:
     """((time, entry) in the period, oldest first; files read; undated entries held) for one category.
 
     Holds the folder's shared lock so that a writer's half-done transaction is never seen.
@@ -92,8 +84,8 @@ def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeo
             try:
                 with open(path, 'rb') as stream:
                     raw = stream.read()
-            except (IOError, OSError) as exc:
-                raise ArchiveError('cannot read archive file %s: %s' % (path, exc.strerror or exc))
+            except OSError as exc:
+                raise ArchiveError('cannot read archive file %s: %s' % (path, exc.strerror or exc)) from exc
             actual = hashlib.sha256(raw).hexdigest()
             if actual != record.get('sha256'):
                 raise ArchiveError('archive file %s does not match the manifest (sha256 %s, the manifest says %s): '
@@ -107,11 +99,11 @@ def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeo
     return [(item[0], item[2]) for item in found], files_read, undated
 
 
-def _text(value: Any) -> Optional[str]:
+def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _response_code(value: Any) -> Optional[int]:
+def _response_code(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -126,11 +118,11 @@ def _event_name(entry: Any) -> str:
     return '(none)' if event is None or event == '' else str(event)
 
 
-def _device_key(entry: Dict[str, Any]) -> str:
+def _device_key(entry: dict[str, Any]) -> str:
     return str(entry.get('device_id') or entry.get('device_name') or '(unknown device)')
 
 
-def analyse(entries_by_category: Dict[str, List[Tuple[int, Any]]]) -> Dict[str, Any]:
+def analyse(entries_by_category: dict[str, list[tuple[int, Any]]]) -> dict[str, Any]:
     """Counts and findings from the period's entries of each category (each list oldest first)."""
     counts = {}
     for category, items in entries_by_category.items():
@@ -205,15 +197,15 @@ def analyse(entries_by_category: Dict[str, List[Tuple[int, Any]]]) -> Dict[str, 
     }
 
 
-def build_report(root: str, categories: List[str], start_ms: int, end_ms: int, generated_ms: int,
-                 lock_timeout: float = 300) -> Dict[str, Any]:
+def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, generated_ms: int,
+                 lock_timeout: float = 300) -> dict[str, Any]:
     """The report over [start_ms, end_ms] (both included) of the archive under root."""
     if start_ms > end_ms:
         raise ArchiveError('period_start_ms (%d) must not be after period_end_ms (%d)' % (start_ms, end_ms))
     categories = list(dict.fromkeys(categories))  # each once, in the order given
     for category in categories:
         if category not in CATEGORIES:
-            raise ArchiveError('categories must be among %s, got %r' % (', '.join(CATEGORIES), category))
+            raise ArchiveError('categories must be among %s, got %r' % (allowed(CATEGORIES), category))
     by_category = {}
     files_read = 0
     undated = {}
@@ -247,7 +239,7 @@ def _cell(value: Any) -> str:
     return str(value).replace('\\', '\\\\').replace('|', '\\|').replace('\r', ' ').replace('\n', ' ')
 
 
-def _table(headers: List[str], rows: List[List[Any]], empty: str) -> List[str]:
+def _table(headers: list[str], rows: list[list[Any]], empty: str) -> list[str]:
     if not rows:
         return ['_%s_' % empty, '']
     lines = ['| %s |' % ' | '.join(headers), '|%s|' % '|'.join('---' for _header in headers)]
@@ -255,7 +247,7 @@ def _table(headers: List[str], rows: List[List[Any]], empty: str) -> List[str]:
     return lines + ['']
 
 
-def render_markdown(report: Dict[str, Any]) -> str:
+def render_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown tables a person can read at a glance."""
     summary = report['summary']
     period = report['period']
@@ -308,12 +300,12 @@ def render_markdown(report: Dict[str, Any]) -> str:
     return '\n'.join(lines).rstrip('\n') + '\n'
 
 
-def report_paths(dest: str, stamp: str) -> Tuple[str, str]:
+def report_paths(dest: str, stamp: str) -> tuple[str, str]:
     base = os.path.join(dest, 'audit-%s' % stamp)
     return base + '.json', base + '.md'
 
 
-def write_report(dest: str, stamp: str, report: Dict[str, Any], apply_attrs: AttrSetter, check_mode: bool) -> Tuple[bool, str, str]:
+def write_report(dest: str, stamp: str, report: dict[str, Any], apply_attrs: AttrSetter, check_mode: bool) -> tuple[bool, str, str]:
     """(changed, json path, markdown path): both files written atomically unless they already hold the same bytes."""
     json_path, markdown_path = report_paths(dest, stamp)
     wanted = [(json_path, (json.dumps(report, indent=2, ensure_ascii=False) + '\n').encode('utf-8')),
@@ -328,7 +320,7 @@ def write_report(dest: str, stamp: str, report: Dict[str, Any], apply_attrs: Att
         try:
             with open(path, 'rb') as stream:
                 same = stream.read() == data
-        except (IOError, OSError):
+        except OSError:
             same = False
         if same:
             changed = apply_attrs(path, False) or changed
@@ -338,10 +330,10 @@ def write_report(dest: str, stamp: str, report: Dict[str, Any], apply_attrs: Att
             try:
                 atomic_write(path, data, apply_attrs)
             except OSError as exc:
-                raise ArchiveError('cannot write the report %s: %s; no partial report was left' % (path, os_reason(exc)))
+                raise ArchiveError('cannot write the report %s: %s; no partial report was left' % (path, os_reason(exc))) from exc
     return changed, json_path, markdown_path
 
 
-def default_period(start_ms: Optional[int], end_ms: Optional[int], now: int) -> Tuple[int, int]:
+def default_period(start_ms: int | None, end_ms: int | None, now: int) -> tuple[int, int]:
     end = now if end_ms is None else end_ms
     return (end - DAY_MS if start_ms is None else start_ms), end

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -16,7 +15,6 @@ import collections
 import email.utils
 import functools
 import http
-import json
 import math
 import random
 import re
@@ -24,8 +22,9 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
+from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_identity, entry_time, sort_key
 from ansible_collections.opswat.itot.plugins.module_utils._errors import (
     ApiError,
     AuthenticationError,
@@ -34,36 +33,36 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import (
     RetryError,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    API_DEFAULT_AGE,
-    DAY_SECONDS,
-    MAX_PAGE_SIZE,
-    SEARCH_CATEGORIES,
     ConnectionSettings,
     LogQuery,
     ResumePoint,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget, connection_identity
-from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms, parse_entry_time
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
+    API_DEFAULT_AGE,
+    DAY_MS,
+    LOGS_PATH,
+    MAX_PAGE_SIZE,
+    SEARCH_CATEGORIES,
+    TOKEN_PATH,
+)
 
 try:
     import requests
     from urllib3.exceptions import InsecureRequestWarning
 except ImportError:
     HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR: Optional[str] = traceback.format_exc()
+    REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 
-LOGS_PATH = '/o/api/v3.3/logs'
-TOKEN_PATH = '/o/oauth/token'
-DAY_MS = DAY_SECONDS * 1000  # the page's longest window (age max 86400 s): what a tenant surely takes
 MAX_PAGES_PER_WINDOW = 10000  # a server that hands out new tokens forever must not keep us here forever
 MAX_TOKEN_REFUSALS = 100  # re-reads after the API refused a pagination token it had handed out, per walk
 MAX_WHOLE_REREADS = 2  # of those, re-reads of a whole window (when the entries read give no place to resume at)
 RETRY_STATUSES = (500, 502, 503, 504)
 
-Item = tuple  # (the entry's time in epoch microseconds or None, the entry)
 
 
 class Scrubber:
@@ -72,12 +71,12 @@ class Scrubber:
     _PARAM = re.compile(r'(?i)\b((?:access_token|client_secret|refresh_token)=)[^&\s\'",;)]+')
     _URL = re.compile(r'(?i)\b(?:https?://|url: )\S+')
 
-    def __init__(self, secrets: Optional[list[Optional[str]]] = None) -> None:
+    def __init__(self, secrets: list[str | None] | None = None) -> None:
         self._secrets: set[str] = set()
         for secret in secrets or ():
             self.add(secret)
 
-    def add(self, secret: Optional[str]) -> None:
+    def add(self, secret: str | None) -> None:
         if secret:
             self._secrets.add(secret)
 
@@ -116,7 +115,7 @@ def http_status_text(status: int) -> str:
         return 'HTTP %d' % status
 
 
-def parse_retry_after(value: Optional[str], now: float, cap: float) -> Optional[float]:
+def parse_retry_after(value: str | None, now: float, cap: float) -> float | None:
     """Retry-After (seconds or an HTTP date) as seconds to wait, clamped to [0, cap]; None if absent or bad."""
     if value is None:
         return None
@@ -139,8 +138,8 @@ def parse_retry_after(value: Optional[str], now: float, cap: float) -> Optional[
 class _Transient(Exception):
     """An answer worth retrying."""
 
-    def __init__(self, reason: str, status: Optional[int] = None, rate_limited: bool = False,
-                 retry_after: Optional[float] = None) -> None:
+    def __init__(self, reason: str, status: int | None = None, rate_limited: bool = False,
+                 retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -181,7 +180,7 @@ class _TooMany(Exception):
 class _Page:
     status: int
     data: list
-    token: Optional[str]
+    token: str | None
 
 
 @dataclass(frozen=True)
@@ -211,7 +210,7 @@ class Span:
         """First microsecond after this span's own part."""
         return (self.end + (0 if self.pad_hi else 1)) * 1000
 
-    def drops(self, key: Optional[int]) -> bool:
+    def drops(self, key: int | None) -> bool:
         """Whether an entry at ``key`` is the neighbour's (it lies in a padding millisecond)."""
         if key is None:
             return False
@@ -246,26 +245,11 @@ def _width(body: dict[str, Any]) -> int:
     return body['end_time'] - body['start_time']
 
 
-def sort_key(item: Item) -> tuple[int, int]:
-    key = item[0]
-    return (1, 0) if key is None else (0, key)
-
-
-def entry_time(entry: Any) -> Optional[int]:
-    """An entry's ``timestamp`` in epoch microseconds, or None."""
-    return parse_entry_time(entry.get('timestamp')) if isinstance(entry, dict) else None
-
-
-def entry_identity(entry: Any) -> str:
-    """An entry's canonical JSON (sorted keys, compact): equal for identical entries."""
-    return json.dumps(entry, sort_keys=True, separators=(',', ':'), default=str)
-
-
 @dataclass
 class LogsResult:
     logs: list
-    next_token: Optional[str]
-    window: Optional[tuple[int, int]]
+    next_token: str | None
+    window: tuple[int, int] | None
     api_requests: int
 
     @property
@@ -284,11 +268,11 @@ class LogsResult:
 class LogsClient:
     """One connection to the IT-OT Access API (transport, auth, pacing, retries)."""
 
-    def __init__(self, settings: ConnectionSettings, *, budget: Optional[RateBudget] = None, session: Any = None,
+    def __init__(self, settings: ConnectionSettings, *, budget: RateBudget | None = None, session: Any = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  rand: Callable[[], float] = random.random, backoff_base: float = 1.0, backoff_cap: float = 30.0,
-                 retry_after_cap: float = 120.0, warn: Optional[Callable[[str], None]] = None,
-                 on_secret: Optional[Callable[[str], None]] = None) -> None:
+                 retry_after_cap: float = 120.0, warn: Callable[[str], None] | None = None,
+                 on_secret: Callable[[str], None] | None = None) -> None:
         if not HAS_REQUESTS:
             raise ItotError("The Python library 'requests' is required by opswat.itot but is not installed")
         self.settings = settings
@@ -567,13 +551,13 @@ class LogWalk:
         else:
             self._slices = slice_window(padded(self.window[0], self.window[1]), client.max_window_ms)
         self._next_slice = 0
-        self._span: Optional[Span] = None
+        self._span: Span | None = None
         self._items: list[Item] = []
         self._pos = 0
         self._clean = True
         self._skip = query.resume
         self._refusals = 0
-        self._held_end: Optional[str] = None  # which end of the window a 406 without a token holds (see _narrowed)
+        self._held_end: str | None = None  # which end of the window a 406 without a token holds (see _narrowed)
 
     def __iter__(self) -> LogWalk:
         return self
@@ -595,7 +579,7 @@ class LogWalk:
 
     # --- resuming --------------------------------------------------------------------------------------------
 
-    def resume_token(self) -> Optional[str]:
+    def resume_token(self) -> str | None:
         """A token that resumes right after the last entry handed out, or None when nothing is left."""
         if self._span is not None and self._pos < len(self._items):
             point = self._point_in_slice()
@@ -685,7 +669,7 @@ class LogWalk:
             return items
         return self._walk(span, events[0] if events else None, self._age_mode)
 
-    def _body(self, span: Span, events: Optional[str], use_age: bool) -> dict[str, Any]:
+    def _body(self, span: Span, events: str | None, use_age: bool) -> dict[str, Any]:
         query = self._query
         body: dict[str, Any] = {'event_category': query.event_category, 'limit': query.page_size}
         if use_age:
@@ -705,7 +689,7 @@ class LogWalk:
             body['filter'] = filters
         return body
 
-    def _walk(self, span: Span, events: Optional[str], use_age: bool) -> list[Item]:
+    def _walk(self, span: Span, events: str | None, use_age: bool) -> list[Item]:
         """Every entry of one span, also when the API refuses a pagination token it handed out, or answers 406
         without a token (the window is narrowed past the entries it gave, or split in two)."""
         held: list[Item] = []
@@ -743,7 +727,7 @@ class LogWalk:
 
     # --- a 406 without a token -------------------------------------------------------------------------------
 
-    def _narrowed(self, span: Span, events: Optional[str], data: list) -> Optional[tuple[list[Item], Span]]:
+    def _narrowed(self, span: Span, events: str | None, data: list) -> tuple[list[Item], Span] | None:
         """After a 406 without a token: the entries of ``data`` worth keeping, and the smaller span left to read;
         None when the window must be split in two instead.
 
@@ -791,7 +775,7 @@ class LogWalk:
         return None
 
     @staticmethod
-    def _beyond(span: Span, boundary_ms: int, older: bool) -> Optional[Span]:
+    def _beyond(span: Span, boundary_ms: int, older: bool) -> Span | None:
         """The part of ``span`` from ``boundary_ms`` (included) towards its start (``older``) or its end, sent one
         millisecond wider on the cut side; None when that is not smaller than ``span``."""
         if older:
@@ -802,7 +786,7 @@ class LogWalk:
             return None
         return part
 
-    def _probe(self, span: Span, events: Optional[str], boundary_ms: int) -> Optional[list[Item]]:
+    def _probe(self, span: Span, events: str | None, boundary_ms: int) -> list[Item] | None:
         """One request for ``span``: its entries when the API gave all of them (a short 200 page without a token) and
         they all lie in ``boundary_ms``; else None."""
         page = self._client.post_logs(self._body(span, events, False))
@@ -814,7 +798,7 @@ class LogWalk:
             return None
         return items
 
-    def _rest_after(self, span: Span, entries: list) -> Optional[tuple[Span, int]]:
+    def _rest_after(self, span: Span, entries: list) -> tuple[Span, int] | None:
         """The span still to read after ``entries`` (the first pages of a walk of ``span``), and the millisecond
         where the two meet; None when the entries do not tell (unparseable times, no order, no progress).
 
@@ -856,12 +840,12 @@ class LogWalk:
             items.append((key, entry))
         return items
 
-    def _read(self, span: Span, events: Optional[str], use_age: bool) -> list[Item]:
+    def _read(self, span: Span, events: str | None, use_age: bool) -> list[Item]:
         """Every entry of one span: resend the same body plus the token while the API offers more."""
         body = self._body(span, events, use_age)
         entries: list[Any] = []
         seen: dict[str, list] = {}  # token -> the page it came with
-        token: Optional[str] = None
+        token: str | None = None
         pages = 0
         while True:
             request = dict(body)
@@ -903,7 +887,7 @@ class LogWalk:
             return items
         return [item for item in items if not span.drops(item[0])]
 
-    def _split(self, span: Span, events: Optional[str], use_age: bool, data: list) -> list[Item]:
+    def _split(self, span: Span, events: str | None, use_age: bool, data: list) -> list[Item]:
         """Read the two halves of ``span`` (its own part, without padding) one by one, down to one millisecond.
 
         An age window is split as the explicit window it stands for (span holds it).
@@ -914,7 +898,7 @@ class LogWalk:
         left, right = span.split_at(first_ms + (last_ms - first_ms + 1) // 2)
         return self._walk(left, events, False) + self._walk(right, events, False)
 
-    def _one_millisecond(self, span: Span, events: Optional[str], data: list) -> list[Item]:
+    def _one_millisecond(self, span: Span, events: str | None, data: list) -> list[Item]:
         """A 406 without a token for a window whose own part is one millisecond.
 
         The window was sent one millisecond wider on a padded side, and a server that serves that end counts the

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -11,13 +10,11 @@ Their messages never carry a URL, a token or a secret.
 
 from __future__ import annotations
 
-from typing import Optional
-
 
 class ItotError(Exception):
     """Base of every error the client raises on purpose."""
 
-    def __init__(self, message: str, status: Optional[int] = None, attempts: Optional[int] = None) -> None:
+    def __init__(self, message: str, status: int | None = None, attempts: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status

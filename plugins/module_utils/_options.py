@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -20,7 +19,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
@@ -28,29 +27,20 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_time_option
-
-DEFAULT_BASE_URL = 'https://gears.opswat.com'
-
-# Events per category, as the vendor's page lists them (v3.3).
-EVENTS = {
-    'admin': ('cac_change', 'changed_password', 'config', 'failed_auth', 'login', 'rev_mobile_code',
-              'submit_ticket', 'whitelist'),
-    'device': ('access_granted', 'access_revoked', 'added', 'added_duplicate_mac', 'compliance_check', 'compliant',
-               'deleted', 'deleted_api', 'deleted_user', 'exempt_all', 'fetch_log', 'noncompliant', 'scan_threat',
-               'unexempt', 'unseen'),
-    'webhook': ('added', 'deleted', 'status_changed_to_compliant', 'status_changed_to_exempted',
-                'status_changed_to_non_compliant'),
-    'device_report': (),
-}
-CATEGORIES = ('admin', 'device', 'device_report', 'webhook')
-AGENT_TYPES = {0: 'MetaDefender Endpoint', 2: 'OPSWAT Domain Controller Client'}
-SEARCH_CATEGORIES = ('device', 'device_report', 'webhook')
-MAX_AGE = 86400
-MAX_PAGE_SIZE = 100
-DAY_SECONDS = 86400  # the widest window the page implies (age at most 86400 s), and max_window's default
-MAX_WINDOW_RANGE = (60, 30 * DAY_SECONDS)  # max_window: the vendor's own client sends windows of up to 30 days
-TOKEN_LOCATIONS = ('query', 'header')  # access_token_location: the page's ?access_token=, or Authorization: Bearer
-API_DEFAULT_AGE = 3600  # what the API uses when neither age nor start/end is sent
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
+    AGENT_TYPES,
+    API_DEFAULT_AGE,
+    CATEGORIES,
+    DAY_SECONDS,
+    DEFAULT_BASE_URL,
+    EVENTS,
+    MAX_AGE,
+    MAX_PAGE_SIZE,
+    MAX_WINDOW_RANGE,
+    SEARCH_CATEGORIES,
+    TOKEN_LOCATIONS,
+    allowed,
+)
 
 # Connection options: type, default, no_log, and where a lookup (and, for env, the module) also reads them.
 CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
@@ -143,11 +133,11 @@ class OptionAdapter:
 @dataclass(frozen=True)
 class ConnectionSettings:
     base_url: str
-    access_token: Optional[str] = None
-    client_id: Optional[str] = None
-    client_secret: Optional[str] = None
+    access_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
     validate_certs: bool = True
-    ca_path: Optional[str] = None
+    ca_path: str | None = None
     timeout: float = 30.0
     max_retries: int = 5
     rate_limit: int = 10
@@ -180,7 +170,7 @@ class ResumePoint:
     start_ms: int
     end_ms: int
     pad_lo: bool = False
-    after_us: Optional[int] = None
+    after_us: int | None = None
     same: int = 0
     all_parsed: bool = False
     unparsed: int = 0
@@ -238,17 +228,17 @@ class LogQuery:
     now_ms: int
     events: tuple[str, ...] = ()
     agent_types: tuple[int, ...] = ()
-    search: Optional[str] = None
-    age: Optional[int] = None
-    start_ms: Optional[int] = None
-    end_ms: Optional[int] = None
+    search: str | None = None
+    age: int | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
     page_size: int = MAX_PAGE_SIZE
     max_results: int = 0
-    resume: Optional[ResumePoint] = None
+    resume: ResumePoint | None = None
     fingerprint: str = ''
 
     @property
-    def window(self) -> Optional[tuple[int, int]]:
+    def window(self) -> tuple[int, int] | None:
         """The explicit window (epoch ms, both ends included), or None when the API's ``age`` decides."""
         if self.resume is not None:
             return (self.resume.start_ms + (1 if self.resume.pad_lo else 0), self.resume.end_ms)
@@ -262,7 +252,7 @@ RATE_UNIT = ' requests per minute (0 turns pacing off)'
 CA_PATH_ALLOWED = 'a CA bundle file or a directory of CA certificates'
 
 
-def _int_option(name: str, value: Any, low: int, high: Optional[int] = None, unit: str = '') -> int:
+def _int_option(name: str, value: Any, low: int, high: int | None = None, unit: str = '') -> int:
     allowed = '%d to %d%s' % (low, high, unit) if high is not None else 'an integer of at least %d%s' % (low, unit)
     number = value
     if isinstance(number, str) and _INT_TEXT.match(number):
@@ -308,7 +298,7 @@ def _rate_window_option(value: Any) -> float:
     return _seconds_option('rate_window', value, 60.0)
 
 
-def _ca_path_option(value: Any) -> Optional[str]:
+def _ca_path_option(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
@@ -337,7 +327,7 @@ def _max_window_option(value: Any) -> int:
                        ' seconds (86400 = 24 h, the default; 2592000 = 30 days)')
 
 
-def _str_option(name: str, value: Any) -> Optional[str]:
+def _str_option(name: str, value: Any) -> str | None:
     """A string option; blank reads as not given. Secrets are never shown."""
     if value is None:
         return None
@@ -442,7 +432,7 @@ _VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def int_value(name: str, value: Any, low: int, high: Optional[int] = None, unit: str = '') -> int:
+def int_value(name: str, value: Any, low: int, high: int | None = None, unit: str = '') -> int:
     """An integer option (a digit string too) within [low, high]; OptionError naming it, the value and the range."""
     return _int_option(name, value, low, high, unit)
 
@@ -474,7 +464,7 @@ def check_values(values: dict[str, Any]) -> None:
             check(value)
 
 
-def first_problem(values: dict[str, Any], now_ms: int) -> Optional[str]:
+def first_problem(values: dict[str, Any], now_ms: int) -> str | None:
     """This collection's message for the first invalid option among ``values`` (module params), or None."""
     options = OptionAdapter.from_dict(values)
     try:
@@ -520,21 +510,21 @@ def _default(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def _fingerprint(category: str, events: tuple[str, ...], agent_types: tuple[int, ...], search: Optional[str],
-                 age: Optional[int], start_raw: Any, end_raw: Any) -> str:
+def _fingerprint(category: str, events: tuple[str, ...], agent_types: tuple[int, ...], search: str | None,
+                 age: int | None, start_raw: Any, end_raw: Any) -> str:
     def raw(value: Any) -> Any:
         return None if value is None else str(value).strip().lower()
     doc = [category, sorted(events), sorted(agent_types), search, age, raw(start_raw), raw(end_raw)]
     return hashlib.sha256(json.dumps(doc).encode('utf-8')).hexdigest()[:16]
 
 
-def build_query(options: OptionAdapter, now_ms: int, event_category: Optional[str] = None) -> LogQuery:
+def build_query(options: OptionAdapter, now_ms: int, event_category: str | None = None) -> LogQuery:
     """Validate the query options (``event_category`` from the options unless given) into a LogQuery."""
     category = options.get('event_category') if event_category is None else event_category
     if category is None:
-        raise OptionError('event_category: not given; allowed: %s' % ', '.join(CATEGORIES))
+        raise OptionError('event_category: not given; allowed: %s' % allowed(CATEGORIES))
     if not isinstance(category, str) or category not in CATEGORIES:
-        raise OptionError('event_category: %s is not a category; allowed: %s' % (_shown(category), ', '.join(CATEGORIES)))
+        raise OptionError('event_category: %s is not a category; allowed: %s' % (_shown(category), allowed(CATEGORIES)))
 
     raw_events = options.get('events')
     events: list[str] = []
@@ -557,7 +547,7 @@ def build_query(options: OptionAdapter, now_ms: int, event_category: Optional[st
     search = _str_option('search', options.get('search'))
     if search is not None and category not in SEARCH_CATEGORIES:
         raise OptionError('search: %s is only allowed for event_category %s, not %r'
-                          % (_shown(search), ', '.join(SEARCH_CATEGORIES), category))
+                          % (_shown(search), allowed(SEARCH_CATEGORIES), category))
 
     raw_age = options.get('age')
     start_raw = options.get('start_time')

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -18,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 LEDGER_DIR_NAME = 'opswat.itot'
 
@@ -33,7 +32,7 @@ def ledger_name(base_url: str, identity: str) -> str:
     return 'budget-%s.json' % digest[:32]
 
 
-def connection_identity(client_id: Optional[str], access_token: Optional[str]) -> str:
+def connection_identity(client_id: str | None, access_token: str | None) -> str:
     """Who the API counts requests for: the client id, else a hash of the token (never the token)."""
     if client_id:
         return 'client:%s' % client_id
@@ -47,7 +46,7 @@ class RateBudget:
     are injectable for tests; ``clock`` must be comparable across processes (wall-clock time).
     """
 
-    def __init__(self, path: Optional[str], limit: int, window: float = 60.0,
+    def __init__(self, path: str | None, limit: int, window: float = 60.0,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self.path = path
         self.limit = limit
@@ -57,11 +56,11 @@ class RateBudget:
         self._memory: dict[str, Any] = {'sent': [], 'blocked_until': 0.0}
 
     @classmethod
-    def for_connection(cls, base_url: str, identity: str, limit: int, cache_dir: Optional[str] = None,
+    def for_connection(cls, base_url: str, identity: str, limit: int, cache_dir: str | None = None,
                        **kwargs: Any) -> RateBudget:
         """The shared budget of a connection; falls back to a per-process one if the cache folder is unusable."""
         folder = cache_dir or default_cache_dir()
-        path: Optional[str] = os.path.join(folder, ledger_name(base_url, identity))
+        path: str | None = os.path.join(folder, ledger_name(base_url, identity))
         if limit > 0:
             try:
                 os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -139,7 +138,7 @@ class _Ledger:
 
     def __init__(self, budget: RateBudget) -> None:
         self._budget = budget
-        self._fd: Optional[int] = None
+        self._fd: int | None = None
         self.state: dict[str, Any] = budget._memory
 
     def __enter__(self) -> _Ledger:

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -19,7 +18,8 @@ import datetime
 import email.utils
 import math
 import re
-from typing import Any, Optional
+import time
+from typing import Any
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 
@@ -48,7 +48,7 @@ PLAUSIBLE_AHEAD_MS = 86400 * 1000
 PLAUSIBLE = "a time from 2000-01-01T00:00:00Z to 1 day after now"
 
 
-def parse_iso8601_us(text: str) -> Optional[int]:
+def parse_iso8601_us(text: str) -> int | None:
     """ISO 8601 date or date-time (naive means UTC) to epoch microseconds, or None."""
     match = _ISO.match(text.strip())
     if not match:
@@ -83,7 +83,7 @@ def _finite(number: int | float) -> bool:
     return isinstance(number, int) or not (math.isnan(number) or math.isinf(number))
 
 
-def _epoch_number_us(number: int | float) -> Optional[int]:
+def _epoch_number_us(number: int | float) -> int | None:
     if not _finite(number) or number < 0:
         return None
     try:
@@ -92,7 +92,7 @@ def _epoch_number_us(number: int | float) -> Optional[int]:
         return None
 
 
-def _number(value: Any) -> Optional[int | float]:
+def _number(value: Any) -> int | float | None:
     """A number, or a string of one (digits with an optional fraction), as a number; None for anything else."""
     if isinstance(value, bool):
         return None
@@ -104,7 +104,7 @@ def _number(value: Any) -> Optional[int | float]:
     return None
 
 
-def parse_entry_time(value: Any) -> Optional[int]:
+def parse_entry_time(value: Any) -> int | None:
     """The ``timestamp`` of an API entry to epoch microseconds, or None when its form is unknown.
 
     Accepts ISO 8601 (fraction, ``Z`` or offset optional), epoch seconds or milliseconds (number or
@@ -167,7 +167,7 @@ def parse_time_option(value: Any, now_ms: int, option: str) -> int:
 
 
 def _check_plausible(option: str, value: Any, when_ms: int, now_ms: int, read: str,
-                     number: Optional[int | float]) -> None:
+                     number: int | float | None) -> None:
     """OptionError unless ``when_ms`` lies from PLAUSIBLE_FROM_MS to PLAUSIBLE_AHEAD_MS after ``now_ms``.
 
     The message shows how the value was read (``read``: 'read as epoch seconds is ' or 'is ') and, for a number,
@@ -214,7 +214,54 @@ def _shown_ms(value: int) -> str:
         return 'a time after the year 9999' if value > 0 else 'a time before the year 1'
 
 
+def _fields(ms: int) -> tuple[int, ...]:
+    """(year, month, day, hour, minute, second, millisecond) of epoch milliseconds, UTC."""
+    when = _EPOCH + datetime.timedelta(milliseconds=ms)
+    return when.year, when.month, when.day, when.hour, when.minute, when.second, when.microsecond // 1000
+
+
 def format_ms(value: int) -> str:
-    """Epoch milliseconds as ISO 8601 UTC with milliseconds, for messages."""
-    when = _EPOCH + datetime.timedelta(milliseconds=value)
-    return when.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (value % 1000)
+    """``2026-11-29T07:00:00.000Z``: epoch milliseconds as ISO 8601 UTC with milliseconds (messages, manifests,
+    reports)."""
+    return '%04d-%02d-%02dT%02d:%02d:%02d.%03dZ' % _fields(value)
+
+
+def format_iso(ms: int | None) -> str | None:
+    """``format_ms``, or None for None."""
+    return None if ms is None else format_ms(ms)
+
+
+def format_stamp(ms: int) -> str:
+    """``20261129T070000000Z``: the form of archive file names (UTC, milliseconds)."""
+    return '%04d%02d%02dT%02d%02d%02d%03dZ' % _fields(ms)
+
+
+def format_name_time(ms: int) -> str:
+    """``20261129T070000Z``: the form of report file names (UTC, seconds)."""
+    return '%04d%02d%02dT%02d%02d%02dZ' % _fields(ms)[:6]
+
+
+def day_folder(ms: int) -> str:
+    """``2026/11/29``: the archive's day folder of a time (UTC)."""
+    return '%04d/%02d/%02d' % _fields(ms)[:3]
+
+
+_MIN_MS = int((datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc) - _EPOCH).total_seconds()) * 1000
+_MAX_MS = int((datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc) - _EPOCH).total_seconds()) * 1000 + 999
+
+
+def parse_time_ms(value: Any) -> int | None:
+    """Epoch milliseconds (UTC) of an API timestamp, or None when the value is not a time the collection knows.
+
+    The forms are those of ``parse_entry_time``, limited to the years 1..9999 (what can be formatted).
+    """
+    micros = parse_entry_time(value)
+    if micros is None:
+        return None
+    ms = micros // 1000
+    return ms if _MIN_MS <= ms <= _MAX_MS else None
+
+
+def now_ms() -> int:
+    """The current time, epoch milliseconds."""
+    return int(time.time() * 1000)

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -265,12 +264,10 @@ problems:
 
 import os
 import signal
-from typing import Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
-    CATEGORIES,
     FILE_OPTIONS,
     ArchiveError,
     StepHook,
@@ -279,11 +276,12 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     read_cursor,
     write_archive,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES
 
 TEST_KILL_ENV = 'OPSWAT_ITOT_TEST_KILL_AT'
 
 
-def kill_hook_for_tests(category: str) -> Optional[StepHook]:
+def kill_hook_for_tests(category: str) -> StepHook | None:
     """The test aid of the notes: a hook that SIGKILLs this process after the step named in OPSWAT_ITOT_TEST_KILL_AT."""
     value = os.environ.get(TEST_KILL_ENV, '')
     if not value:
@@ -336,7 +334,7 @@ def main() -> None:
             )
     except ArchiveError as exc:
         module.fail_json(msg=exc.message, problems=exc.problems, invocation=invocation)
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         where = ' (%s)' % exc.filename if getattr(exc, 'filename', None) else ''
         module.fail_json(msg='cannot update the archive in %s%s: %s'
                              % (os.path.join(params['dir'], params['category']), where, os_reason(exc)),

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -207,20 +206,20 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
-    CATEGORIES,
     FILE_OPTIONS,
     ArchiveError,
-    module_attr_setter,
     check_root,
+    module_attr_setter,
     os_reason,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._archive_report import (
     build_report,
     default_period,
-    name_stamp,
     parse_name_time,
     write_report,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_name_time
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES
 
 
 def main() -> None:
@@ -244,10 +243,10 @@ def main() -> None:
         generated = parse_name_time(params['name_time']) if params['name_time'] is not None else now
         start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
         report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'])
-        changed, json_path, markdown_path = write_report(dest, name_stamp(generated), report, module_attr_setter(module), module.check_mode)
+        changed, json_path, markdown_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module), module.check_mode)
     except ArchiveError as exc:
         module.fail_json(msg=exc.message, problems=exc.problems)
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         where = ' (%s)' % exc.filename if getattr(exc, 'filename', None) else ''
         module.fail_json(msg='audit report over %s%s: %s' % (params['dir'], where, os_reason(exc)))
     module.exit_json(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path)

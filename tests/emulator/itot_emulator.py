@@ -210,10 +210,11 @@ import time
 import traceback
 import unicodedata
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable
 
 # pylint: disable=too-many-lines,too-many-instance-attributes,too-many-branches,too-many-return-statements
 # pylint: disable=too-many-locals,too-many-statements,too-many-arguments,too-many-positional-arguments,too-few-public-methods
@@ -224,7 +225,7 @@ __all__ = ["EmulatorConfig", "EmulatorServer", "make_server", "run_in_thread", "
 LOGS_PATH = "/o/api/v3.3/logs"
 OAUTH_PATH = "/o/oauth/token"
 CATEGORIES = ("device", "admin", "webhook", "device_report")
-EVENTS: Dict[str, Tuple[str, ...]] = {
+EVENTS: dict[str, tuple[str, ...]] = {
     "admin": ("cac_change", "config", "failed_auth", "login", "rev_mobile_code", "submit_ticket", "whitelist",
               "changed_password"),
     "device": ("access_granted", "access_revoked", "added", "added_duplicate_mac", "compliance_check", "compliant",
@@ -234,20 +235,20 @@ EVENTS: Dict[str, Tuple[str, ...]] = {
                 "status_changed_to_non_compliant"),
     "device_report": ("device_report",),
 }
-EVENT_WEIGHTS: Dict[str, Tuple[int, ...]] = {
+EVENT_WEIGHTS: dict[str, tuple[int, ...]] = {
     "admin": (4, 10, 6, 30, 2, 2, 3, 2),
     "device": (5, 4, 8, 1, 6, 20, 3, 2, 1, 2, 3, 12, 5, 2, 2),
     "webhook": (4, 3, 10, 2, 8),
     "device_report": (1,),
 }
 _DEVICE_FIELDS = ("timestamp", "event", "details", "device_id", "device_name", "device_username", "device_group")
-FIELDS: Dict[str, Tuple[str, ...]] = {
+FIELDS: dict[str, tuple[str, ...]] = {
     "admin": ("timestamp", "event", "details", "admin_name", "admin_email"),
     "device": _DEVICE_FIELDS,
     "device_report": _DEVICE_FIELDS + ("status", "severity", "policy_name", "last_seen", "public_ip"),
     "webhook": ("timestamp", "event", "details", "device_id", "device_name", "response_code", "response_body"),
 }
-FILTER_KEYS: Dict[str, Tuple[str, ...]] = {
+FILTER_KEYS: dict[str, tuple[str, ...]] = {
     "admin": ("events",),
     "device": ("events", "agent_types", "search"),
     "webhook": ("events", "search"),
@@ -278,16 +279,16 @@ class EmulatorConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
-    port_file: Optional[str] = None
-    log_file: Optional[str] = None
+    port_file: str | None = None
+    log_file: str | None = None
     pagination: str = "406-token"
     order: str = "desc"
     rate_limit: int = 10
     rate_window: float = 60.0
     retry_after: bool = True
     auth: str = "both"
-    access_tokens: List[str] = field(default_factory=list)
-    clients: Dict[str, str] = field(default_factory=lambda: {"demo-client": "demo-secret"})
+    access_tokens: list[str] = field(default_factory=list)
+    clients: dict[str, str] = field(default_factory=lambda: {"demo-client": "demo-secret"})
     token_lifetime: int = 43199
     page_token_ttl: float = 300.0
     max_window: int = 86400
@@ -296,14 +297,14 @@ class EmulatorConfig:
     seed: int = 1
     entries: int = 500
     span: int = 86400
-    anchor_ms: Optional[int] = None
+    anchor_ms: int | None = None
     time_format: str = "iso"
     duplicates: int = 0
-    faults: Dict[str, float] = field(default_factory=dict)
+    faults: dict[str, float] = field(default_factory=dict)
     fault_seed: int = 0
     slow_seconds: float = 5.0
-    tls_cert: Optional[str] = None
-    tls_key: Optional[str] = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -342,9 +343,9 @@ def _choice(name: str, value: Any, allowed: Sequence[str]) -> None:
         raise ValueError(f"{name}: {_show(value)} is not allowed; allowed: {', '.join(allowed)}")
 
 
-def _number(name: str, value: Any, low: Optional[float], integer: bool = False) -> None:
+def _number(name: str, value: Any, low: float | None, integer: bool = False) -> None:
     """Raise ValueError unless ``value`` is a number (an int when ``integer``) >= ``low``."""
-    kinds: Tuple[type, ...] = (int,) if integer else (int, float)
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or (isinstance(value, float) and not math.isfinite(value)):
         raise ValueError(f"{name}: {_show(value)} is not {'an integer' if integer else 'a number'}")
     if low is not None and value < low:
@@ -501,7 +502,7 @@ class _Pools:
             self.admins.append({"name": f"{first} {last}",
                                 "email": f"{_ascii(first).lower()}.{_ascii(last).lower()}@example.com"})
         users = [f"{_ascii(first)[0].lower()}{_ascii(last).lower()}" for first, last in chosen[8:]]
-        self.devices: List[Dict[str, Any]] = []
+        self.devices: list[dict[str, Any]] = []
         for pattern, count, top, groups, systems, policies, agent in _DEVICE_KINDS:
             for number in sorted(rng.sample(range(1, top + 1), count)):
                 name = pattern % number
@@ -525,16 +526,16 @@ class Entry:
 
     __slots__ = ("ts", "seq", "event", "agent", "name", "ident", "blob")
 
-    def __init__(self, ts: int, seq: int, event: str, agent: Optional[int], name: str, ident: str, blob: bytes):
+    def __init__(self, ts: int, seq: int, event: str, agent: int | None, name: str, ident: str, blob: bytes):
         self.ts, self.seq, self.event, self.agent = ts, seq, event, agent
         self.name, self.ident, self.blob = name, ident, blob
 
-    def key(self) -> Tuple[int, int]:
+    def key(self) -> tuple[int, int]:
         """The sort key (timestamp_ms, seq)."""
         return (self.ts, self.seq)
 
 
-def _blob(rendered: Dict[str, Any]) -> bytes:
+def _blob(rendered: dict[str, Any]) -> bytes:
     return json.dumps(rendered, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -551,8 +552,8 @@ class Generator:
             return rng.choice(_MIXED_STYLES)
         return _STYLE_FOR_FORMAT[self.time_format]
 
-    def make(self, category: str, rng: random.Random, ts_ms: int, events: Optional[Sequence[str]] = None,
-             floor: Optional[int] = None) -> Tuple[int, Dict[str, Any], Optional[int]]:
+    def make(self, category: str, rng: random.Random, ts_ms: int, events: Sequence[str] | None = None,
+             floor: int | None = None) -> tuple[int, dict[str, Any], int | None]:
         """One entry: (timestamp ms as stored, rendered fields, hidden agent type).
 
         Second-resolution styles truncate ``ts_ms`` to the second (rounding up instead when that would fall below
@@ -569,8 +570,8 @@ class Generator:
             event = rng.choices(EVENTS[category], EVENT_WEIGHTS[category])[0]
         admin = rng.choice(self.pools.admins)
         device = rng.choice(self.pools.devices)
-        out: Dict[str, Any] = {"timestamp": render_timestamp(ts_ms, style), "event": event}
-        agent: Optional[int] = None
+        out: dict[str, Any] = {"timestamp": render_timestamp(ts_ms, style), "event": event}
+        agent: int | None = None
         if category == "admin":
             out["details"] = self._admin_details(rng, event, admin)
             out["admin_name"], out["admin_email"] = admin["name"], admin["email"]
@@ -598,7 +599,7 @@ class Generator:
         return ts_ms, {key: out[key] for key in FIELDS[category]}, agent
 
     @staticmethod
-    def _admin_details(rng: random.Random, event: str, admin: Dict[str, str]) -> str:
+    def _admin_details(rng: random.Random, event: str, admin: dict[str, str]) -> str:
         name = admin["name"]
         if event == "login":
             return f"{name} logged in to the MetaDefender IT-OT Access console from 198.51.100.{rng.randrange(1, 255)}"
@@ -623,7 +624,7 @@ class Generator:
         return f"{name} changed the password with OPSWAT SSO"
 
     @staticmethod
-    def _device_details(rng: random.Random, event: str, device: Dict[str, Any], admin: Dict[str, str]) -> str:
+    def _device_details(rng: random.Random, event: str, device: dict[str, Any], admin: dict[str, str]) -> str:
         by = admin["name"]
         app = rng.choice(_APPS)
         texts = {
@@ -646,7 +647,7 @@ class Generator:
         return texts.get(event, f"Event {event} on {device['name']}")
 
     @staticmethod
-    def _report(rng: random.Random, out: Dict[str, Any], ts_ms: int, device: Dict[str, Any], admin: Dict[str, str]) -> None:
+    def _report(rng: random.Random, out: dict[str, Any], ts_ms: int, device: dict[str, Any], admin: dict[str, str]) -> None:
         roll = rng.random()
         if roll < 0.6:
             status, severity = "compliant", "low"
@@ -670,11 +671,11 @@ class CategoryStore:
 
     def __init__(self, category: str) -> None:
         self.category = category
-        self.keys: List[Tuple[int, int]] = []
-        self.entries: List[Entry] = []
+        self.keys: list[tuple[int, int]] = []
+        self.entries: list[Entry] = []
         self.next_seq = 0
 
-    def add(self, ts: int, rendered: Dict[str, Any], agent: Optional[int]) -> Entry:
+    def add(self, ts: int, rendered: dict[str, Any], agent: int | None) -> Entry:
         """Insert one entry (after every entry with the same timestamp) and return it."""
         name = rendered.get("device_name")
         ident = rendered.get("device_id")
@@ -692,13 +693,13 @@ class CategoryStore:
             self.entries.insert(index, entry)
         return entry
 
-    def _bounds(self, start: Optional[int], end: Optional[int]) -> Tuple[int, int]:
+    def _bounds(self, start: int | None, end: int | None) -> tuple[int, int]:
         low = 0 if start is None else bisect.bisect_left(self.keys, (start,))
         high = len(self.keys) if end is None else bisect.bisect_left(self.keys, (end + 1,))
         return low, high
 
-    def page(self, window: Tuple[int, int], match: Optional[Callable[[Entry], bool]], snapshot: int,
-             after: Optional[Tuple[int, int]], order: str, limit: int) -> Tuple[List[Entry], bool]:
+    def page(self, window: tuple[int, int], match: Callable[[Entry], bool] | None, snapshot: int,
+             after: tuple[int, int] | None, order: str, limit: int) -> tuple[list[Entry], bool]:
         """Up to ``limit`` matching entries of ``window`` after position ``after`` in ``order``; and whether more remain.
 
         asc: by (timestamp, seq); desc: by timestamp descending, ties still in insertion (seq) order (a stable
@@ -707,7 +708,7 @@ class CategoryStore:
         """
         low, high = self._bounds(*window)
         keys = self.keys
-        out: List[Entry] = []
+        out: list[Entry] = []
         if order == "asc":
             first = low if after is None else max(low, bisect.bisect_right(keys, after))
             return out, self._scan(first, high, snapshot, match, out, limit)
@@ -728,8 +729,8 @@ class CategoryStore:
             group_end = group_start
         return out, False
 
-    def _scan(self, first: int, stop: int, snapshot: int, match: Optional[Callable[[Entry], bool]],
-              out: List[Entry], limit: int) -> bool:
+    def _scan(self, first: int, stop: int, snapshot: int, match: Callable[[Entry], bool] | None,
+              out: list[Entry], limit: int) -> bool:
         """Append the matching entries of indexes [first, stop) to ``out``; True when one beyond ``limit`` exists."""
         entries = self.entries
         for index in range(first, stop):
@@ -740,14 +741,14 @@ class CategoryStore:
                 out.append(entry)
         return False
 
-    def select(self, start: Optional[int], end: Optional[int], match: Optional[Callable[[Entry], bool]]) -> List[Entry]:
+    def select(self, start: int | None, end: int | None, match: Callable[[Entry], bool] | None) -> list[Entry]:
         """Every matching entry of [start, end] (None = open), oldest first."""
         low, high = self._bounds(start, end)
         return [e for e in self.entries[low:high] if match is None or match(e)]
 
 
-def make_matcher(events: Optional[frozenset], agent_types: Optional[frozenset],
-                 search: Optional[str]) -> Optional[Callable[[Entry], bool]]:
+def make_matcher(events: frozenset | None, agent_types: frozenset | None,
+                 search: str | None) -> Callable[[Entry], bool] | None:
     """A predicate for the filters given, or None when there is none."""
     if events is None and agent_types is None and search is None:
         return None
@@ -768,7 +769,7 @@ class BadRequest(Exception):
     """A 400 answer; the message names the field, the value and what is allowed."""
 
 
-def _int_field(body: Dict[str, Any], key: str, low: int, high: Optional[int]) -> Optional[int]:
+def _int_field(body: dict[str, Any], key: str, low: int, high: int | None) -> int | None:
     if key not in body:
         return None
     value = body[key]
@@ -782,7 +783,7 @@ def _int_field(body: Dict[str, Any], key: str, low: int, high: Optional[int]) ->
     return value
 
 
-def parse_events(value: Any, category: str, events_format: str, where: str = "filter.events") -> Optional[frozenset]:
+def parse_events(value: Any, category: str, events_format: str, where: str = "filter.events") -> frozenset | None:
     """Check ``filter.events`` per the events format; the set of names, or None for an empty list."""
     allowed = EVENTS[category]
     forms = {"single": "one event name (a string)", "csv": "an event name or a comma-separated string of names",
@@ -809,7 +810,7 @@ def parse_events(value: Any, category: str, events_format: str, where: str = "fi
     return frozenset(names)
 
 
-def parse_agent_types(value: Any, where: str = "filter.agent_types") -> Optional[frozenset]:
+def parse_agent_types(value: Any, where: str = "filter.agent_types") -> frozenset | None:
     """Check ``filter.agent_types``: a list of ints, each 0 or 2; None for an empty list."""
     if not isinstance(value, list):
         raise BadRequest(f"{where}: {_show(value)} is not a list; allowed: a list of integers, each 0 or 2")
@@ -827,10 +828,10 @@ class Query:
     category: str
     limit: int
     age: int
-    start: Optional[int]
-    end: Optional[int]
-    match: Optional[Callable[[Entry], bool]]
-    token: Optional[str]
+    start: int | None
+    end: int | None
+    match: Callable[[Entry], bool] | None
+    token: str | None
     fingerprint: str
 
 
@@ -877,7 +878,7 @@ def parse_query(body: Any, events_format: str) -> Query:
                  make_matcher(events, agents, search), token or None, fingerprint)
 
 
-def resolve_window(query: Query, now: int, max_window: int) -> Tuple[int, int]:
+def resolve_window(query: Query, now: int, max_window: int) -> tuple[int, int]:
     """The inclusive [start, end] window of a first request; BadRequest when reversed or too long."""
     age_ms = query.age * 1000
     if query.start is not None and query.end is not None:
@@ -899,7 +900,7 @@ def resolve_window(query: Query, now: int, max_window: int) -> Tuple[int, int]:
     return window
 
 
-def served_part(window: Tuple[int, int], bounds: str) -> Tuple[int, int]:
+def served_part(window: tuple[int, int], bounds: str) -> tuple[int, int]:
     """The inclusive part of a resolved window that a server with these ``bounds`` serves (may be empty: lo > hi)."""
     start, end = window
     if bounds == "exclusive":
@@ -917,19 +918,19 @@ class Reply:
     status: int
     body: bytes = b""
     content_type: str = "application/json"
-    headers: List[Tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
     entries: int = 0
     reset: bool = False
     close: bool = False
-    after: Optional[Callable[[], None]] = None
+    after: Callable[[], None] | None = None
 
 
-def json_reply(status: int, obj: Any, headers: Optional[List[Tuple[str, str]]] = None, entries: int = 0) -> Reply:
+def json_reply(status: int, obj: Any, headers: list[tuple[str, str]] | None = None, entries: int = 0) -> Reply:
     """A JSON answer."""
     return Reply(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), headers=headers or [], entries=entries)
 
 
-def error_reply(status: int, message: str, headers: Optional[List[Tuple[str, str]]] = None) -> Reply:
+def error_reply(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Reply:
     """The API's error answer {"error": {"code": status, "message": message}}."""
     return json_reply(status, {"error": {"code": status, "message": message}}, headers)
 
@@ -956,13 +957,13 @@ class PageToken:
 
     __slots__ = ("fingerprint", "category", "window", "snapshot", "after", "order", "expires")
 
-    def __init__(self, fingerprint: str, category: str, window: Tuple[int, int], snapshot: int,
-                 after: Tuple[int, int], order: str, expires: float) -> None:
+    def __init__(self, fingerprint: str, category: str, window: tuple[int, int], snapshot: int,
+                 after: tuple[int, int], order: str, expires: float) -> None:
         self.fingerprint, self.category, self.window, self.snapshot = fingerprint, category, window, snapshot
         self.after, self.order, self.expires = after, order, expires
 
 
-def _new_counters() -> Dict[str, Any]:
+def _new_counters() -> dict[str, Any]:
     return {
         "logs_requests": 0,
         "by_status": {code: 0 for code in ("200", "400", "401", "406", "413", "429", "500", "502", "503", "504")},
@@ -987,14 +988,14 @@ class Emulator:
         self._generate()
         self.static_tokens = set(config.access_tokens)
         self.clients = dict(config.clients)
-        self.oauth_tokens: Dict[str, float] = {}
-        self.refresh_tokens: Dict[str, str] = {}
-        self.page_tokens: Dict[str, PageToken] = {}
+        self.oauth_tokens: dict[str, float] = {}
+        self.refresh_tokens: dict[str, str] = {}
+        self.page_tokens: dict[str, PageToken] = {}
         self._last_sweep = time.monotonic()
-        self.rate: Dict[str, Deque[float]] = {}
+        self.rate: dict[str, collections.deque[float]] = {}
         self.counters = _new_counters()
         self.fault_rng = random.Random(config.fault_seed)
-        self.fail_next: Deque[str] = collections.deque()
+        self.fail_next: collections.deque[str] = collections.deque()
         self.outage_until = 0.0
 
     # -- data --
@@ -1018,7 +1019,7 @@ class Emulator:
                     position += 1
 
     # -- logs endpoint --
-    def admit_logs(self, query_string: str, authorization: Optional[str] = None) -> Tuple[Optional[Reply], str]:
+    def admit_logs(self, query_string: str, authorization: str | None = None) -> tuple[Reply | None, str]:
         """Steps 0-3 (outage, token, rate limit, fault draw): an early answer or None, and the fault kind."""
         cfg = self.config
         with self.lock:
@@ -1084,7 +1085,7 @@ class Emulator:
                 return kind
         return ""
 
-    def _token_state(self, token: Optional[str], mono: float) -> str:
+    def _token_state(self, token: str | None, mono: float) -> str:
         if not token:
             return "missing"
         if token in self.static_tokens:
@@ -1094,7 +1095,7 @@ class Emulator:
             return "invalid"
         return "ok" if mono < expires else "expired"
 
-    def _count_hit(self, token: Optional[str], mono: float) -> None:
+    def _count_hit(self, token: str | None, mono: float) -> None:
         if token and self.config.rate_limit > 0:
             hits = self.rate.setdefault(token, collections.deque())
             hits.append(mono)
@@ -1103,7 +1104,7 @@ class Emulator:
                 for key in [k for k, v in self.rate.items() if not v or v[-1] <= horizon]:
                     del self.rate[key]
 
-    def _uncount_hit(self, token: Optional[str]) -> None:
+    def _uncount_hit(self, token: str | None) -> None:
         hits = self.rate.get(token or "")
         if hits:
             hits.pop()
@@ -1175,16 +1176,16 @@ class Emulator:
         for key in [k for k, v in self.page_tokens.items() if v.expires < mono - 3600]:
             del self.page_tokens[key]
 
-    def count_logs_outcome(self, status: Optional[int]) -> None:
+    def count_logs_outcome(self, status: int | None) -> None:
         """Count an early answer (401, 429, faults) of the logs endpoint."""
         if status:
             with self.lock:
                 self.counters["by_status"][str(status)] = self.counters["by_status"].get(str(status), 0) + 1
 
     # -- OAuth --
-    def oauth(self, query_string: str, raw: bytes, authorization: Optional[str]) -> Reply:
+    def oauth(self, query_string: str, raw: bytes, authorization: str | None) -> Reply:
         """The OAuth token endpoint (client_credentials and refresh_token grants)."""
-        params: Dict[str, str] = {}
+        params: dict[str, str] = {}
         for source in (raw.decode("utf-8", "replace"), query_string):
             for key, value in urllib.parse.parse_qsl(source, keep_blank_values=True):
                 params.setdefault(key, value)
@@ -1203,7 +1204,7 @@ class Emulator:
         reply.headers += [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
         return reply
 
-    def _oauth(self, params: Dict[str, str]) -> Reply:
+    def _oauth(self, params: dict[str, str]) -> Reply:
         grant = params.get("grant_type")
         client_id, secret = params.get("client_id"), params.get("client_secret")
         if not grant:
@@ -1243,7 +1244,7 @@ class Emulator:
         category = params.get("category")
         if category not in CATEGORIES:
             raise BadRequest(f"category: {_show(category)} is not allowed; allowed: {', '.join(CATEGORIES)}")
-        bounds: List[Optional[int]] = []
+        bounds: list[int | None] = []
         for key in ("start_time", "end_time"):
             value = params.get(key)
             if value is None or value == "":
@@ -1315,7 +1316,7 @@ class Emulator:
         return Reply(200, body_out)
 
     @staticmethod
-    def _exact_entry(category: str, item: Any, index: int) -> Tuple[int, Dict[str, Any], Optional[int]]:
+    def _exact_entry(category: str, item: Any, index: int) -> tuple[int, dict[str, Any], int | None]:
         where = f"entries[{index}]"
         if not isinstance(item, dict):
             raise BadRequest(f"{where}: not an object")
@@ -1337,18 +1338,18 @@ class Emulator:
                 raise BadRequest(f"{where}.agent_type: {_show(agent)} is not 0 or 2")
         return ts, {key: item[key] for key in fields}, agent
 
-    def counters_snapshot(self) -> Dict[str, Any]:
+    def counters_snapshot(self) -> dict[str, Any]:
         """A deep copy of the counters."""
         with self.lock:
             return json.loads(json.dumps(self.counters))
 
-    def reset_counters(self) -> Dict[str, Any]:
+    def reset_counters(self) -> dict[str, Any]:
         """Zero the counters."""
         with self.lock:
             self.counters = _new_counters()
         return self.counters_snapshot()
 
-    def config_view(self) -> Dict[str, Any]:
+    def config_view(self) -> dict[str, Any]:
         """The current configuration, without secrets."""
         cfg = self.config
         with self.lock:
@@ -1365,12 +1366,12 @@ class Emulator:
                 "static_access_tokens": len(self.static_tokens), "oauth_clients": len(self.clients),
             }
 
-    def configure(self, body: Any) -> Dict[str, Any]:
+    def configure(self, body: Any) -> dict[str, Any]:
         """POST /_control/config: check every key first, then apply them together."""
         if not isinstance(body, dict):
             raise BadRequest("body: not a JSON object")
         cfg = self.config
-        checks: Dict[str, Callable[[Any], None]] = {
+        checks: dict[str, Callable[[Any], None]] = {
             "pagination": lambda v: _choice("pagination", v, PAGINATION_STYLES),
             "order": lambda v: _choice("order", v, ORDERS),
             "auth": lambda v: _choice("auth", v, AUTH_PLACES),
@@ -1438,13 +1439,13 @@ def _check_fail_next(value: Any) -> None:
             raise ValueError(f"fail_next: {_show(kind)} is not a fault kind; allowed: {', '.join(QUEUE_KINDS)}")
 
 
-def _bearer(authorization: Optional[str]) -> Optional[str]:
+def _bearer(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, or None."""
     scheme, _sep, value = (authorization or "").strip().partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _first_param(query_string: str, name: str) -> Optional[str]:
+def _first_param(query_string: str, name: str) -> str | None:
     for key, value in urllib.parse.parse_qsl(query_string, keep_blank_values=True):
         if key == name:
             return value
@@ -1460,7 +1461,7 @@ class _HttpError(Exception):
         self.status = status
 
 
-_ROUTES: Dict[str, Tuple[str, ...]] = {
+_ROUTES: dict[str, tuple[str, ...]] = {
     LOGS_PATH: ("POST",), OAUTH_PATH: ("POST",),
     "/_control/health": ("GET",), "/_control/truth": ("GET",), "/_control/counters": ("GET",),
     "/_control/reset_counters": ("POST",), "/_control/config": ("GET", "POST"), "/_control/append": ("POST",),
@@ -1503,7 +1504,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_error(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
         """Silenced, see log_message."""
 
-    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer a malformed request in JSON, without echoing any part of it."""
         self.close_connection = True
         code = int(code)  # an HTTPStatus before Python 3.11's str() change
@@ -1685,13 +1686,13 @@ class EmulatorServer(http.server.ThreadingHTTPServer):
         self.config = config
         self._log_lock = threading.Lock()
         self._log = open(config.log_file, "a", encoding="utf-8", buffering=1) if config.log_file else None  # pylint: disable=consider-using-with
-        self.ssl_context: Optional[ssl.SSLContext] = None
+        self.ssl_context: ssl.SSLContext | None = None
         if config.tls_cert:
             self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
         if ":" in config.host:
             self.address_family = socket.AF_INET6
-        self.thread: Optional[threading.Thread] = None
+        self.thread: threading.Thread | None = None
         try:
             super().__init__((config.host, config.port), Handler)
         except BaseException:
@@ -1751,7 +1752,7 @@ def write_port_file(path: str, port: int) -> None:
         raise
 
 
-def make_server(config: Optional[EmulatorConfig] = None) -> EmulatorServer:
+def make_server(config: EmulatorConfig | None = None) -> EmulatorServer:
     """A listening (not yet serving) emulator; writes the port file when configured.  ValueError on bad config."""
     server = EmulatorServer(config or EmulatorConfig())
     if server.config.port_file:
@@ -1763,7 +1764,7 @@ def make_server(config: Optional[EmulatorConfig] = None) -> EmulatorServer:
     return server
 
 
-def run_in_thread(config: Optional[EmulatorConfig] = None, poll_interval: float = 0.02) -> EmulatorServer:
+def run_in_thread(config: EmulatorConfig | None = None, poll_interval: float = 0.02) -> EmulatorServer:
     """make_server + serve_forever in a daemon thread; ``server.stop()`` ends it (within ``poll_interval``)."""
     server = make_server(config)
     server.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_interval},
@@ -1773,7 +1774,7 @@ def run_in_thread(config: Optional[EmulatorConfig] = None, poll_interval: float 
 
 
 # -------------------------------------------------------------------------------------------------- CLI --
-def _fault_option(text: str) -> Tuple[str, float]:
+def _fault_option(text: str) -> tuple[str, float]:
     kind, sep, rate = text.partition("=")
     if not sep or kind not in FAULT_KINDS:
         raise argparse.ArgumentTypeError(f"{text!r}: expected KIND=RATE with KIND one of {', '.join(FAULT_KINDS)}")
@@ -1823,14 +1824,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> EmulatorConfig:
+def parse_args(argv: Sequence[str] | None = None) -> EmulatorConfig:
     """The EmulatorConfig of a command line (exits with a usage message on errors)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if len(args.client_ids) != len(args.client_secrets):
         parser.error("--client-id and --client-secret must be given in pairs")
     clients = dict(zip(args.client_ids, args.client_secrets)) if args.client_ids else {"demo-client": "demo-secret"}
-    faults: Dict[str, float] = {}
+    faults: dict[str, float] = {}
     for kind, rate in args.faults:
         faults[kind] = rate
     config = EmulatorConfig(
@@ -1848,7 +1849,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> EmulatorConfig:
     return config
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator until /_control/shutdown, SIGTERM or Ctrl-C."""
     config = parse_args(argv)
     try:
@@ -1872,7 +1873,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _remove_port_file(path: Optional[str], port: int) -> None:
+def _remove_port_file(path: str | None, port: int) -> None:
     if not path:
         return
     try:

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
-
-import pytest
-import requests
+from typing import Any, Callable
 
 import itot_emulator as emu
+import pytest
+import requests
 from itot_emulator import EmulatorConfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,7 +66,7 @@ class Client:
         self.base = server.base_url
         self.session = requests.Session()
 
-    def logs(self, body: Any = None, token: Optional[str] = TOKEN, raw: Optional[bytes] = None,
+    def logs(self, body: Any = None, token: str | None = TOKEN, raw: bytes | None = None,
              timeout: float = 10) -> requests.Response:
         """POST the logs endpoint."""
         params = {"access_token": token} if token is not None else {}
@@ -75,12 +75,12 @@ class Client:
             return self.session.post(url, params=params, data=raw, headers={"Content-Type": "application/json"}, timeout=timeout)
         return self.session.post(url, params=params, json=body, timeout=timeout)
 
-    def oauth(self, data: Optional[Dict[str, str]] = None, params: Optional[Dict[str, str]] = None,
-              auth: Optional[Tuple[str, str]] = None) -> requests.Response:
+    def oauth(self, data: dict[str, str] | None = None, params: dict[str, str] | None = None,
+              auth: tuple[str, str] | None = None) -> requests.Response:
         """POST the OAuth endpoint."""
         return self.session.post(f"{self.base}/o/oauth/token", data=data, params=params, auth=auth, timeout=10)
 
-    def truth(self, **params: Any) -> Dict[str, Any]:
+    def truth(self, **params: Any) -> dict[str, Any]:
         """GET the ground truth."""
         answer = self.session.get(f"{self.base}/_control/truth", params=params, timeout=30)
         assert answer.status_code == 200, answer.text
@@ -96,7 +96,7 @@ class Client:
         assert answer.status_code == expect, answer.text
         return answer.json()
 
-    def walk(self, body: Dict[str, Any], max_pages: int = 10000) -> List[Tuple[int, List[Dict[str, Any]], str]]:
+    def walk(self, body: dict[str, Any], max_pages: int = 10000) -> list[tuple[int, list[dict[str, Any]], str]]:
         """Follow tokens to the end: [(status, data, token), ...]."""
         pages = []
         token = ""
@@ -113,23 +113,23 @@ class Client:
         raise AssertionError("walk did not end")
 
 
-def entries_of(pages: List[Tuple[int, List[Dict[str, Any]], str]]) -> List[Dict[str, Any]]:
+def entries_of(pages: list[tuple[int, list[dict[str, Any]], str]]) -> list[dict[str, Any]]:
     """Every entry of a walk, in the order served."""
     return [entry for page in pages for entry in page[1]]
 
 
-def oldest_first(entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def oldest_first(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A client's stable oldest-first sort."""
     return sorted(entries, key=lambda entry: parse_ts(entry["timestamp"]))
 
 
-def newest_first(truth: Dict[str, Any]) -> List[Dict[str, Any]]:
+def newest_first(truth: dict[str, Any]) -> list[dict[str, Any]]:
     """The truth in the API's desc order: newest first, ties in insertion order."""
     pairs = sorted(zip(truth["timestamps_ms"], truth["data"]), key=lambda pair: -pair[0])
     return [pair[1] for pair in pairs]
 
 
-def full_window(client: Client) -> Dict[str, int]:
+def full_window(client: Client) -> dict[str, int]:
     """start_time/end_time of the whole generated span."""
     cfg = client.control("config")
     return {"start_time": cfg["anchor_ms"] - cfg["span"] * 1000, "end_time": cfg["anchor_ms"]}
@@ -138,10 +138,10 @@ def full_window(client: Client) -> Dict[str, int]:
 @pytest.fixture(name="start")
 def fixture_start() -> Iterator[Callable[..., Client]]:
     """Start emulators in threads (port 0, rate limit off unless asked, TOKEN valid); stop them afterwards."""
-    servers: List[emu.EmulatorServer] = []
+    servers: list[emu.EmulatorServer] = []
 
     def _start(**overrides: Any) -> Client:
-        settings: Dict[str, Any] = {"port": 0, "rate_limit": 0, "access_tokens": [TOKEN, OTHER_TOKEN], "entries": 200,
+        settings: dict[str, Any] = {"port": 0, "rate_limit": 0, "access_tokens": [TOKEN, OTHER_TOKEN], "entries": 200,
                                     "anchor_ms": emu.now_ms() - 10_000}
         settings.update(overrides)
         server = emu.run_in_thread(EmulatorConfig(**settings))
@@ -193,7 +193,7 @@ def test_406_split(start: Callable[..., Client]) -> None:
     assert answer.status_code == 406
     assert answer.json() == {"data": truth["data"][:40], "token": ""}
     # A client that splits the window until each part fits gets exactly the truth.
-    collected: List[Dict[str, Any]] = []
+    collected: list[dict[str, Any]] = []
 
     def fetch(low: int, high: int) -> None:
         reply = client.logs({"event_category": "webhook", "limit": 100, "start_time": low, "end_time": high})
@@ -217,7 +217,7 @@ def test_200_413_walk(start: Callable[..., Client], entries: int, limit: int) ->
     client = start(entries=entries, pagination="200-413", order="asc")
     window = full_window(client)
     body = {"event_category": "admin", "limit": limit, **window}
-    served: List[Dict[str, Any]] = []
+    served: list[dict[str, Any]] = []
     sizes = []
     token = ""
     for _index in range(100):
@@ -244,7 +244,7 @@ def test_200_413_walk(start: Callable[..., Client], entries: int, limit: int) ->
 
 @pytest.mark.parametrize("bounds,served", [("inclusive", [0, 1, 2, 3, 4]), ("exclusive", [1, 2, 3]),
                                            ("half-open", [0, 1, 2, 3])])
-def test_bounds(start: Callable[..., Client], bounds: str, served: List[int]) -> None:
+def test_bounds(start: Callable[..., Client], bounds: str, served: list[int]) -> None:
     """--bounds: which ends of a start/end window are served; the truth stays inclusive."""
     client = start(entries=0, bounds=bounds)
     base = emu.now_ms() - 3_600_000
@@ -342,7 +342,7 @@ def test_walk_of_20000_entries(start: Callable[..., Client]) -> None:
 
 # --------------------------------------------------------------------------------------------- windows --
 @pytest.fixture(name="timed")
-def fixture_timed(start: Callable[..., Client]) -> Tuple[Client, Dict[str, List[Dict[str, Any]]], int]:
+def fixture_timed(start: Callable[..., Client]) -> tuple[Client, dict[str, list[dict[str, Any]]], int]:
     """An emulator with three groups of admin entries: 100 s, 500 s and 4000 s old."""
     client = start(entries=0)
     groups = {}
@@ -352,7 +352,7 @@ def fixture_timed(start: Callable[..., Client]) -> Tuple[Client, Dict[str, List[
     return client, groups, emu.now_ms()
 
 
-def _keyed(entries: List[Dict[str, Any]]) -> List[str]:
+def _keyed(entries: list[dict[str, Any]]) -> list[str]:
     return sorted(json.dumps(entry, sort_keys=True) for entry in entries)
 
 
@@ -365,7 +365,7 @@ def _keyed(entries: List[Dict[str, Any]]) -> List[str]:
     ({"start_time": -4500, "end_time": -450}, "BC"),
     ({"start_time": -4500, "end_time": -450, "age": 10}, "BC"),
 ])
-def test_windows(timed: Tuple[Client, Dict[str, List[Dict[str, Any]]], int], body: Dict[str, int], expected: str) -> None:
+def test_windows(timed: tuple[Client, dict[str, list[dict[str, Any]]], int], body: dict[str, int], expected: str) -> None:
     """age vs start_time/end_time: which entries each window holds."""
     client, groups, now = timed
     request = {"event_category": "admin", "limit": 100}
@@ -375,7 +375,7 @@ def test_windows(timed: Tuple[Client, Dict[str, List[Dict[str, Any]]], int], bod
     assert _keyed(answer.json()["data"]) == _keyed([e for name in expected for e in groups[name]])
 
 
-def test_window_rules(timed: Tuple[Client, Dict[str, List[Dict[str, Any]]], int]) -> None:
+def test_window_rules(timed: tuple[Client, dict[str, list[dict[str, Any]]], int]) -> None:
     """Reversed, too long and future windows are 400; max_window is configurable."""
     client, now = timed[0], timed[2]
     for body in ({"start_time": now - 1000, "end_time": now - 2000}, {"start_time": now - 2 * DAY_MS, "end_time": now},
@@ -410,7 +410,7 @@ def test_walk_keeps_window_and_snapshot(start: Callable[..., Client]) -> None:
 
 # ----------------------------------------------------------------------------------------- validation --
 NOW_MS = int(time.time() * 1000)
-VALIDATION_CASES: List[Tuple[Any, str, Dict[str, Any]]] = [
+VALIDATION_CASES: list[tuple[Any, str, dict[str, Any]]] = [
     (b"not json", "body", {}),
     (b"", "body", {}),
     ([], "body", {}),
@@ -460,7 +460,7 @@ VALIDATION_CASES: List[Tuple[Any, str, Dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize("body,field,config", VALIDATION_CASES, ids=[f"{i}-{c[1]}" for i, c in enumerate(VALIDATION_CASES)])
-def test_validation_rule_answers_400(start: Callable[..., Client], body: Any, field: str, config: Dict[str, Any]) -> None:
+def test_validation_rule_answers_400(start: Callable[..., Client], body: Any, field: str, config: dict[str, Any]) -> None:
     """Every rule of the page: 400 with a message that starts with the field's name."""
     client = start(entries=5, **config)
     answer = client.logs(raw=body) if isinstance(body, bytes) else client.logs(body)
@@ -677,7 +677,7 @@ def test_slow_fault(start: Callable[..., Client]) -> None:
         client.logs({"event_category": "admin"}, timeout=0.1)
 
 
-def _outcomes(client: Client, count: int) -> List[str]:
+def _outcomes(client: Client, count: int) -> list[str]:
     out = []
     for _index in range(count):
         try:
@@ -967,7 +967,7 @@ def test_cli_subprocess(tmp_path: Any) -> None:
     command = [sys.executable, EMULATOR, "--port-file", str(port_file), "--log-file", str(log_file), "--entries", "10",
                "--access-token", TOKEN, "--pagination", "200-cursor", "--fault", "500=0", "--time-format", "epoch-ms"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        lines: List[str] = []
+        lines: list[str] = []
         reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
         reader.start()
         reader.join(15)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -28,7 +27,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import responses
@@ -52,16 +51,16 @@ class FakeLogsApi:
                  pick: str = 'head', auth: str = 'both') -> None:
         self.reading = reading
         self.auth = auth
-        self.max_window_ms: Optional[int] = None
-        self.header_tokens: list[Optional[str]] = []
+        self.max_window_ms: int | None = None
+        self.header_tokens: list[str | None] = []
         self.pick = pick
         self.order = order
         self.ends = ends  # inclusive, start_excl, end_excl, both_excl
         self.multi_events = multi_events  # comma (accepted) or single (a comma gives HTTP 400)
         self.now_ms = now_ms
-        self.store: list[tuple[str, Optional[int], int, dict[str, Any]]] = []
+        self.store: list[tuple[str, int | None, int, dict[str, Any]]] = []
         self.bodies: list[dict[str, Any]] = []
-        self.url_tokens: list[Optional[str]] = []
+        self.url_tokens: list[str | None] = []
         self.queue: list[Any] = []
         self.valid_tokens = {ACCESS_TOKEN}
         self.token_requests: list[dict[str, list[str]]] = []
@@ -72,7 +71,7 @@ class FakeLogsApi:
 
     # --- content ---------------------------------------------------------------------------------------------
 
-    def add(self, category: str, ms: Optional[int], timestamp: Any = None, **fields: Any) -> dict[str, Any]:
+    def add(self, category: str, ms: int | None, timestamp: Any = None, **fields: Any) -> dict[str, Any]:
         """Store an entry at ``ms`` (None: an entry the server keeps at ``fields['_at']``); returns its public form."""
         entry = {'timestamp': iso_ms(ms) if timestamp is None else timestamp}
         entry.update(event='added', details='d', device_id='dev-%d' % len(self.store), device_name='host-%d' % (
@@ -190,7 +189,7 @@ class FakeLogsApi:
         return [row[2] for row in rows]
 
 
-def status_answer(status: int, body: Any = None, headers: Optional[dict[str, str]] = None) -> tuple:
+def status_answer(status: int, body: Any = None, headers: dict[str, str] | None = None) -> tuple:
     return status, headers or {}, json.dumps(body if body is not None else {'error': 'failure %d' % status})
 
 

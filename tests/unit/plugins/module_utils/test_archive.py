@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -26,12 +25,12 @@ from collections import Counter
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.module_utils import _archive
+from ansible_collections.opswat.itot.plugins.module_utils import _archive, _entries
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     ArchiveError,
-    parse_time_ms,
     write_archive,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_time_ms
 
 HOUR = 3600 * 1000
 MINUTE = 60 * 1000
@@ -197,10 +196,10 @@ def test_parse_time_rejects(value):
 def test_identity_ignores_key_order_and_line_keeps_it():
     one = {'timestamp': '2026-11-29T07:00:00Z', 'event': 'login', 'details': 'caf\u00e9 \u2028 x'}
     two = {'details': 'caf\u00e9 \u2028 x', 'event': 'login', 'timestamp': '2026-11-29T07:00:00Z'}
-    assert _archive.entry_identity(one) == _archive.entry_identity(two)
-    assert _archive.entry_identity(one) == hashlib.sha256(canonical(one).encode('utf-8')).hexdigest()
-    assert _archive.entry_line(one) == ('{"timestamp":"2026-11-29T07:00:00Z","event":"login","details":"caf\u00e9 \u2028 x"}\n').encode('utf-8')
-    assert _archive.entry_line(two).startswith(b'{"details"')
+    assert _entries.entry_identity(one) == _entries.entry_identity(two)
+    assert _entries.entry_identity(one) == hashlib.sha256(canonical(one).encode('utf-8')).hexdigest()
+    assert _entries.entry_line(one) == ('{"timestamp":"2026-11-29T07:00:00Z","event":"login","details":"caf\u00e9 \u2028 x"}\n').encode('utf-8')
+    assert _entries.entry_line(two).startswith(b'{"details"')
 
 
 def test_gzip_is_deterministic_without_name_or_mtime():
@@ -613,7 +612,7 @@ def test_sigkill_at_each_step_is_rolled_forward(tmp_path, step):
 
 # --- a full disk --------------------------------------------------------------------------------------------
 
-class FullDisk(object):
+class FullDisk:
     """The archive code's view of a disk with `room` bytes left: file writes past it fail with ENOSPC, part written.
 
     It stands in for ``os`` inside _archive (fdopen'ed streams and os.write are counted), so nothing else is touched.
@@ -644,7 +643,7 @@ class FullDisk(object):
         return os.write(fd, bytes(data[:granted]))
 
 
-class _CountedStream(object):
+class _CountedStream:
     def __init__(self, disk, raw):
         self.disk = disk
         self.raw = raw

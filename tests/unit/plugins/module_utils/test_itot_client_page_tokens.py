@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -96,7 +95,7 @@ def test_a_refused_token_reads_the_rest_from_where_the_entries_end(rsps, api, ma
 def test_identical_entries_at_the_meeting_point_are_kept_as_often_as_served(rsps, api, make_client, make_query):
     for i in range(8):
         api.add('device', NOW - 50000 + i, seq=i)
-    for i in range(4):  # four identical entries: the page boundary falls between them
+    for dummy in range(4):  # four identical entries: the page boundary falls between them
         api.add('device', NOW - 40000, seq=100, device_id='same', device_name='same')
     for i in range(8):
         api.add('device', NOW - 30000 + i, seq=200 + i)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -12,10 +11,10 @@ import json
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, AuthenticationError
-from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
 from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, AuthenticationError
 from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter, connection_settings
+from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import (
     ACCESS_TOKEN,
     BASE_URL,

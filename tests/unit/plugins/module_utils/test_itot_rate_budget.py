@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -14,9 +13,8 @@ import sys
 import threading
 import time
 
-import pytest
-
 import ansible.module_utils
+import pytest
 
 from ansible_collections.opswat.itot.plugins.module_utils import _rate_budget
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import (

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -8,16 +7,15 @@
 from __future__ import annotations
 
 import errno
+import grp
 import gzip
 import json
 import os
 import pwd
-import grp
 import signal
 import stat
 
 import pytest
-
 from ansible.module_utils import basic
 
 from ansible_collections.opswat.itot.plugins.module_utils import _archive

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -16,7 +15,6 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 
 from ansible_collections.opswat.itot.plugins.module_utils import _archive
 from ansible_collections.opswat.itot.plugins.module_utils._archive import write_archive

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, opswat.itot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -10,7 +9,6 @@ import functools
 import json
 
 import pytest
-
 from ansible.module_utils import basic
 
 from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient, LogsResult
