@@ -43,6 +43,7 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_identity, entry_line, entry_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import (
     day_folder,
     format_iso,
@@ -67,15 +68,6 @@ MANIFEST_KEYS = ('file', 'sha256', 'entries', 'first', 'last', 'action', 'prev',
 AttrSetter = Callable[[str, bool], bool]
 # hook(step): called after each step of a write; tests make it raise or kill the process to simulate a crash.
 StepHook = Callable[[str], None]
-
-class ArchiveError(Exception):
-    """An archive cannot be read or written; the message says which folder or file and why."""
-
-    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.problems = problems or []
-
 
 def os_reason(exc: OSError) -> str:
     """``No space left on device (ENOSPC)``: the OS reason of an error, with the errno's name when there is one."""

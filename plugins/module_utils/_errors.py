@@ -10,6 +10,8 @@ Their messages never carry a URL, a token or a secret.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ItotError(Exception):
     """Base of every error the client raises on purpose."""
@@ -39,3 +41,22 @@ class RetryError(ItotError):
 
 class PaginationError(ItotError):
     """The API's answers do not allow reading every entry of the window."""
+
+
+class ArchiveError(ItotError):
+    """An archive cannot be read or written; the message says which folder or file and why.
+
+    ``problems`` lists what verification found (each a dict naming the file and the problem).
+    """
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+def failure(exc: ItotError) -> dict[str, Any]:
+    """The ``fail_json`` keyword arguments of an error: ``msg``, and ``problems`` for an archive error."""
+    result: dict[str, Any] = {'msg': exc.message}
+    if isinstance(exc, ArchiveError):
+        result['problems'] = exc.problems
+    return result
