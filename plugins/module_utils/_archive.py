@@ -69,6 +69,7 @@ AttrSetter = Callable[[str, bool], bool]
 # hook(step): called after each step of a write; tests make it raise or kill the process to simulate a crash.
 StepHook = Callable[[str], None]
 
+
 def os_reason(exc: OSError) -> str:
     """``No space left on device (ENOSPC)``: the OS reason of an error, with the errno's name when there is one."""
     name = errno.errorcode.get(exc.errno) if exc.errno is not None else None

@@ -64,7 +64,6 @@ MAX_WHOLE_REREADS = 2  # of those, re-reads of a whole window (when the entries 
 RETRY_STATUSES = (500, 502, 503, 504)
 
 
-
 class Scrubber:
     """Removes secrets, ``access_token=...`` and URLs from text meant for a message."""
 
