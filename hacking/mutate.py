@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -149,35 +150,27 @@ def last_lines(text: str, count: int) -> str:
     return '\n'.join('    | ' + line for line in text.rstrip().splitlines()[-count:])
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     parser.add_argument('--only', nargs='+', metavar='NAME', help='run these mutations only')
     parser.add_argument('--list', action='store_true', help='list the mutations and exit')
     parser.add_argument('--keep', action='store_true', help='keep the copy of the collection afterwards')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def choose(args: argparse.Namespace) -> tuple[list[tuple], list[str]]:
+    """(the mutations to run, problems with the names asked for or with the list itself)."""
     names = [m[0] for m in MUTATIONS]
     if len(set(names)) != len(names):
-        print('FAIL: two mutations have the same name')
-        return 2
-    if args.list:
-        for name, path, _old, _new, files, why in MUTATIONS:
-            print('%-32s %s: %s\n%32s tests: %s' % (name, path, why, '', ' '.join(files)))
-        return 0
-    chosen = [m for m in MUTATIONS if not args.only or m[0] in args.only]
+        return [], ['two mutations have the same name']
     unknown = set(args.only or []) - set(names)
     if unknown:
-        print('FAIL: unknown mutation(s): %s' % ', '.join(sorted(unknown)))
-        return 2
+        return [], ['unknown mutation(s): %s' % ', '.join(sorted(unknown))]
+    return [m for m in MUTATIONS if not args.only or m[0] in args.only], []
 
-    build = os.environ.get('ITOT_BUILD') or os.path.join(ROOT, '.build')
-    top = os.path.join(os.path.abspath(build), 'mutate')
-    coll = os.path.join(top, 'ansible_collections', 'opswat', 'itot')
-    started = time.monotonic()
-    make_copy(coll)
-    env = dict(os.environ, PYTHONPATH=top, PYTHONDONTWRITEBYTECODE='1', XDG_CACHE_HOME=os.path.join(top, 'cache'))
-    env.pop('PYTEST_ADDOPTS', None)
 
-    # Every old text must be there exactly once before anything runs: a refactor that moves code updates the list.
+def list_problems(coll: str, chosen: list[tuple]) -> list[str]:
+    """Every old text must be there exactly once before anything runs: a refactor that moves code updates the list."""
     problems = []
     for name, path, old, new, files, _why in chosen:
         with open(os.path.join(coll, path), encoding='utf-8') as handle:
@@ -187,50 +180,76 @@ def main(argv: list[str] | None = None) -> int:
                             '\n%s' % (name, count, path, '\n'.join('    | ' + line for line in old.splitlines())))
         if old == new:
             problems.append('%s: the new text is the old one' % name)
-        for test_file in files:
-            if not os.path.isfile(os.path.join(coll, test_file)):
-                problems.append('%s: no test file %s' % (name, test_file))
+        problems.extend('%s: no test file %s' % (name, test_file) for test_file in files
+                        if not os.path.isfile(os.path.join(coll, test_file)))
+    return problems
+
+
+def try_mutation(coll: str, env: dict[str, str], mutation: tuple) -> str:
+    """Applies one mutation in the copy, runs its tests, restores the file: 'killed', 'survived' or 'error'."""
+    name, path, old, new, test_files, why = mutation
+    target = os.path.join(coll, path)
+    with open(target, encoding='utf-8') as handle:
+        original = handle.read()
+    with open(target, 'w', encoding='utf-8') as handle:
+        handle.write(original.replace(old, new, 1))
+    try:
+        rc, out, seconds = run_tests(coll, test_files, env, first_failure=True)
+    finally:
+        with open(target, 'w', encoding='utf-8') as handle:
+            handle.write(original)
+    if rc == 1:
+        failed = [line.split(' - ')[0] for line in out.splitlines() if line.startswith('FAILED ')]
+        print('killed    %-32s %5.1f s  by %s' % (name, seconds, failed[0] if failed else '?'))
+        return 'killed'
+    if rc == 0:
+        print('SURVIVED  %-32s %5.1f s  %s: %s' % (name, seconds, path, why))
+        return 'survived'
+    print('ERROR     %-32s %5.1f s  pytest exit %d (not a valid mutation?)' % (name, seconds, rc))
+    print(last_lines(out, 20))
+    return 'error'
+
+
+def fail(problems: list[str]) -> int:
+    for problem in problems:
+        print('FAIL: ' + problem)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    chosen, problems = choose(args)
     if problems:
-        for problem in problems:
-            print('FAIL: ' + problem)
-        return 2
+        return fail(problems)
+    if args.list:
+        for name, path, _old, _new, files, why in chosen:
+            print('%-32s %s: %s\n%32s tests: %s' % (name, path, why, '', ' '.join(files)))
+        return 0
+
+    build = os.environ.get('ITOT_BUILD') or os.path.join(ROOT, '.build')
+    top = os.path.join(os.path.abspath(build), 'mutate')
+    coll = os.path.join(top, 'ansible_collections', 'opswat', 'itot')
+    started = time.monotonic()
+    make_copy(coll)
+    env = dict(os.environ, PYTHONPATH=top, PYTHONDONTWRITEBYTECODE='1', XDG_CACHE_HOME=os.path.join(top, 'cache'))
+    env.pop('PYTEST_ADDOPTS', None)
+    problems = list_problems(coll, chosen)
+    if problems:
+        return fail(problems)
 
     files = sorted({f for m in chosen for f in m[4]})
     rc, out, seconds = run_tests(coll, files, env, first_failure=False)
     print('unmutated: %s in %.1f s (%s)' % ('pass' if rc == 0 else 'FAIL', seconds, ' '.join(files)))
     if rc != 0:
         print(last_lines(out, 40))
-        print('FAIL: the unmutated copy does not pass its tests; nothing can be learned from mutations')
-        return 2
+        return fail(['the unmutated copy does not pass its tests; nothing can be learned from mutations'])
 
-    survived, errors = [], []
-    for name, path, old, new, test_files, why in chosen:
-        target = os.path.join(coll, path)
-        with open(target, encoding='utf-8') as handle:
-            original = handle.read()
-        with open(target, 'w', encoding='utf-8') as handle:
-            handle.write(original.replace(old, new, 1))
-        try:
-            rc, out, seconds = run_tests(coll, test_files, env, first_failure=True)
-        finally:
-            with open(target, 'w', encoding='utf-8') as handle:
-                handle.write(original)
-        if rc == 1:
-            failed = [line.split(' - ')[0] for line in out.splitlines() if line.startswith('FAILED ')]
-            print('killed    %-32s %5.1f s  by %s' % (name, seconds, failed[0] if failed else '?'))
-        elif rc == 0:
-            survived.append(name)
-            print('SURVIVED  %-32s %5.1f s  %s: %s' % (name, seconds, path, why))
-        else:
-            errors.append(name)
-            print('ERROR     %-32s %5.1f s  pytest exit %d (not a valid mutation?)' % (name, seconds, rc))
-            print(last_lines(out, 20))
+    outcomes = Counter(try_mutation(coll, env, mutation) for mutation in chosen)
     if not args.keep:
         shutil.rmtree(top, ignore_errors=True)
     print('mutations: %d tried, %d killed, %d survived, %d errors in %.0f s'
-          % (len(chosen), len(chosen) - len(survived) - len(errors), len(survived), len(errors),
-             time.monotonic() - started))
-    return 1 if survived or errors else 0
+          % (len(chosen), outcomes['killed'], outcomes['survived'], outcomes['error'], time.monotonic() - started))
+    return 1 if outcomes['survived'] or outcomes['error'] else 0
 
 
 if __name__ == '__main__':
