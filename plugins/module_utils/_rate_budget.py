@@ -8,18 +8,28 @@ The API allows ``limit`` requests per minute. Each process that talks to the sam
 credentials reserves a slot in a small JSON ledger before each request; the ledger is locked with ``flock``, so
 tasks that run one after another (or side by side) never exceed the budget with their own traffic. The ledger is
 named by a hash of the base URL and the client id (or of a hash of the access token): it holds no secret.
+
+The cache folder may be shared (``XDG_CACHE_HOME`` on a multi-user host): the ledger is used only in a folder that
+is no symbolic link, belongs to this user and is writable by nobody else, and only as a regular file opened
+without following links. Anything else makes pacing per-process, with one warning naming what was wrong; a wait
+the ledger asks for that is longer than any answer of the API can ask for is cut to that and named.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 from typing import Any, Callable
 
 LEDGER_DIR_NAME = 'opswat.itot'
+# The longest wait an API answer can ask for: the client's cap on Retry-After (s).
+MAX_BLOCK = 120.0
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0)
 
 
 def default_cache_dir() -> str:
@@ -47,28 +57,43 @@ class RateBudget:
     """
 
     def __init__(self, path: str | None, limit: int, window: float = 60.0,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 warn: Callable[[str], None] | None = None, max_block: float = MAX_BLOCK) -> None:
         self.path = path
         self.limit = limit
         self.window = window
+        self.max_block = max(max_block, window)
+        self.unshared_reason: str | None = None  # why the ledger is not used, when it is not
         self._clock = clock
         self._sleep = sleep
+        self._warn = warn
+        self._warned: set[str] = set()
         self._memory: dict[str, Any] = {'sent': [], 'blocked_until': 0.0}
+
+    def warn_once(self, key: str, message: str) -> None:
+        if self._warn is not None and key not in self._warned:
+            self._warned.add(key)
+            self._warn(message)
+
+    def unshare(self, reason: str) -> None:
+        """Pace this process only from now on, and say why once."""
+        self.path = None
+        self.unshared_reason = reason
+        self.warn_once('unshared', 'The request budget cannot be shared with other tasks (%s); pacing requests of '
+                                   'this task only' % reason)
 
     @classmethod
     def for_connection(cls, base_url: str, identity: str, limit: int, cache_dir: str | None = None,
                        **kwargs: Any) -> RateBudget:
         """The shared budget of a connection; falls back to a per-process one if the cache folder is unusable."""
         folder = cache_dir or default_cache_dir()
-        path: str | None = os.path.join(folder, ledger_name(base_url, identity))
+        path = os.path.join(folder, ledger_name(base_url, identity))
+        budget = cls(path, limit, **kwargs)
         if limit > 0:
-            try:
-                os.makedirs(folder, mode=0o700, exist_ok=True)
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-                os.close(fd)
-            except OSError:
-                path = None
-        return cls(path, limit, **kwargs)
+            reason = _folder_problem(folder) or _file_problem(path)
+            if reason:
+                budget.unshare(reason)
+        return budget
 
     @property
     def shared(self) -> bool:
@@ -125,8 +150,11 @@ class RateBudget:
     def _wait(self, state: dict[str, Any], now: float) -> float:
         # Drop what left the window, and anything absurdly in the future (a clock that jumped back).
         state['sent'] = sorted(t for t in state['sent'] if now - self.window < t <= now + self.window)
-        if state['blocked_until'] > now + 3600:
-            state['blocked_until'] = 0.0
+        if state['blocked_until'] > now + self.max_block:
+            self.warn_once('blocked', 'The request ledger asks to wait %.0f s, longer than any answer of the API '
+                                      'asks for (%.0f s): a clock stepped back, or the ledger was edited; waiting '
+                                      '%.0f s' % (state['blocked_until'] - now, self.max_block, self.max_block))
+            state['blocked_until'] = now + self.max_block
         wait = state['blocked_until'] - now
         if self.limit > 0 and len(state['sent']) >= self.limit:
             wait = max(wait, state['sent'][-self.limit] + self.window - now)
@@ -144,7 +172,11 @@ class _Ledger:
     def __enter__(self) -> _Ledger:
         if self._budget.path is None or self._budget.limit <= 0:
             return self
-        self._fd = os.open(self._budget.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self._fd = _open_ledger(self._budget.path)
+        except _Unsafe as exc:  # replaced after the checks (a link, a FIFO, another owner): this process only
+            self._budget.unshare(str(exc))
+            return self
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             raw = b''
@@ -188,3 +220,57 @@ def _parse_state(raw: bytes) -> dict[str, Any]:
         if isinstance(blocked, (int, float)) and not isinstance(blocked, bool):
             state['blocked_until'] = float(blocked)
     return state
+
+
+class _Unsafe(Exception):
+    """The ledger file is not one this process may use."""
+
+
+def _folder_problem(folder: str) -> str | None:
+    """Why ``folder`` cannot hold the ledger (created 0700 when missing), or None."""
+    try:
+        os.makedirs(os.path.dirname(folder) or '.', exist_ok=True)
+        if not os.path.lexists(folder):
+            os.mkdir(folder, 0o700)
+        info = os.lstat(folder)
+    except OSError as exc:
+        return 'the cache folder %s cannot be used: %s' % (folder, exc.strerror or exc)
+    if stat.S_ISLNK(info.st_mode):
+        return 'the cache folder %s is a symbolic link' % folder
+    if not stat.S_ISDIR(info.st_mode):
+        return 'the cache folder %s is not a folder' % folder
+    if info.st_uid != os.geteuid():
+        return 'the cache folder %s belongs to user id %d, not to this user (%d)' % (folder, info.st_uid, os.geteuid())
+    if info.st_mode & 0o022:
+        return 'the cache folder %s is writable by group or others (mode %04o)' % (folder, stat.S_IMODE(info.st_mode))
+    return None
+
+
+def _file_problem(path: str) -> str | None:
+    try:
+        os.close(_open_ledger(path))
+    except _Unsafe as exc:
+        return str(exc)
+    return None
+
+
+def _open_ledger(path: str) -> int:
+    """The ledger opened read-write without following a link or blocking on a FIFO; _Unsafe unless it is a
+    regular file of this user."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Unsafe('the ledger %s is a symbolic link' % path) from exc
+        raise _Unsafe('the ledger %s cannot be opened: %s' % (path, exc.strerror or exc)) from exc
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = 'the ledger %s is not a regular file' % path
+    elif info.st_uid != os.geteuid():
+        problem = 'the ledger %s belongs to user id %d, not to this user (%d)' % (path, info.st_uid, os.geteuid())
+    if problem:
+        os.close(fd)
+        raise _Unsafe(problem)
+    os.set_blocking(fd, True)
+    return fd

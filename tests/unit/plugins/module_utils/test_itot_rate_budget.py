@@ -240,3 +240,107 @@ def test_odd_ledger_contents(content):
     state = _rate_budget._parse_state(content.encode())
     assert state['blocked_until'] == 0.0
     assert state['sent'] in ([], [1.0])
+
+
+# --- a shared cache folder (issue 13): planted links, FIFOs, foreign folders and absurd waits ----------------------
+
+def shared_budget(folder, clock, warnings, limit=2):
+    return RateBudget.for_connection('https://x', 'client:a', limit, cache_dir=str(folder), clock=clock.time,
+                                     sleep=clock.sleep, warn=warnings.append)
+
+
+def paces_this_process_only(b, clock):
+    """Three reservations at limit 2: the third waits a whole window, as a per-process budget does."""
+    for dummy in range(3):
+        b.reserve()
+    return clock.sleeps == [60]
+
+
+def test_a_linked_cache_folder_is_not_followed(tmp_path, clock):
+    target = tmp_path / 'rootonly'
+    target.mkdir(mode=0o700)
+    (tmp_path / 'cache').symlink_to(target)
+    warnings = []
+    b = shared_budget(tmp_path / 'cache', clock, warnings)
+    assert not b.shared and paces_this_process_only(b, clock)
+    assert os.listdir(target) == []
+    assert warnings == ['The request budget cannot be shared with other tasks (the cache folder %s is a symbolic '
+                        'link); pacing requests of this task only' % (tmp_path / 'cache')]
+
+
+def test_a_linked_ledger_is_not_followed_and_its_target_is_untouched(tmp_path, clock):
+    folder = tmp_path / 'cache'
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / 'victim.conf'
+    victim.write_text('keep me\n')
+    (folder / ledger_name('https://x', 'client:a')).symlink_to(victim)
+    warnings = []
+    b = shared_budget(folder, clock, warnings)
+    assert not b.shared and paces_this_process_only(b, clock)
+    assert victim.read_text() == 'keep me\n'
+    assert len(warnings) == 1 and 'is a symbolic link' in warnings[0]
+
+
+def test_a_fifo_ledger_does_not_hang(tmp_path, clock):
+    folder = tmp_path / 'cache'
+    folder.mkdir(mode=0o700)
+    os.mkfifo(folder / ledger_name('https://x', 'client:a'))
+    warnings = []
+    b = shared_budget(folder, clock, warnings)
+    assert not b.shared and paces_this_process_only(b, clock)
+    assert len(warnings) == 1 and 'is not a regular file' in warnings[0]
+
+
+def test_a_folder_others_can_write_is_not_used(tmp_path, clock):
+    folder = tmp_path / 'cache'
+    folder.mkdir()
+    folder.chmod(0o777)
+    warnings = []
+    b = shared_budget(folder, clock, warnings)
+    assert not b.shared and os.listdir(folder) == []
+    assert len(warnings) == 1 and 'writable by group or others (mode 0777)' in warnings[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to give a folder to another user')
+def test_a_folder_of_another_user_is_not_used(tmp_path, clock):
+    folder = tmp_path / 'cache'
+    folder.mkdir(mode=0o700)
+    os.chown(folder, 65534, 65534)
+    warnings = []
+    b = shared_budget(folder, clock, warnings)
+    assert not b.shared and os.listdir(folder) == []
+    assert len(warnings) == 1 and 'belongs to user id 65534' in warnings[0]
+
+
+def test_a_ledger_swapped_for_a_link_after_the_checks_is_left_alone(tmp_path, clock):
+    folder = tmp_path / 'cache'
+    warnings = []
+    b = shared_budget(folder, clock, warnings)
+    assert b.shared and warnings == []
+    victim = tmp_path / 'victim.conf'
+    victim.write_text('keep me\n')
+    os.unlink(b.path)
+    os.symlink(victim, b.path)
+    assert paces_this_process_only(b, clock)
+    assert not b.shared and victim.read_text() == 'keep me\n'
+    assert len(warnings) == 1 and 'is a symbolic link' in warnings[0]
+
+
+def test_a_wait_longer_than_any_answer_asks_for_is_cut_and_named(tmp_path, clock):
+    warnings = []
+    b = RateBudget(str(tmp_path / 'l.json'), 10, clock=clock.time, sleep=clock.sleep, warn=warnings.append)
+    b.block_until(clock.now + 3000)  # a clock stepped back 50 minutes, or an edited ledger
+    b.reserve()
+    b.block_until(clock.now + 3000)
+    b.reserve()
+    assert clock.sleeps == [120, 120]
+    assert warnings == ['The request ledger asks to wait 3000 s, longer than any answer of the API asks for (120 s): '
+                        'a clock stepped back, or the ledger was edited; waiting 120 s']
+
+
+def test_a_retry_after_within_the_cap_is_honoured(tmp_path, clock):
+    warnings = []
+    b = RateBudget(str(tmp_path / 'l.json'), 10, clock=clock.time, sleep=clock.sleep, warn=warnings.append)
+    b.block_until(clock.now + 90)
+    b.reserve()
+    assert clock.sleeps == [90] and warnings == []
