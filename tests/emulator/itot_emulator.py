@@ -835,6 +835,28 @@ class Query:
     fingerprint: str
 
 
+def parse_filter(flt: Any, category: str, events_format: str) -> tuple[frozenset | None, frozenset | None, str | None]:
+    """Check a logs request's ``filter`` object: (events, agent types, lower-cased search), each None when not given."""
+    if not isinstance(flt, dict):
+        raise BadRequest(f"filter: {_show(flt)} is not an object; allowed: an object with keys events, agent_types, search")
+    for key in flt:
+        if key not in ("events", "agent_types", "search"):
+            raise BadRequest(f"filter.{key}: unknown filter key; allowed: events, agent_types, search")
+    for key in ("events", "agent_types", "search"):
+        if key in flt and key not in FILTER_KEYS[category]:
+            raise BadRequest(f"filter.{key}: not allowed for event_category {category}; "
+                             f"allowed filter keys for {category}: {', '.join(FILTER_KEYS[category])}")
+    events = parse_events(flt["events"], category, events_format) if "events" in flt else None
+    agents = parse_agent_types(flt["agent_types"]) if "agent_types" in flt else None
+    search = None
+    if "search" in flt:
+        if not isinstance(flt["search"], str):
+            raise BadRequest(f"filter.search: {_show(flt['search'])} is not a string; allowed: a string "
+                             "(part of a device name or device id)")
+        search = flt["search"].lower()
+    return events, agents, search
+
+
 def parse_query(body: Any, events_format: str) -> Query:
     """Validate a logs request body (every rule but the window and the token's state); BadRequest on the first."""
     if not isinstance(body, dict):
@@ -848,27 +870,7 @@ def parse_query(body: Any, events_format: str) -> Query:
     age = _int_field(body, "age", 1, MAX_AGE)
     start = _int_field(body, "start_time", 0, None)
     end = _int_field(body, "end_time", 0, None)
-    events = agents = search = None
-    if "filter" in body:
-        flt = body["filter"]
-        if not isinstance(flt, dict):
-            raise BadRequest(f"filter: {_show(flt)} is not an object; allowed: an object with keys events, agent_types, search")
-        for key in flt:
-            if key not in ("events", "agent_types", "search"):
-                raise BadRequest(f"filter.{key}: unknown filter key; allowed: events, agent_types, search")
-        for key in ("events", "agent_types", "search"):
-            if key in flt and key not in FILTER_KEYS[category]:
-                raise BadRequest(f"filter.{key}: not allowed for event_category {category}; "
-                                 f"allowed filter keys for {category}: {', '.join(FILTER_KEYS[category])}")
-        if "events" in flt:
-            events = parse_events(flt["events"], category, events_format)
-        if "agent_types" in flt:
-            agents = parse_agent_types(flt["agent_types"])
-        if "search" in flt:
-            if not isinstance(flt["search"], str):
-                raise BadRequest(f"filter.search: {_show(flt['search'])} is not a string; allowed: a string "
-                                 "(part of a device name or device id)")
-            search = flt["search"].lower()
+    events, agents, search = parse_filter(body["filter"], category, events_format) if "filter" in body else (None, None, None)
     token = body.get("token")
     if "token" in body and not isinstance(token, str):
         raise BadRequest("token: the value is not a string; allowed: the token string of the previous answer")
@@ -1021,7 +1023,6 @@ class Emulator:
     # -- logs endpoint --
     def admit_logs(self, query_string: str, authorization: str | None = None) -> tuple[Reply | None, str]:
         """Steps 0-3 (outage, token, rate limit, fault draw): an early answer or None, and the fault kind."""
-        cfg = self.config
         with self.lock:
             counters = self.counters
             counters["logs_requests"] += 1
@@ -1029,49 +1030,72 @@ class Emulator:
             if mono < self.outage_until:
                 counters["faults"]["outage"] += 1
                 return Reply(0, reset=True), ""
-            in_query = _first_param(query_string, "access_token")
-            in_header = _bearer(authorization)
-            counters["token_in_query"] += in_query is not None
-            counters["token_in_header"] += in_header is not None
-            token = None
-            if cfg.auth in ("query", "both"):
-                token = in_query
-            if not token and cfg.auth in ("header", "both"):
-                token = in_header
+            token = self._request_token(query_string, authorization)
             state = self._token_state(token, mono)
             if state != "ok":
                 self._count_hit(token, mono)
-                where = {"query": " in the URL's query string (?access_token=)",
-                         "header": " in an Authorization: Bearer header", "both": ""}[cfg.auth]
-                message = {"missing": f"access_token is missing{where}; get one from /o/oauth/token",
-                           "invalid": "access_token is not valid",
-                           "expired": "access_token has expired; get a new one from /o/oauth/token"}[state]
-                return error_reply(401, message), ""
-            if cfg.rate_limit > 0:
-                hits = self.rate.setdefault(token, collections.deque())
-                while hits and hits[0] <= mono - cfg.rate_window:
-                    hits.popleft()
-                if len(hits) >= cfg.rate_limit:
-                    counters["rate_limited"] += 1
-                    wait = max(1, math.ceil(hits[0] + cfg.rate_window - mono))
-                    headers = [("Retry-After", str(wait))] if cfg.retry_after else []
-                    return error_reply(429, f"rate limit exceeded: at most {cfg.rate_limit} requests per "
-                                            f"{cfg.rate_window:g} s per access token", headers), ""
+                return self._unauthorized(state), ""
+            limited = self._rate_limited(token, mono)
+            if limited is not None:
+                return limited, ""
             self._count_hit(token, mono)
-            kind = self._draw_fault()
-            if kind in ("none", ""):
-                return None, ""
-            counters["faults"][kind] += 1
-            if kind == "429":
-                self._uncount_hit(token)
-                return error_reply(429, "rate limit exceeded (injected)", [("Retry-After", "1")] if cfg.retry_after else []), ""
-            if kind == "401":
-                return error_reply(401, "access_token is not valid (injected)"), ""
-            if kind == "reset":
-                return Reply(0, reset=True), ""
-            if kind == "slow":
-                return None, "slow"
-            return fault_reply(kind), ""
+            return self._inject_fault(token)
+
+    def _request_token(self, query_string: str, authorization: str | None) -> str | None:
+        """The access token of a logs request, from where the auth setting looks (counting both places seen)."""
+        auth = self.config.auth
+        in_query = _first_param(query_string, "access_token")
+        in_header = _bearer(authorization)
+        self.counters["token_in_query"] += in_query is not None
+        self.counters["token_in_header"] += in_header is not None
+        token = None
+        if auth in ("query", "both"):
+            token = in_query
+        if not token and auth in ("header", "both"):
+            token = in_header
+        return token
+
+    def _unauthorized(self, state: str) -> Reply:
+        """The 401 answer for a token that is missing, invalid or expired."""
+        where = {"query": " in the URL's query string (?access_token=)",
+                 "header": " in an Authorization: Bearer header", "both": ""}[self.config.auth]
+        message = {"missing": f"access_token is missing{where}; get one from /o/oauth/token",
+                   "invalid": "access_token is not valid",
+                   "expired": "access_token has expired; get a new one from /o/oauth/token"}[state]
+        return error_reply(401, message)
+
+    def _rate_limited(self, token: str | None, mono: float) -> Reply | None:
+        """The 429 answer when this token used up its requests of the rate window, else None."""
+        cfg = self.config
+        if cfg.rate_limit <= 0:
+            return None
+        hits = self.rate.setdefault(token, collections.deque())
+        while hits and hits[0] <= mono - cfg.rate_window:
+            hits.popleft()
+        if len(hits) < cfg.rate_limit:
+            return None
+        self.counters["rate_limited"] += 1
+        wait = max(1, math.ceil(hits[0] + cfg.rate_window - mono))
+        headers = [("Retry-After", str(wait))] if cfg.retry_after else []
+        return error_reply(429, f"rate limit exceeded: at most {cfg.rate_limit} requests per "
+                                f"{cfg.rate_window:g} s per access token", headers)
+
+    def _inject_fault(self, token: str | None) -> tuple[Reply | None, str]:
+        """Step 3: draw this request's fault; its early answer or None, and "slow" for a slow answer."""
+        kind = self._draw_fault()
+        if kind in ("none", ""):
+            return None, ""
+        self.counters["faults"][kind] += 1
+        if kind == "429":
+            self._uncount_hit(token)
+            return error_reply(429, "rate limit exceeded (injected)", [("Retry-After", "1")] if self.config.retry_after else []), ""
+        if kind == "401":
+            return error_reply(401, "access_token is not valid (injected)"), ""
+        if kind == "reset":
+            return Reply(0, reset=True), ""
+        if kind == "slow":
+            return None, "slow"
+        return fault_reply(kind), ""
 
     def _draw_fault(self) -> str:
         """The fault of this request: the queue first, else the random draw ('' = none)."""
@@ -1244,30 +1268,10 @@ class Emulator:
         category = params.get("category")
         if category not in CATEGORIES:
             raise BadRequest(f"category: {_show(category)} is not allowed; allowed: {', '.join(CATEGORIES)}")
-        bounds: list[int | None] = []
-        for key in ("start_time", "end_time"):
-            value = params.get(key)
-            if value is None or value == "":
-                bounds.append(None)
-            elif re.fullmatch(r"-?\d+", value):
-                bounds.append(int(value))
-            else:
-                raise BadRequest(f"{key}: {_show(value)} is not an integer (epoch milliseconds)")
-        events = agents = search = None
-        for key in ("events", "agent_types", "search"):
-            if key in params and key not in FILTER_KEYS[category]:
-                raise BadRequest(f"{key}: not allowed for category {category}; allowed: {', '.join(FILTER_KEYS[category])}")
-        if "events" in params:
-            events = parse_events(params["events"], category, "csv", "events")
-        if "agent_types" in params:
-            items = [part.strip() for part in params["agent_types"].split(",") if part.strip()]
-            if not all(re.fullmatch(r"\d+", part) for part in items):
-                raise BadRequest(f"agent_types: {_show(params['agent_types'])} is not a comma-separated list of 0 and 2")
-            agents = parse_agent_types([int(part) for part in items], "agent_types")
-        if "search" in params:
-            search = params["search"].lower()
+        bounds = [_truth_bound(params, key) for key in ("start_time", "end_time")]
+        matcher = _truth_matcher(params, category)
         with self.lock:
-            found = self.stores[category].select(bounds[0], bounds[1], make_matcher(events, agents, search))
+            found = self.stores[category].select(bounds[0], bounds[1], matcher)
             body = (b'{"data":[' + b",".join(e.blob for e in found) + b'],"timestamps_ms":['
                     + ",".join(str(e.ts) for e in found).encode("ascii") + b"]}")
         return Reply(200, body)
@@ -1295,11 +1299,7 @@ class Emulator:
             raise BadRequest(f"count: {count} is too large; allowed: at most 1000000")
         events = body.get("events")
         if events is not None:
-            if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
-                raise BadRequest(f"events: {_show(events)} is not a non-empty list of event names")
-            for name in events:
-                if name not in EVENTS[category]:
-                    raise BadRequest(f"events: {_show(name)} is not an event of {category}; allowed: {', '.join(EVENTS[category])}")
+            _check_append_events(events, category)
         if "entries" in body and not isinstance(body["entries"], list):
             raise BadRequest("entries: not a list of entry objects")
         exact = [self._exact_entry(category, item, index) for index, item in enumerate(body.get("entries") or [])]
@@ -1370,60 +1370,76 @@ class Emulator:
         """POST /_control/config: check every key first, then apply them together."""
         if not isinstance(body, dict):
             raise BadRequest("body: not a JSON object")
-        cfg = self.config
-        checks: dict[str, Callable[[Any], None]] = {
-            "pagination": lambda v: _choice("pagination", v, PAGINATION_STYLES),
-            "order": lambda v: _choice("order", v, ORDERS),
-            "auth": lambda v: _choice("auth", v, AUTH_PLACES),
-            "events_format": lambda v: _choice("events_format", v, EVENTS_FORMATS),
-            "bounds": lambda v: _choice("bounds", v, BOUNDS),
-            "rate_limit": lambda v: _number("rate_limit", v, 0, integer=True),
-            "rate_window": lambda v: _number("rate_window", v, 0.001),
-            "retry_after": lambda v: _boolean("retry_after", v),
-            "token_lifetime": lambda v: _number("token_lifetime", v, 1, integer=True),
-            "page_token_ttl": lambda v: _number("page_token_ttl", v, 0.001),
-            "max_window": lambda v: _number("max_window", v, 0, integer=True),
-            "faults": _check_faults,
-            "fault_seed": lambda v: _number("fault_seed", v, None, integer=True),
-            "slow_seconds": lambda v: _number("slow_seconds", v, 0),
-            "fail_next": _check_fail_next,
-            "outage_seconds": lambda v: _number("outage_seconds", v, 0),
-            "expire_access_tokens": lambda v: _boolean("expire_access_tokens", v),
-            "expire_page_tokens": lambda v: _boolean("expire_page_tokens", v),
-            "reset_rate_limits": lambda v: _boolean("reset_rate_limits", v),
-        }
         for key, value in body.items():
-            if key not in checks:
-                raise BadRequest(f"{key}: unknown setting; allowed: {', '.join(checks)}")
-            try:
-                checks[key](value)
-            except ValueError as exc:
-                raise BadRequest(str(exc)) from exc
+            _check_setting(key, value)
         with self.lock:
             mono = time.monotonic()
-            for key in ("pagination", "order", "auth", "events_format", "rate_limit", "rate_window", "retry_after",
-                        "token_lifetime", "page_token_ttl", "max_window", "bounds", "slow_seconds"):
-                if key in body:
-                    setattr(cfg, key, body[key])
-            if "faults" in body:
-                cfg.faults = {k: float(v) for k, v in body["faults"].items()}
-            if "fault_seed" in body:
-                cfg.fault_seed = body["fault_seed"]
-            if "faults" in body or "fault_seed" in body:
-                self.fault_rng = random.Random(cfg.fault_seed)
-            if "fail_next" in body:
-                self.fail_next = collections.deque(str(kind) for kind in body["fail_next"])
-            if "outage_seconds" in body:
-                self.outage_until = mono + body["outage_seconds"]
-            if body.get("expire_access_tokens"):
-                for key in self.oauth_tokens:
-                    self.oauth_tokens[key] = min(self.oauth_tokens[key], mono)
-            if body.get("expire_page_tokens"):
-                for state in self.page_tokens.values():
-                    state.expires = min(state.expires, mono)
-            if body.get("reset_rate_limits"):
-                self.rate.clear()
+            self._apply_settings(body, mono)
+            self._apply_expiries(body, mono)
         return self.config_view()
+
+    def _apply_settings(self, body: dict[str, Any], mono: float) -> None:
+        """Set the checked settings of a /_control/config body (a new fault draw when its faults or seed change)."""
+        cfg = self.config
+        for key in _PLAIN_SETTINGS:
+            if key in body:
+                setattr(cfg, key, body[key])
+        if "faults" in body:
+            cfg.faults = {k: float(v) for k, v in body["faults"].items()}
+        if "fault_seed" in body:
+            cfg.fault_seed = body["fault_seed"]
+        if "faults" in body or "fault_seed" in body:
+            self.fault_rng = random.Random(cfg.fault_seed)
+        if "fail_next" in body:
+            self.fail_next = collections.deque(str(kind) for kind in body["fail_next"])
+        if "outage_seconds" in body:
+            self.outage_until = mono + body["outage_seconds"]
+
+    def _apply_expiries(self, body: dict[str, Any], mono: float) -> None:
+        """The one-off actions of a /_control/config body: expire tokens at ``mono``, forget the rate limits."""
+        if body.get("expire_access_tokens"):
+            for key in self.oauth_tokens:
+                self.oauth_tokens[key] = min(self.oauth_tokens[key], mono)
+        if body.get("expire_page_tokens"):
+            for state in self.page_tokens.values():
+                state.expires = min(state.expires, mono)
+        if body.get("reset_rate_limits"):
+            self.rate.clear()
+
+
+def _check_append_events(events: Any, category: str) -> None:
+    """The ``events`` of /_control/append: a non-empty list of event names of the category."""
+    if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+        raise BadRequest(f"events: {_show(events)} is not a non-empty list of event names")
+    for name in events:
+        if name not in EVENTS[category]:
+            raise BadRequest(f"events: {_show(name)} is not an event of {category}; allowed: {', '.join(EVENTS[category])}")
+
+
+def _truth_bound(params: dict[str, str], key: str) -> int | None:
+    """A window bound of /_control/truth (epoch milliseconds), None when absent or empty."""
+    value = params.get(key)
+    if value is None or value == "":
+        return None
+    if not re.fullmatch(r"-?\d+", value):
+        raise BadRequest(f"{key}: {_show(value)} is not an integer (epoch milliseconds)")
+    return int(value)
+
+
+def _truth_matcher(params: dict[str, str], category: str) -> Callable[[Entry], bool] | None:
+    """The filters of /_control/truth (events and agent_types comma-separated, search) as a matcher."""
+    for key in ("events", "agent_types", "search"):
+        if key in params and key not in FILTER_KEYS[category]:
+            raise BadRequest(f"{key}: not allowed for category {category}; allowed: {', '.join(FILTER_KEYS[category])}")
+    events = parse_events(params["events"], category, "csv", "events") if "events" in params else None
+    agents = None
+    if "agent_types" in params:
+        items = [part.strip() for part in params["agent_types"].split(",") if part.strip()]
+        if not all(re.fullmatch(r"\d+", part) for part in items):
+            raise BadRequest(f"agent_types: {_show(params['agent_types'])} is not a comma-separated list of 0 and 2")
+        agents = parse_agent_types([int(part) for part in items], "agent_types")
+    search = params["search"].lower() if "search" in params else None
+    return make_matcher(events, agents, search)
 
 
 def _boolean(name: str, value: Any) -> None:
@@ -1437,6 +1453,44 @@ def _check_fail_next(value: Any) -> None:
     for kind in value:
         if str(kind) not in QUEUE_KINDS or isinstance(kind, bool):
             raise ValueError(f"fail_next: {_show(kind)} is not a fault kind; allowed: {', '.join(QUEUE_KINDS)}")
+
+
+# The settings of /_control/config and their checks (ValueError on a bad value), in the order the error message lists them.
+_SETTING_CHECKS: dict[str, Callable[[Any], None]] = {
+    "pagination": lambda v: _choice("pagination", v, PAGINATION_STYLES),
+    "order": lambda v: _choice("order", v, ORDERS),
+    "auth": lambda v: _choice("auth", v, AUTH_PLACES),
+    "events_format": lambda v: _choice("events_format", v, EVENTS_FORMATS),
+    "bounds": lambda v: _choice("bounds", v, BOUNDS),
+    "rate_limit": lambda v: _number("rate_limit", v, 0, integer=True),
+    "rate_window": lambda v: _number("rate_window", v, 0.001),
+    "retry_after": lambda v: _boolean("retry_after", v),
+    "token_lifetime": lambda v: _number("token_lifetime", v, 1, integer=True),
+    "page_token_ttl": lambda v: _number("page_token_ttl", v, 0.001),
+    "max_window": lambda v: _number("max_window", v, 0, integer=True),
+    "faults": _check_faults,
+    "fault_seed": lambda v: _number("fault_seed", v, None, integer=True),
+    "slow_seconds": lambda v: _number("slow_seconds", v, 0),
+    "fail_next": _check_fail_next,
+    "outage_seconds": lambda v: _number("outage_seconds", v, 0),
+    "expire_access_tokens": lambda v: _boolean("expire_access_tokens", v),
+    "expire_page_tokens": lambda v: _boolean("expire_page_tokens", v),
+    "reset_rate_limits": lambda v: _boolean("reset_rate_limits", v),
+}
+# The settings /_control/config copies onto the configuration as they are.
+_PLAIN_SETTINGS = ("pagination", "order", "auth", "events_format", "rate_limit", "rate_window", "retry_after",
+                   "token_lifetime", "page_token_ttl", "max_window", "bounds", "slow_seconds")
+
+
+def _check_setting(key: str, value: Any) -> None:
+    """One key of a /_control/config body; BadRequest when unknown or its value is not allowed."""
+    check = _SETTING_CHECKS.get(key)
+    if check is None:
+        raise BadRequest(f"{key}: unknown setting; allowed: {', '.join(_SETTING_CHECKS)}")
+    try:
+        check(value)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 def _bearer(authorization: str | None) -> str | None:
@@ -1602,22 +1656,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks, total = [], 0
-            while True:
-                line = self.rfile.readline(1024)
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError as exc:
-                    raise _HttpError(400, "bad chunked encoding") from exc
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY:
-                    raise _HttpError(413, f"request body too large; allowed: at most {MAX_BODY} bytes")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
+            return self._read_chunked()
         length = self.headers.get("Content-Length")
         if not length:
             return b""
@@ -1630,6 +1669,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if size > MAX_BODY:
             raise _HttpError(413, f"request body too large; allowed: at most {MAX_BODY} bytes")
         return self.rfile.read(size)
+
+    def _read_chunked(self) -> bytes:
+        """A body in chunked transfer encoding (the trailer read and dropped)."""
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError as exc:
+                raise _HttpError(400, "bad chunked encoding") from exc
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
+                raise _HttpError(413, f"request body too large; allowed: at most {MAX_BODY} bytes")
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
 
     def _write(self, reply: Reply) -> None:
         try:

@@ -117,8 +117,21 @@ class FakeLogsApi:
         self.header_tokens.append(header_token if scheme == 'Bearer' else None)
         if self.queue:
             return self._answer(self.queue.pop(0), request)
-        tokens = [url_token] if self.auth == 'query' else [self.header_tokens[-1]] if self.auth == 'header' else [
-            url_token, self.header_tokens[-1]]
+        refusal = self._refusal(body, url_token, self.header_tokens[-1])
+        if refusal is not None:
+            return refusal
+        selected = self.select(body)
+        limit = body.get('limit', 20)
+        offset = 0
+        if body.get('token'):
+            offset = int(body['token'].split('-')[1])
+        return self._page(body, selected, offset, limit)
+
+    def _refusal(self, body: dict[str, Any], url_token: str | None,
+                 header_token: str | None) -> tuple[int, dict[str, str], str] | None:
+        """The error answer to a request the server refuses (token, window, events), or None."""
+        tokens = [url_token] if self.auth == 'query' else [header_token] if self.auth == 'header' else [
+            url_token, header_token]
         if not any(token in self.valid_tokens for token in tokens):
             return 401, {}, json.dumps({'error': 'invalid token'})
         if self.max_window_ms is not None and 'start_time' in body and 'end_time' in body and \
@@ -127,11 +140,11 @@ class FakeLogsApi:
         events = (body.get('filter') or {}).get('events')
         if isinstance(events, str) and ',' in events and self.multi_events == 'single':
             return 400, {}, json.dumps({'error': 'filter.events: invalid value'})
-        selected = self.select(body)
-        limit = body.get('limit', 20)
-        offset = 0
-        if body.get('token'):
-            offset = int(body['token'].split('-')[1])
+        return None
+
+    def _page(self, body: dict[str, Any], selected: list[dict[str, Any]], offset: int,
+              limit: int) -> tuple[int, dict[str, str], str]:
+        """The answer holding the page at ``offset`` of ``selected``, under the server's reading of the API."""
         page = selected[offset:offset + limit]
         more = offset + limit < len(selected)
         next_token = 'p-%d' % (offset + limit)
@@ -145,13 +158,7 @@ class FakeLogsApi:
             status, token = 200, next_token if page else ''
         elif self.reading == 'narrow406':
             status, token = (406, None) if len(selected) > limit else (200, None)
-            if self.pick == 'tail':
-                page = selected[-limit:]
-            elif self.pick == 'scattered':
-                step = -(-len(selected) // limit)
-                page = selected[step // 2::step][:limit]
-            else:
-                page = selected[:limit]
+            page = self._narrowed(selected, limit)
         elif self.reading == 'repeat':
             status, token = 200, 'p-0'
             page = selected[:limit]
@@ -161,6 +168,15 @@ class FakeLogsApi:
         if token is not None:
             answer['token'] = token
         return status, {}, json.dumps(answer)
+
+    def _narrowed(self, selected: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+        """The ``limit`` entries a narrow406 server answers, chosen per ``pick``."""
+        if self.pick == 'tail':
+            return selected[-limit:]
+        if self.pick == 'scattered':
+            step = -(-len(selected) // limit)
+            return selected[step // 2::step][:limit]
+        return selected[:limit]
 
     def select(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         """The entries the server holds for a body (category, window, filters), in the server's order."""

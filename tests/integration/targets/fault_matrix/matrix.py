@@ -95,6 +95,39 @@ def short(message: str, limit: int = 120) -> str:
     return message if len(message) <= limit else message[:limit - 3] + '...'
 
 
+def failure_verdict(args: argparse.Namespace, message: str) -> tuple[str, str]:
+    """The verdict and note of a run that failed: it passes only with a message that names what happened."""
+    if not message:
+        return 'failed', 'failed (exit %d) without a task message' % args.rc
+    if not re.search(args.expect, message):
+        return 'failed', 'vague failure: %s' % short(message)
+    if args.outcome == 'truth':
+        return 'failed', 'failed where the result should equal the truth: %s' % short(message)
+    return 'passed', 'failed: %s' % short(message)
+
+
+def success_verdict(args: argparse.Namespace) -> tuple[str, str]:
+    """The verdict and note of a run that succeeded: it passes only when its result is the truth."""
+    if args.outcome == 'error':
+        return 'failed', 'succeeded where it must fail'
+    if args.face == 'role':
+        return ('failed', 'silent wrong result: an archive differs from the truth') if args.checks_rc else (
+            'passed', 'equal to truth on both hosts')
+    with open(args.result, encoding='utf-8') as handle:
+        result = json.load(handle)
+    difference = compare(result, truth(args.url, args.categories.split(',')))
+    return ('failed', 'silent wrong result: ' + difference) if difference else ('passed', 'equal to truth')
+
+
+def rerun_verdict(args: argparse.Namespace, verdict: str, note: str) -> tuple[str, str]:
+    """The role's verdict after a failed run: the run after it, without the fault, must leave the exact truth on every host."""
+    if args.rerun_rc != 0:
+        return 'failed', note + '; the rerun without the fault failed too'
+    if args.checks_rc != 0:
+        return 'failed', note + '; rerun: an archive differs from the truth'
+    return verdict, note + '; rerun: equal to truth on both hosts'
+
+
 def judge(args: argparse.Namespace) -> int:
     with open(args.counters, encoding='utf-8') as handle:
         counters = json.load(handle)
@@ -102,36 +135,14 @@ def judge(args: argparse.Namespace) -> int:
     failed = args.rc != 0
     messages = failure_messages(args.log) if failed else []
     message = messages[0] if messages else ''
-    verdict, note = 'passed', ''
     if injected == 0:
         verdict, note = 'failed', 'the fault was never injected (%s = 0)' % args.exercised
     elif failed:
-        if not message:
-            verdict, note = 'failed', 'failed (exit %d) without a task message' % args.rc
-        elif not re.search(args.expect, message):
-            verdict, note = 'failed', 'vague failure: %s' % short(message)
-        elif args.outcome == 'truth':
-            verdict, note = 'failed', 'failed where the result should equal the truth: %s' % short(message)
-        else:
-            note = 'failed: %s' % short(message)
-    elif args.outcome == 'error':
-        verdict, note = 'failed', 'succeeded where it must fail'
-    elif args.face == 'role':
-        verdict, note = ('failed', 'silent wrong result: an archive differs from the truth') if args.checks_rc else (
-            'passed', 'equal to truth on both hosts')
+        verdict, note = failure_verdict(args, message)
     else:
-        with open(args.result, encoding='utf-8') as handle:
-            result = json.load(handle)
-        difference = compare(result, truth(args.url, args.categories.split(',')))
-        verdict, note = ('failed', 'silent wrong result: ' + difference) if difference else ('passed', 'equal to truth')
+        verdict, note = success_verdict(args)
     if args.face == 'role' and failed:
-        # The run after the failed one, without the fault, must leave the exact truth on every host.
-        if args.rerun_rc != 0:
-            verdict, note = 'failed', note + '; the rerun without the fault failed too'
-        elif args.checks_rc != 0:
-            verdict, note = 'failed', note + '; rerun: an archive differs from the truth'
-        else:
-            note += '; rerun: equal to truth on both hosts'
+        verdict, note = rerun_verdict(args, verdict, note)
     record = {'row': args.row, 'face': args.face, 'verdict': verdict, 'note': note, 'seconds': args.seconds,
               'injected': injected, 'requests': counters.get('logs_requests'), 'message': message}
     with open(args.record, 'a', encoding='utf-8') as handle:

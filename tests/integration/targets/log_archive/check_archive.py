@@ -38,9 +38,8 @@ def truth(url: str, category: str, start: int | None, end: int | None, events: s
         return json.load(answer)['data']
 
 
-def check_category(args: argparse.Namespace, category: str) -> list[str]:
-    problems = []
-    folder = os.path.join(args.dir, category)
+def read_manifest(folder: str, problems: list[str]) -> tuple[int, dict[str, dict]]:
+    """(the manifest's line count, its live files: added and not removed since); a broken hash chain is a problem."""
     with open(os.path.join(folder, 'manifest.jsonl'), 'rb') as handle:
         lines = handle.read().splitlines()
     prev = '0' * 64
@@ -54,8 +53,12 @@ def check_category(args: argparse.Namespace, category: str) -> list[str]:
             live[record['file']] = record
         else:
             live.pop(record['file'], None)
+    return len(lines), live
+
+
+def archive_files(args: argparse.Namespace, folder: str, problems: list[str]) -> set[str]:
+    """The archive files (.jsonl.gz) below the folder; left-over temp files and folders of the wrong mode are problems."""
     found = set()
-    entries = []
     for base, dirs, files in os.walk(folder):
         for name in files:
             rel = os.path.relpath(os.path.join(base, name), folder)
@@ -67,28 +70,42 @@ def check_category(args: argparse.Namespace, category: str) -> list[str]:
             path = os.path.join(base, name)
             if args.dir_mode and oct(os.stat(path).st_mode & 0o777) != oct(int(args.dir_mode, 8)):
                 problems.append('folder %s has mode %o' % (os.path.relpath(path, folder), os.stat(path).st_mode & 0o777))
+    return found
+
+
+def check_file(args: argparse.Namespace, path: str, rel: str, record: dict, problems: list[str]) -> list[dict]:
+    """The entries of one live file, checked against its manifest record (sha256, count) and the wanted mode and owners."""
+    with open(path, 'rb') as handle:
+        raw = handle.read()
+    if hashlib.sha256(raw).hexdigest() != record['sha256']:
+        problems.append('file %s does not match its sha256' % rel)
+    rows = [json.loads(row) for row in gzip.decompress(raw).decode('utf-8').splitlines() if row]
+    if len(rows) != record['entries']:
+        problems.append('file %s holds %d entries, manifest says %d' % (rel, len(rows), record['entries']))
+    info = os.stat(path)
+    if args.mode and info.st_mode & 0o777 != int(args.mode, 8):
+        problems.append('file %s has mode %o' % (rel, info.st_mode & 0o777))
+    if args.owner and pwd.getpwuid(info.st_uid).pw_name != args.owner:
+        problems.append('file %s has owner %s' % (rel, pwd.getpwuid(info.st_uid).pw_name))
+    if args.group and grp.getgrgid(info.st_gid).gr_name != args.group:
+        problems.append('file %s has group %s' % (rel, grp.getgrgid(info.st_gid).gr_name))
+    return rows
+
+
+def check_category(args: argparse.Namespace, category: str) -> list[str]:
+    problems: list[str] = []
+    folder = os.path.join(args.dir, category)
+    manifest_lines, live = read_manifest(folder, problems)
+    found = archive_files(args, folder, problems)
     for rel in sorted(found - set(live)):
         problems.append('extra file %s' % rel)
+    entries = []
     for rel, record in sorted(live.items()):
         path = os.path.join(folder, rel)
         if not os.path.exists(path):
             problems.append('missing file %s' % rel)
             continue
-        with open(path, 'rb') as handle:
-            raw = handle.read()
-        if hashlib.sha256(raw).hexdigest() != record['sha256']:
-            problems.append('file %s does not match its sha256' % rel)
-        rows = [json.loads(row) for row in gzip.decompress(raw).decode('utf-8').splitlines() if row]
-        if len(rows) != record['entries']:
-            problems.append('file %s holds %d entries, manifest says %d' % (rel, len(rows), record['entries']))
-        entries.extend(rows)
-        info = os.stat(path)
-        if args.mode and info.st_mode & 0o777 != int(args.mode, 8):
-            problems.append('file %s has mode %o' % (rel, info.st_mode & 0o777))
-        if args.owner and pwd.getpwuid(info.st_uid).pw_name != args.owner:
-            problems.append('file %s has owner %s' % (rel, pwd.getpwuid(info.st_uid).pw_name))
-        if args.group and grp.getgrgid(info.st_gid).gr_name != args.group:
-            problems.append('file %s has group %s' % (rel, grp.getgrgid(info.st_gid).gr_name))
+        entries.extend(check_file(args, path, rel, record, problems))
     events = dict(item.split('=', 1) for item in args.events).get(category)
     want = collections.Counter(canonical(e) for e in truth(args.url, category, args.start_ms, args.end_ms, events))
     have = collections.Counter(canonical(e) for e in entries)
@@ -96,7 +113,7 @@ def check_category(args: argparse.Namespace, category: str) -> list[str]:
         problems.append('entries differ from the ground truth: %d missing, %d extra (archive %d, truth %d)' % (
             sum((want - have).values()), sum((have - want).values()), sum(have.values()), sum(want.values())))
     print('%s %s: %d entries in %d files, %d manifest lines%s' % (
-        args.dir, category, len(entries), len(live), len(lines), '' if not problems else ' - PROBLEMS'))
+        args.dir, category, len(entries), len(live), manifest_lines, '' if not problems else ' - PROBLEMS'))
     return problems
 
 
