@@ -67,6 +67,18 @@ Faults (logs endpoint only):
   --fault KIND=RATE        KIND: 500 502 503 504 reset slow badjson; RATE 0..1; rates add up to <= 1 (repeatable)
   --fault-seed N           [0]
   --slow-seconds S         delay of the "slow" fault, float [5]
+Hostile server (logs endpoint only; every one off by default; see "Hostile server" for what each does):
+  --drip-seconds S         send answer bodies one byte every S seconds, float [0 = off]
+  --drip-bytes N           drip only the first N bytes of a body, then send the rest at once [0 = all of it]
+  --endless {off,fresh,repeat}  every page full and with a new token, forever [off]
+  --huge-bytes N           pad every page's answer to N bytes [0 = off]
+  --deep-json N            add N nested arrays to every page's answer [0 = off]
+  --odd-entry JSON         a JSON value (not an object: '"oops"', 42, null) mixed into every page's data
+                           (repeatable, in order) [none]
+  --odd-at N               where: before the page's N-th entry (0 = first; past the end = last) [0]
+  --stray-time TIME        restamp some served entries with this time (ISO 8601, RFC 1123 or epoch; a digit
+                           string is served as an epoch-ms number) [none = off]
+  --stray-at N             which: the page's N-th entry (0 = first), repeatable [0]
 
 Data
 ----
@@ -121,6 +133,37 @@ Pagination styles:
   200-413     the vendor's own client's reading: every page with data is a 200 with a non-empty token, the last
               one too; a request with a token past the last entry is answered 413 {"error": {"code": 413,
               "message": "No items for current page"}}; nothing matching at all: 200 with [] and "".
+Hostile server (all off by default; the answers are byte-for-byte the ones above while they are off):
+  drip_seconds S, drip_bytes N   every answer of the logs endpoint (pages, errors, faults; not resets) sends its
+              status line and headers (with the true Content-Length) at once, then waits S seconds before each
+              byte of its body, for the first N bytes (N = 0: the whole body), then sends the rest at once.  A
+              client whose timeout is per socket read and longer than S never times out; a whole-request deadline
+              does.  Counter hostile.drip: answers dripped.
+  endless fresh|repeat   a page request (first or with a token, in every pagination style) is answered with
+              `limit` generated entries and a new, working token, forever: 406 under 406-token and 406-split (whose
+              tokens are then accepted), 200 under 200-cursor and 200-413.  fresh: page n (0 = first) holds new
+              entries, seeded by (seed, category, n), with distinct timestamps stepping 1 ms through the served
+              window (from its end for desc, its start for asc; wrapping round in a short window) - page n of a
+              walk has the same bytes in every run; repeat: every page holds the same entries (page 0's) under
+              a new token.  The entries honour filter.events (not search or agent_types), are not stored (the
+              truth does not hold them) and are counted in entries_served.  Counter hostile.endless: pages.
+  huge_bytes N   every page's answer (a 200 or 406 with data and token, an empty page too) gains a last member
+              "padding": "xxx..." so that its body is exactly N bytes (the shortest possible when the page itself
+              is longer); written in pieces of at most 64 KiB after the page's own bytes, with a Content-Length,
+              never built whole in memory.  Counter hostile.huge: answers padded.
+  deep_json N   every page's answer gains a member "deep": [[[...]]] of N nested arrays (the innermost empty),
+              before "padding" when both are set: syntactically valid JSON nested N + 1 levels deep; streamed
+              as above.  Counter hostile.deep_json: answers.
+  odd_entries [values], odd_at N   the values (any JSON; meant for non-objects: "oops", 42, null) are inserted
+              in order into every page's data before its N-th entry (N past the end: after the last), in
+              addition to the page's entries: a full page then holds limit + len(values) items.  Tokens and
+              statuses are decided on the real entries as before; entries_served counts only those.
+              Counter hostile.odd_entries: values served.
+  stray_time T, stray_at [positions]   (T null = off) the page's entries at these positions (0 = first, in the
+              order served; positions past the page's end are skipped; counted before odd_entries are inserted)
+              are served with "timestamp": T exactly as configured (a string, or a number) instead of their
+              own, e.g. "2099-01-01T00:00:00Z": a server clock error.  The truth keeps their true timestamps;
+              pagination is unchanged.  Counter hostile.stray_entries: entries restamped.
 Pagination tokens are opaque random strings mapped to (fingerprint of the body minus token, resolved window,
 order, a snapshot of the store's sequence number at the first request - entries appended later are never
 served by that walk - the (timestamp, seq) position of the last entry served, expiry).  A token is not consumed:
@@ -154,7 +197,8 @@ GET  /_control/counters    (the usual codes and every fault kind are present, wi
      "token_in_query", "token_in_header" (logs requests that carried an access token there, whether or not --auth
      looks at that place),
      "oauth_requests", "oauth_by_status", "faults": {"500", "502", "503", "504", "reset", "slow", "badjson",
-     "429", "401", "outage"}, "tokens_issued" (OAuth access tokens), "page_tokens_issued", "control_requests"}
+     "429", "401", "outage"}, "tokens_issued" (OAuth access tokens), "page_tokens_issued", "control_requests",
+     "hostile": {"drip", "endless", "huge", "deep_json", "odd_entries", "stray_entries"} (see "Hostile server")}
 POST /_control/reset_counters   zeroes them, answers the zeroed counters
 GET  /_control/config      the current configuration (never a secret, token or client id)
 POST /_control/config      any of {"pagination", "order", "auth", "bounds", "rate_limit", "rate_window", "retry_after": bool,
@@ -164,7 +208,9 @@ POST /_control/config      any of {"pagination", "order", "auth", "bounds", "rat
      "401", "none", ...] (replaces the queue), "outage_seconds": S (every logs request during the next S
      seconds gets a connection reset; 0 ends an outage), "expire_access_tokens": true (every OAuth-issued access
      token expires now; static ones do not), "expire_page_tokens": true, "reset_rate_limits": true (forget the
-     counted requests)}.  All checked first, then applied together; a bad key or value: 400, nothing applied.
+     counted requests), and the hostile-server settings "drip_seconds", "drip_bytes", "endless", "huge_bytes",
+     "deep_json", "odd_entries", "odd_at", "stray_time", "stray_at" (see "Hostile server"; for the answers
+     from now on)}.  All checked first, then applied together; a bad key or value: 400, nothing applied.
      Answers the resulting configuration.
 POST /_control/shutdown    answers {"shutdown": true}, then stops the server
 Other paths: 404 {"error": {"code": 404, ...}}; a known path with another method: 405 with an Allow header.
@@ -172,8 +218,9 @@ Other paths: 404 {"error": {"code": 404, ...}}; a known path with another method
 HTTP
 ----
 HTTP/1.1 keep-alive (HTTP/1.0 too), ThreadingHTTPServer with daemon threads, Nagle off, every answer written
-in one write with Content-Length; Content-Type application/json (text/html for the 502/504 faults).  Request
-bodies by Content-Length or chunked.  Idle connections are closed after 120 s.
+in one write with Content-Length (the hostile drip, huge_bytes and deep_json answers: headers, then the body in
+pieces); Content-Type application/json (text/html for the 502/504 faults).  Request bodies by Content-Length or
+chunked.  Idle connections are closed after 120 s.
 
 Access log and secrets
 ----------------------
@@ -210,7 +257,7 @@ import time
 import traceback
 import unicodedata
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -261,6 +308,8 @@ EVENTS_FORMATS = ("csv", "single", "list")
 BOUNDS = ("inclusive", "exclusive", "half-open")
 TIME_FORMATS = ("iso", "epoch-ms", "rfc1123", "mixed")
 FAULT_KINDS = ("500", "502", "503", "504", "reset", "slow", "badjson")
+ENDLESS_MODES = ("off", "fresh", "repeat")
+HOSTILE_KINDS = ("drip", "endless", "huge", "deep_json", "odd_entries", "stray_entries")
 QUEUE_KINDS = FAULT_KINDS + ("429", "401", "none")
 AGENT_TYPES = (0, 2)
 MAX_BODY = 1024 * 1024
@@ -305,6 +354,15 @@ class EmulatorConfig:
     slow_seconds: float = 5.0
     tls_cert: str | None = None
     tls_key: str | None = None
+    drip_seconds: float = 0.0
+    drip_bytes: int = 0
+    endless: str = "off"
+    huge_bytes: int = 0
+    deep_json: int = 0
+    odd_entries: list[Any] = field(default_factory=list)
+    odd_at: int = 0
+    stray_time: str | int | None = None
+    stray_at: list[int] = field(default_factory=lambda: [0])
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -335,6 +393,8 @@ class EmulatorConfig:
             raise ValueError("clients/access_tokens: at least one client or static access token is needed")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("tls_cert/tls_key: give both or neither")
+        for key in _HOSTILE_SETTINGS:
+            _SETTING_CHECKS[key](getattr(self, key))
 
 
 def _choice(name: str, value: Any, allowed: Sequence[str]) -> None:
@@ -833,6 +893,7 @@ class Query:
     match: Callable[[Entry], bool] | None
     token: str | None
     fingerprint: str
+    events: frozenset | None = None
 
 
 def parse_filter(flt: Any, category: str, events_format: str) -> tuple[frozenset | None, frozenset | None, str | None]:
@@ -877,7 +938,7 @@ def parse_query(body: Any, events_format: str) -> Query:
     rest = {key: value for key, value in body.items() if key != "token"}
     fingerprint = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return Query(category, 20 if limit is None else limit, 3600 if age is None else age, start, end,
-                 make_matcher(events, agents, search), token or None, fingerprint)
+                 make_matcher(events, agents, search), token or None, fingerprint, events)
 
 
 def resolve_window(query: Query, now: int, max_window: int) -> tuple[int, int]:
@@ -925,6 +986,14 @@ class Reply:
     reset: bool = False
     close: bool = False
     after: Callable[[], None] | None = None
+    chunks: Callable[[], Iterator[bytes]] | None = None  # the body in pieces (then ``length`` long), instead of ``body``
+    length: int = 0
+    drip: float = 0.0  # seconds before each byte of the first ``drip_bytes`` bytes of the body (0 = all of it)
+    drip_bytes: int = 0
+
+    def size(self) -> int:
+        """The body's length in bytes."""
+        return self.length if self.chunks is not None else len(self.body)
 
 
 def json_reply(status: int, obj: Any, headers: list[tuple[str, str]] | None = None, entries: int = 0) -> Reply:
@@ -957,12 +1026,12 @@ def fault_reply(kind: str) -> Reply:
 class PageToken:
     """Server-side state of a pagination token."""
 
-    __slots__ = ("fingerprint", "category", "window", "snapshot", "after", "order", "expires")
+    __slots__ = ("fingerprint", "category", "window", "snapshot", "after", "order", "expires", "number")
 
     def __init__(self, fingerprint: str, category: str, window: tuple[int, int], snapshot: int,
-                 after: tuple[int, int], order: str, expires: float) -> None:
+                 after: tuple[int, int], order: str, expires: float, number: int = 0) -> None:
         self.fingerprint, self.category, self.window, self.snapshot = fingerprint, category, window, snapshot
-        self.after, self.order, self.expires = after, order, expires
+        self.after, self.order, self.expires, self.number = after, order, expires, number
 
 
 def _new_counters() -> dict[str, Any]:
@@ -973,7 +1042,35 @@ def _new_counters() -> dict[str, Any]:
         "oauth_by_status": {code: 0 for code in ("200", "400", "401")},
         "faults": {kind: 0 for kind in FAULT_KINDS + ("429", "401", "outage")},
         "tokens_issued": 0, "page_tokens_issued": 0, "control_requests": 0,
+        "hostile": dict.fromkeys(HOSTILE_KINDS, 0),
     }
+
+
+_DEEP_KEY = b',"deep":'
+_PADDING_KEY = b',"padding":"'
+_PIECE = 64 * 1024
+
+
+def _repeated(byte: bytes, count: int) -> Iterator[bytes]:
+    """``count`` copies of ``byte`` in pieces of at most 64 KiB."""
+    while count > 0:
+        size = min(count, _PIECE)
+        yield byte * size
+        count -= size
+
+
+def _inflated(prefix: bytes, deep: int, padding: int | None) -> Iterator[bytes]:
+    """A page's body without its closing brace, then ',"deep":' and ``deep`` nested arrays, then ',"padding":"x..."', then '}'."""
+    yield prefix
+    if deep:
+        yield _DEEP_KEY
+        yield from _repeated(b"[", deep)
+        yield from _repeated(b"]", deep)
+    if padding is not None:
+        yield _PADDING_KEY
+        yield from _repeated(b"x", padding)
+        yield b'"'
+    yield b"}"
 
 
 class Emulator:
@@ -1155,21 +1252,15 @@ class Emulator:
         cfg = self.config
         store = self.stores[query.category]
         mono = time.monotonic()
+        number = 0
         if query.token is not None:
-            state = self.page_tokens.get(query.token) if cfg.pagination != "406-split" else None
-            if state is None or state.category != query.category:
-                raise BadRequest("token: unknown pagination token; allowed: the token of the previous answer to the same "
-                                 "query, or no token to start")
-            if mono >= state.expires:
-                raise BadRequest(f"token: the pagination token has expired (tokens live {cfg.page_token_ttl:g} s); "
-                                 "start again without token")
-            if state.fingerprint != query.fingerprint:
-                raise BadRequest("token: the pagination token belongs to a different query; allowed: the same body "
-                                 "as the first request, plus token")
-            window, snapshot, after, order = state.window, state.snapshot, state.after, state.order
+            state = self._token_of(query, mono)
+            window, snapshot, after, order, number = state.window, state.snapshot, state.after, state.order, state.number + 1
         else:
             window = served_part(resolve_window(query, now_ms(), cfg.max_window), cfg.bounds)
             snapshot, after, order = store.next_seq, None, cfg.order
+        if cfg.endless != "off":
+            return self._endless_page(query, window, snapshot, order, number, mono)
         page, more = store.page(window, query.match, snapshot, after, order, query.limit)
         token = ""
         if cfg.pagination == "406-token":
@@ -1184,13 +1275,106 @@ class Emulator:
         else:
             status, issue = (406 if more else 200), False
         if issue:
-            token = secrets.token_urlsafe(24)
-            self.page_tokens[token] = PageToken(query.fingerprint, query.category, window, snapshot, page[-1].key(),
-                                                order, mono + cfg.page_token_ttl)
-            self.counters["page_tokens_issued"] += 1
-            self._sweep_page_tokens(mono)
-        body = b'{"data":[' + b",".join(e.blob for e in page) + b'],"token":' + json.dumps(token).encode("ascii") + b"}"
-        return Reply(status, body, entries=len(page))
+            token = self._issue_page_token(PageToken(query.fingerprint, query.category, window, snapshot, page[-1].key(),
+                                                     order, mono + cfg.page_token_ttl), mono)
+        return self._page_reply(status, [e.blob for e in page], token)
+
+    def _token_of(self, query: Query, mono: float) -> PageToken:
+        """The state of the query's pagination token; BadRequest when unknown, expired or of another query."""
+        cfg = self.config
+        state = self.page_tokens.get(query.token or "") if cfg.pagination != "406-split" or cfg.endless != "off" else None
+        if state is None or state.category != query.category:
+            raise BadRequest("token: unknown pagination token; allowed: the token of the previous answer to the same "
+                             "query, or no token to start")
+        if mono >= state.expires:
+            raise BadRequest(f"token: the pagination token has expired (tokens live {cfg.page_token_ttl:g} s); "
+                             "start again without token")
+        if state.fingerprint != query.fingerprint:
+            raise BadRequest("token: the pagination token belongs to a different query; allowed: the same body "
+                             "as the first request, plus token")
+        return state
+
+    def _issue_page_token(self, state: PageToken, mono: float) -> str:
+        """A new pagination token for ``state``."""
+        token = secrets.token_urlsafe(24)
+        self.page_tokens[token] = state
+        self.counters["page_tokens_issued"] += 1
+        self._sweep_page_tokens(mono)
+        return token
+
+    def _page_reply(self, status: int, blobs: list[bytes], token: str) -> Reply:
+        """A page's answer: its entries (with the stray and odd ones of the hostile settings) and token."""
+        entries = len(blobs)
+        blobs = self._odd(self._stray(blobs))
+        body = b'{"data":[' + b",".join(blobs) + b'],"token":' + json.dumps(token).encode("ascii") + b"}"
+        return self._inflate(Reply(status, body, entries=entries))
+
+    # -- hostile server --
+    def _endless_page(self, query: Query, window: tuple[int, int], snapshot: int, order: str, number: int, mono: float) -> Reply:
+        """Page ``number`` (0 = first) of an endless walk: ``limit`` generated entries and a new token, forever."""
+        cfg = self.config
+        low, high = min(window), window[1]
+        width = high - low + 1
+        seed_page = number if cfg.endless == "fresh" else 0
+        rng = random.Random(f"itot-emulator:{cfg.seed}:{query.category}:endless:{seed_page}")
+        blobs = []
+        for index in range(query.limit):
+            step = (seed_page * query.limit + index) % width
+            ts = high - step if order == "desc" else low + step
+            _ts, rendered, _agent = self.generator.make(query.category, rng, ts, sorted(query.events or ()), floor=low)
+            blobs.append(_blob(rendered))
+        self.counters["hostile"]["endless"] += 1
+        token = self._issue_page_token(PageToken(query.fingerprint, query.category, window, snapshot, (high, 0), order,
+                                                 mono + cfg.page_token_ttl, number), mono)
+        return self._page_reply(406 if cfg.pagination in ("406-token", "406-split") else 200, blobs, token)
+
+    def _stray(self, blobs: list[bytes]) -> list[bytes]:
+        """The page's entries at the stray_at positions restamped with stray_time (when set)."""
+        cfg = self.config
+        if cfg.stray_time is None:
+            return blobs
+        out = list(blobs)
+        for position in sorted(set(cfg.stray_at)):
+            if position < len(out):
+                rendered = json.loads(out[position])
+                rendered["timestamp"] = cfg.stray_time
+                out[position] = _blob(rendered)
+                self.counters["hostile"]["stray_entries"] += 1
+        return out
+
+    def _odd(self, blobs: list[bytes]) -> list[bytes]:
+        """The page's entries with the odd_entries inserted before position odd_at (clamped to the page)."""
+        cfg = self.config
+        if not cfg.odd_entries:
+            return blobs
+        at = min(cfg.odd_at, len(blobs))
+        self.counters["hostile"]["odd_entries"] += len(cfg.odd_entries)
+        return blobs[:at] + [_blob(value) for value in cfg.odd_entries] + blobs[at:]
+
+    def _inflate(self, reply: Reply) -> Reply:
+        """A page's answer with the deep_json and huge_bytes members added, streamed in pieces (when set)."""
+        deep, huge = self.config.deep_json, self.config.huge_bytes
+        if not deep and not huge:
+            return reply
+        prefix = reply.body[:-1]
+        length = len(prefix) + 1 + (len(_DEEP_KEY) + 2 * deep if deep else 0)
+        padding = max(0, huge - length - len(_PADDING_KEY) - 1) if huge else None
+        if padding is not None:
+            length += len(_PADDING_KEY) + padding + 1
+        self.counters["hostile"]["deep_json"] += bool(deep)
+        self.counters["hostile"]["huge"] += bool(huge)
+        reply.chunks = lambda: _inflated(prefix, deep, padding)
+        reply.length = length
+        return reply
+
+    def drip(self, reply: Reply) -> Reply:
+        """A logs answer to be sent slowly, per drip_seconds and drip_bytes (when set; never a reset)."""
+        cfg = self.config
+        if cfg.drip_seconds > 0 and not reply.reset:
+            reply.drip, reply.drip_bytes = cfg.drip_seconds, cfg.drip_bytes
+            with self.lock:
+                self.counters["hostile"]["drip"] += 1
+        return reply
 
     def _sweep_page_tokens(self, mono: float) -> None:
         """Forget tokens that expired more than an hour ago (kept until then to answer 'expired')."""
@@ -1364,6 +1548,7 @@ class Emulator:
                 "seed": cfg.seed, "entries": cfg.entries, "span": cfg.span, "anchor_ms": self.anchor_ms,
                 "time_format": cfg.time_format, "duplicates": cfg.duplicates, "tls": bool(cfg.tls_cert),
                 "static_access_tokens": len(self.static_tokens), "oauth_clients": len(self.clients),
+                **{key: json.loads(json.dumps(getattr(cfg, key))) for key in _HOSTILE_SETTINGS},
             }
 
     def configure(self, body: Any) -> dict[str, Any]:
@@ -1455,6 +1640,36 @@ def _check_fail_next(value: Any) -> None:
             raise ValueError(f"fail_next: {_show(kind)} is not a fault kind; allowed: {', '.join(QUEUE_KINDS)}")
 
 
+def _check_odd_entries(value: Any) -> None:
+    """``odd_entries``: a list (at most 1000) of JSON values to mix into every page's data."""
+    if not isinstance(value, list) or len(value) > 1000:
+        raise ValueError(f"odd_entries: {_show(value)} is not a list of at most 1000 JSON values")
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("odd_entries: not JSON values") from exc
+
+
+def _check_stray_time(value: Any) -> None:
+    """``stray_time``: null (off) or a time (a string or an integer) that parses as a timestamp."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"stray_time: {_show(value)} is not a time; allowed: null, or a timestamp string or epoch number")
+    try:
+        parse_timestamp_ms(value)
+    except ValueError as exc:
+        raise ValueError(f"stray_time: {_show(value)} is not a time; allowed: null, or a timestamp string or epoch number") from exc
+
+
+def _check_stray_at(value: Any) -> None:
+    """``stray_at``: a list (at most 1000) of page positions, integers >= 0."""
+    if not isinstance(value, list) or len(value) > 1000:
+        raise ValueError(f"stray_at: {_show(value)} is not a list of at most 1000 positions")
+    for item in value:
+        _number("stray_at", item, 0, integer=True)
+
+
 # The settings of /_control/config and their checks (ValueError on a bad value), in the order the error message lists them.
 _SETTING_CHECKS: dict[str, Callable[[Any], None]] = {
     "pagination": lambda v: _choice("pagination", v, PAGINATION_STYLES),
@@ -1476,10 +1691,22 @@ _SETTING_CHECKS: dict[str, Callable[[Any], None]] = {
     "expire_access_tokens": lambda v: _boolean("expire_access_tokens", v),
     "expire_page_tokens": lambda v: _boolean("expire_page_tokens", v),
     "reset_rate_limits": lambda v: _boolean("reset_rate_limits", v),
+    "drip_seconds": lambda v: _number("drip_seconds", v, 0),
+    "drip_bytes": lambda v: _number("drip_bytes", v, 0, integer=True),
+    "endless": lambda v: _choice("endless", v, ENDLESS_MODES),
+    "huge_bytes": lambda v: _number("huge_bytes", v, 0, integer=True),
+    "deep_json": lambda v: _number("deep_json", v, 0, integer=True),
+    "odd_entries": _check_odd_entries,
+    "odd_at": lambda v: _number("odd_at", v, 0, integer=True),
+    "stray_time": _check_stray_time,
+    "stray_at": _check_stray_at,
 }
+# The hostile-server settings (all off by default): start options and /_control/config keys alike.
+_HOSTILE_SETTINGS = ("drip_seconds", "drip_bytes", "endless", "huge_bytes", "deep_json", "odd_entries", "odd_at",
+                     "stray_time", "stray_at")
 # The settings /_control/config copies onto the configuration as they are.
 _PLAIN_SETTINGS = ("pagination", "order", "auth", "events_format", "rate_limit", "rate_window", "retry_after",
-                   "token_lifetime", "page_token_ttl", "max_window", "bounds", "slow_seconds")
+                   "token_lifetime", "page_token_ttl", "max_window", "bounds", "slow_seconds") + _HOSTILE_SETTINGS
 
 
 def _check_setting(key: str, value: Any) -> None:
@@ -1617,10 +1844,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             early, fault = emulator.admit_logs(query_string, self.headers.get("Authorization"))
             if early is not None:
                 emulator.count_logs_outcome(early.status)
-                return early
+                return emulator.drip(early)
             if fault == "slow":
                 time.sleep(emulator.config.slow_seconds)
-            return emulator.answer_logs(raw)
+            return emulator.drip(emulator.answer_logs(raw))
         if path == OAUTH_PATH:
             return emulator.oauth(query_string, raw, self.headers.get("Authorization"))
         with emulator.lock:
@@ -1695,16 +1922,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             phrase = "Status"
         head = [f"HTTP/1.1 {reply.status} {phrase}", f"Server: {self.server_version}", f"Date: {self.date_time_string()}",
-                f"Content-Type: {reply.content_type}", f"Content-Length: {len(reply.body)}"]
+                f"Content-Type: {reply.content_type}", f"Content-Length: {reply.size()}"]
         head += [f"{name}: {value}" for name, value in reply.headers]
         if self.close_connection:
             head.append("Connection: close")
         elif self.request_version == "HTTP/1.0":
             head.append("Connection: keep-alive")
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        if self.command != "HEAD" and (reply.chunks is not None or reply.drip > 0):
+            self.wfile.write(data)
+            self._write_slowly(reply)
+            return
         if self.command != "HEAD":
             data += reply.body
         self.wfile.write(data)
+
+    def _write_slowly(self, reply: Reply) -> None:
+        """The body of a hostile answer: in pieces, its first bytes dripped one at a time."""
+        pieces = reply.chunks() if reply.chunks is not None else iter((reply.body,))
+        budget = (reply.drip_bytes or math.inf) if reply.drip > 0 else 0
+        for piece in pieces:
+            view = memoryview(piece)
+            while budget > 0 and view:
+                time.sleep(reply.drip)
+                self.wfile.write(view[:1])
+                view = view[1:]
+                budget -= 1
+            if view:
+                self.wfile.write(view)
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset (SO_LINGER 0)."""
@@ -1845,6 +2090,13 @@ def _fault_option(text: str) -> tuple[str, float]:
     return kind, value
 
 
+def _json_option(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a JSON value (a string needs its quotes: '\"oops\"')") from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser; --help prints the module docstring as the reference."""
     parser = argparse.ArgumentParser(prog="itot_emulator.py", description=__doc__,
@@ -1879,6 +2131,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("--slow-seconds", type=float, default=5.0)
     add("--tls-cert", metavar="PEM")
     add("--tls-key", metavar="PEM")
+    add("--drip-seconds", type=float, default=0.0)
+    add("--drip-bytes", type=int, default=0)
+    add("--endless", choices=ENDLESS_MODES, default="off")
+    add("--huge-bytes", type=int, default=0)
+    add("--deep-json", type=int, default=0)
+    add("--odd-entry", dest="odd_entries", action="append", default=[], type=_json_option, metavar="JSON")
+    add("--odd-at", type=int, default=0)
+    add("--stray-time", metavar="TIME")
+    add("--stray-at", action="append", type=int, metavar="N")
     return parser
 
 
@@ -1899,12 +2160,21 @@ def parse_args(argv: Sequence[str] | None = None) -> EmulatorConfig:
         page_token_ttl=args.page_token_ttl, max_window=args.max_window, bounds=args.bounds, events_format=args.events_format,
         seed=args.seed, entries=args.entries, span=args.span, anchor_ms=args.anchor_ms, time_format=args.time_format,
         duplicates=args.duplicates, faults=faults, fault_seed=args.fault_seed, slow_seconds=args.slow_seconds,
-        tls_cert=args.tls_cert, tls_key=args.tls_key)
+        tls_cert=args.tls_cert, tls_key=args.tls_key, drip_seconds=args.drip_seconds, drip_bytes=args.drip_bytes,
+        endless=args.endless, huge_bytes=args.huge_bytes, deep_json=args.deep_json, odd_entries=list(args.odd_entries),
+        odd_at=args.odd_at, stray_time=_stray_time_option(args.stray_time), stray_at=args.stray_at or [0])
     try:
         config.validate()
     except ValueError as exc:
         parser.error(str(exc))
     return config
+
+
+def _stray_time_option(text: str | None) -> str | int | None:
+    """--stray-time: a digit string is served as an epoch-ms number, anything else as the string given."""
+    if text is not None and re.fullmatch(r"\d+", text):
+        return int(text)
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
