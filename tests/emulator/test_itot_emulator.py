@@ -996,3 +996,286 @@ def test_cli_help_and_errors() -> None:
     for bad in (["--fault", "teapot=1"], ["--client-id", "x"], ["--pagination", "nope"], ["--fault", "500=0.7", "--fault", "503=0.5"]):
         failed = subprocess.run([sys.executable, EMULATOR, *bad], capture_output=True, text=True, timeout=30, check=False)
         assert failed.returncode == 2, bad
+
+
+# -------------------------------------------------------------------------------------- hostile server --
+def hostile(client: Client) -> dict[str, int]:
+    """The hostile-server counters."""
+    return client.control("counters")["hostile"]
+
+
+def test_hostile_settings_are_off_and_checked(start: Callable[..., Client]) -> None:
+    """Every hostile setting is off by default, shown by the config view, checked, and off again gives the same bytes."""
+    client = start(entries=30)
+    view = client.control("config")
+    assert {key: view[key] for key in ("drip_seconds", "drip_bytes", "endless", "huge_bytes", "deep_json", "odd_entries",
+                                       "odd_at", "stray_time", "stray_at")} == {
+        "drip_seconds": 0, "drip_bytes": 0, "endless": "off", "huge_bytes": 0, "deep_json": 0, "odd_entries": [],
+        "odd_at": 0, "stray_time": None, "stray_at": [0]}
+    for bad in ({"drip_seconds": -1}, {"drip_seconds": "1"}, {"drip_bytes": 1.5}, {"endless": "sometimes"},
+                {"endless": True}, {"huge_bytes": -1}, {"deep_json": 2.0}, {"odd_entries": "oops"}, {"odd_at": -1},
+                {"stray_time": "tomorrow"}, {"stray_time": True}, {"stray_at": 0}, {"stray_at": [-1]},
+                {"stray_at": [True]}, {"huge_bytes": 100, "endless": "nope"}):
+        assert client.control("config", bad, expect=400)["error"]["code"] == 400, bad
+    assert client.control("config")["huge_bytes"] == 0  # nothing applied
+    body = {"event_category": "admin", "age": 86400, "limit": 100}  # one page, token "": the bytes are comparable
+    plain = client.logs(body).content
+    every = {"drip_seconds": 0.001, "drip_bytes": 3, "endless": "fresh", "huge_bytes": 5000, "deep_json": 3,
+             "odd_entries": ["oops", 42, None], "odd_at": 1, "stray_time": "2099-01-01T00:00:00Z", "stray_at": [0, 1]}
+    view = client.control("config", every)
+    assert {key: view[key] for key in every} == every
+    assert client.logs(body).content != plain
+    client.control("config", {"drip_seconds": 0, "endless": "off", "huge_bytes": 0, "deep_json": 0, "odd_entries": [],
+                              "stray_time": None})
+    assert client.logs(body).content == plain
+    with pytest.raises(ValueError, match="endless"):
+        EmulatorConfig(endless="always").validate()
+    with pytest.raises(ValueError, match="stray_time"):
+        EmulatorConfig(stray_time="soon").validate()
+
+
+def _read_answer(sock: socket.socket, deadline: float | None = None) -> tuple[bytes, bytes, list[float]]:
+    """Read one answer (head, body by Content-Length) from a raw socket: head, body, seconds between reads.
+
+    Stops early, with what arrived, at ``deadline`` (a time.monotonic() value)."""
+    data, gaps, last = b"", [], time.monotonic()
+    while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < int(
+            re.search(rb"Content-Length: (\d+)", data).group(1)):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        chunk = sock.recv(65536)
+        assert chunk, "closed early"
+        now = time.monotonic()
+        gaps.append(now - last)
+        last = now
+        data += chunk
+    head, _sep, body = data.partition(b"\r\n\r\n")
+    return head, body, gaps
+
+
+def _raw_logs(client: Client, body: dict[str, Any], timeout: float = 5) -> socket.socket:
+    """A raw socket that has sent one logs request."""
+    host, port = client.server.server_address[:2]
+    sock = socket.create_connection((host, port), timeout=timeout)
+    raw = json.dumps(body).encode()
+    sock.sendall(f"POST /o/api/v3.3/logs?access_token={TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(raw)}\r\n\r\n".encode() + raw)
+    return sock
+
+
+def test_drip_beats_a_per_read_timeout_not_a_deadline(start: Callable[..., Client]) -> None:
+    """drip: headers at once, then one body byte every drip_seconds: no read waits long, the whole answer does."""
+    client = start(entries=3)
+    body = {"event_category": "admin", "age": 86400}
+    plain = client.logs(body).content
+    client.control("config", {"drip_seconds": 0.15, "drip_bytes": 8})
+    began = time.monotonic()
+    answer = client.logs(body, timeout=0.6)  # requests' timeout is per socket read, like the issue's client
+    took = time.monotonic() - began
+    assert answer.status_code == 200 and answer.content == plain
+    assert took >= 8 * 0.15 > 0.6
+    with _raw_logs(client, body) as sock:
+        head, dripped, gaps = _read_answer(sock)
+    assert head.startswith(b"HTTP/1.1 200") and dripped == plain
+    assert len(gaps) >= 8 and max(gaps) < 0.6  # every read returns within the drip interval (plus load)
+    # A whole-request deadline of 0.6 s stops with most of the body missing.
+    with _raw_logs(client, body) as sock:
+        head, part, _gaps = _read_answer(sock, deadline=time.monotonic() + 0.6)
+    assert int(re.search(rb"Content-Length: (\d+)", head).group(1)) == len(plain) and len(part) < 8
+    # Every logs answer drips (errors too); control answers never do.
+    client.control("config", {"drip_bytes": 2})
+    began = time.monotonic()
+    assert client.logs({"event_category": "nope"}).status_code == 400
+    assert time.monotonic() - began >= 0.3
+    assert hostile(client)["drip"] == 4
+    client.control("config", {"drip_seconds": 0})
+    assert client.logs(body).content == plain and hostile(client)["drip"] == 4
+
+
+@pytest.mark.parametrize("pagination,status", [("406-token", 406), ("200-cursor", 200), ("200-413", 200), ("406-split", 406)])
+def test_endless_fresh(start: Callable[..., Client], pagination: str, status: int) -> None:
+    """endless fresh: every page full, every token new and working, every entry new, inside the window, forever."""
+    client = start(entries=5, pagination=pagination, endless="fresh")
+    window = full_window(client)
+    body = {"event_category": "device", "limit": 25, **window}
+    token, tokens, served = "", set(), []
+    for _index in range(40):
+        answer = client.logs(dict(body, token=token) if token else body)
+        doc = answer.json()
+        assert answer.status_code == status and len(doc["data"]) == 25 and doc["token"] and doc["token"] not in tokens
+        token = doc["token"]
+        tokens.add(token)
+        served += doc["data"]
+    assert len({json.dumps(entry, sort_keys=True) for entry in served}) == 1000
+    stamps = [parse_ts(entry["timestamp"]) for entry in served]
+    assert stamps == sorted(stamps, reverse=True) and window["start_time"] <= min(stamps) <= max(stamps) <= window["end_time"]
+    assert all(set(entry) == set(emu.FIELDS["device"]) for entry in served)
+    counters = client.control("counters")
+    assert counters["hostile"]["endless"] == 40 and counters["page_tokens_issued"] == 40
+    assert counters["entries_served"] == 1000
+    assert len(client.truth(category="device")["data"]) == 5  # not stored
+
+
+def test_endless_fresh_is_seeded_and_honours_events(start: Callable[..., Client]) -> None:
+    """endless fresh: page n has the same bytes in two runs (apart from the token); filter.events is honoured."""
+    anchor = emu.now_ms() - 10_000
+    one, two = (start(entries=5, endless="fresh", anchor_ms=anchor, order="asc") for _index in range(2))
+    body = {"event_category": "device", "limit": 10, "start_time": anchor - 60_000, "end_time": anchor,
+            "filter": {"events": "compliant,noncompliant"}}
+    walks = []
+    for client in (one, two):
+        token, data = "", []
+        for _index in range(5):
+            doc = client.logs(dict(body, token=token) if token else body).json()
+            token = doc["token"]
+            data.append(doc["data"])
+        walks.append(data)
+    assert walks[0] == walks[1]
+    flat = [entry for page in walks[0] for entry in page]
+    assert {entry["event"] for entry in flat} <= {"compliant", "noncompliant"}
+    assert [parse_ts(entry["timestamp"]) for entry in flat] == list(range(anchor - 60_000, anchor - 60_000 + 50))
+
+
+def test_endless_repeat(start: Callable[..., Client]) -> None:
+    """endless repeat: the same full page again and again, each time under a new token."""
+    client = start(entries=5)
+    client.control("config", {"endless": "repeat"})
+    body = {"event_category": "admin", "limit": 30, "age": 86400}
+    token, tokens, pages = "", [], []
+    for _index in range(20):
+        answer = client.logs(dict(body, token=token) if token else body)
+        assert answer.status_code == 406
+        doc = answer.json()
+        token = doc["token"]
+        tokens.append(token)
+        pages.append(doc["data"])
+    assert len(set(tokens)) == 20 and all(tokens)
+    assert len(pages[0]) == 30 and all(page == pages[0] for page in pages)
+    assert hostile(client)["endless"] == 20
+    assert client.logs(dict(body, token=tokens[3])).json()["data"] == pages[0]  # old tokens still work
+    client.control("config", {"endless": "off"})
+    assert client.walk(body)[-1][2] == ""  # and the walk ends again
+
+
+def test_huge_answer_is_exact_and_streamed(start: Callable[..., Client]) -> None:
+    """huge_bytes: a valid answer of exactly that size, its page unchanged; built in pieces, never whole."""
+    client = start(entries=40)
+    body = {"event_category": "webhook", "limit": 10, "age": 86400}
+    plain = client.logs(body).json()
+    client.control("config", {"huge_bytes": 3_000_000})
+    answer = client.logs(body)
+    assert answer.status_code == 406 and int(answer.headers["Content-Length"]) == len(answer.content) == 3_000_000
+    doc = answer.json()
+    assert list(doc) == ["data", "token", "padding"] and doc["data"] == plain["data"] and doc["token"]
+    assert set(doc["padding"]) == {"x"}
+    assert client.logs(dict(body, token=doc["token"])).status_code == 406  # its token works
+    client.control("config", {"huge_bytes": 10})  # smaller than the page: the shortest answer, padding ""
+    small = client.logs(body)
+    assert small.json()["padding"] == "" and small.json()["data"] == plain["data"]
+    assert hostile(client)["huge"] == 3
+    # A 1 GB answer is planned, not built: the reply holds a small prefix and a generator of pieces.
+    emulator = client.server.emulator
+    emulator.config.huge_bytes = 10**9
+    reply = emulator.answer_logs(json.dumps(body).encode())
+    assert reply.size() == 10**9 and len(reply.body) < 10_000 and reply.chunks is not None
+    pieces = reply.chunks()
+    assert max(len(next(pieces)) for _index in range(20)) <= 64 * 1024 + len(reply.body)
+
+
+def test_deep_json(start: Callable[..., Client]) -> None:
+    """deep_json: a syntactically valid answer nested N + 1 levels deep, its page unchanged."""
+    client = start(entries=10)
+    body = {"event_category": "admin", "limit": 5, "age": 86400}
+    client.control("config", {"deep_json": 50})
+    doc = client.logs(body).json()
+    assert list(doc) == ["data", "token", "deep"] and len(doc["data"]) == 5 and doc["token"]
+    depth, value = 0, doc["deep"]
+    while value != []:
+        assert isinstance(value, list) and len(value) == 1
+        value, depth = value[0], depth + 1
+    assert depth == 49  # 50 arrays, the innermost empty
+    client.control("config", {"deep_json": 200_000})
+    answer = client.logs(body)
+    text = answer.content
+    prefix, _sep, rest = text.partition(b',"deep":')
+    assert rest == b"[" * 200_000 + b"]" * 200_000 + b"}" and len(text) == int(answer.headers["Content-Length"])
+    assert len(json.loads(prefix + b"}")["data"]) == 5
+    with pytest.raises(RecursionError):
+        json.loads(text)
+    client.control("config", {"huge_bytes": 500_000})  # both: deep first, then the padding, exact size
+    both = client.logs(body).content
+    assert len(both) == 500_000 and both.index(b',"deep":') < both.index(b',"padding":"')
+    assert hostile(client)["deep_json"] == 3 and hostile(client)["huge"] == 1
+
+
+def test_odd_entries(start: Callable[..., Client]) -> None:
+    """odd_entries: the values inserted before position odd_at of every page; the rest of the answer as before."""
+    client = start(entries=12, pagination="200-cursor")
+    body = {"event_category": "device", "limit": 6, "age": 86400}
+    plain = client.walk(body)
+    client.control("config", {"odd_entries": ["oops", 42, None], "odd_at": 1})
+    pages = client.walk(body)
+    assert [(status, len(data), bool(token)) for status, data, token in pages] == [(200, 9, True), (200, 9, True), (200, 3, False)]
+    for (_status, data, _token), (_s, real, _t) in zip(pages[:2], plain[:2]):
+        assert data[1:4] == ["oops", 42, None] and data[:1] + data[4:] == real
+    assert pages[2][1] == ["oops", 42, None]  # the empty last page: odd_at clamped to its end
+    client.control("config", {"odd_at": 99, "odd_entries": [{"not": "an entry"}, []]})
+    data = client.logs(body).json()["data"]
+    assert data[-2:] == [{"not": "an entry"}, []] and data[:-2] == plain[0][1]
+    counters = client.control("counters")
+    assert counters["hostile"]["odd_entries"] == 3 * 3 + 2 and counters["entries_served"] == 12 + 12 + 6
+
+
+def test_stray_time(start: Callable[..., Client]) -> None:
+    """stray_time: entries at the stray_at positions of every page carry that time; the truth and the walk keep theirs."""
+    client = start(entries=20, order="asc")
+    window = full_window(client)
+    body = {"event_category": "admin", "limit": 8, **window}
+    truth = client.truth(category="admin", **window)
+    client.control("config", {"stray_time": "2099-01-01T00:00:00Z", "stray_at": [0, 5, 50]})
+    pages = client.walk(body)
+    assert [len(page[1]) for page in pages] == [8, 8, 4]
+    served = entries_of(pages)
+    strays = [index for index, entry in enumerate(served) if entry["timestamp"] == "2099-01-01T00:00:00Z"]
+    assert strays == [0, 5, 8, 13, 16]
+    for index, entry in enumerate(served):
+        assert dict(entry, timestamp=None) == dict(truth["data"][index], timestamp=None)
+    assert client.truth(category="admin", **window) == truth
+    client.control("config", {"stray_time": 4_070_908_800_000, "stray_at": [1]})
+    assert client.logs(body).json()["data"][1]["timestamp"] == 4_070_908_800_000
+    assert hostile(client)["stray_entries"] == 6
+
+
+def test_hostile_options_on_the_command_line(tmp_path: Any) -> None:
+    """Every hostile setting is a start option too."""
+    port_file = tmp_path / "port"
+    command = [sys.executable, EMULATOR, "--port-file", str(port_file), "--entries", "10", "--access-token", TOKEN,
+               "--drip-seconds", "0.01", "--drip-bytes", "5", "--endless", "repeat", "--huge-bytes", "20000",
+               "--deep-json", "7", "--odd-entry", '"oops"', "--odd-entry", "42", "--odd-entry", "null", "--odd-at", "2",
+               "--stray-time", "2099-01-01T00:00:00Z", "--stray-at", "0", "--stray-at", "3"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            for _index in range(300):
+                if port_file.exists():
+                    break
+                time.sleep(0.05)
+            base = f"http://127.0.0.1:{port_file.read_text().strip()}"
+            view = requests.get(f"{base}/_control/config", timeout=5).json()
+            assert {key: view[key] for key in ("drip_seconds", "drip_bytes", "endless", "huge_bytes", "deep_json",
+                                               "odd_entries", "odd_at", "stray_time", "stray_at")} == {
+                "drip_seconds": 0.01, "drip_bytes": 5, "endless": "repeat", "huge_bytes": 20000, "deep_json": 7,
+                "odd_entries": ["oops", 42, None], "odd_at": 2, "stray_time": "2099-01-01T00:00:00Z", "stray_at": [0, 3]}
+            answer = requests.post(f"{base}/o/api/v3.3/logs", params={"access_token": TOKEN},
+                                   json={"event_category": "admin", "limit": 5, "age": 86400}, timeout=5)
+            doc = answer.json()
+            assert len(answer.content) == 20000 and answer.status_code == 406 and doc["token"]
+            assert doc["data"][2:5] == ["oops", 42, None] and len(doc["data"]) == 8
+            assert [entry["timestamp"] for entry in doc["data"] if isinstance(entry, dict)].count("2099-01-01T00:00:00Z") == 2
+            assert requests.post(f"{base}/_control/shutdown", timeout=5).json() == {"shutdown": True}
+            assert proc.wait(15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    failed = subprocess.run([sys.executable, EMULATOR, "--odd-entry", "oops"], capture_output=True, text=True, timeout=30,
+                            check=False)
+    assert failed.returncode == 2 and "JSON" in failed.stderr
