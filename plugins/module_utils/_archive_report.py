@@ -17,24 +17,26 @@ import re
 from collections import Counter
 from typing import Any
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive import (
+from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import (
+    chain_problems,
+    live_files,
+    load_state,
+    parse_manifest,
+    read_manifest,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     PENDING,
-    ArchiveError,
     ArchiveLock,
     AttrSetter,
     atomic_write,
     category_dir,
-    chain_problems,
-    live_files,
-    load_state,
     make_dirs,
     os_reason,
     parse_archive_bytes,
-    parse_manifest,
-    read_manifest,
-    verify_error,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._archive_verify import verify_error
 from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, parse_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, DAY_MS, allowed
 

@@ -205,14 +205,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive import (
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     FILE_OPTIONS,
-    ArchiveError,
     check_root,
     module_attr_setter,
     os_reason,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._archive_report import (
+    ArchiveError,
     build_report,
     default_period,
     parse_name_time,
