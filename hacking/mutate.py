@@ -23,7 +23,8 @@ from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-ARCHIVE = 'plugins/module_utils/_archive.py'
+ARCHIVE_SELECT = 'plugins/module_utils/_archive_select.py'
+ARCHIVE_CHAIN = 'plugins/module_utils/_archive_chain.py'
 CLIENT = 'plugins/module_utils/_client.py'
 T_ARCHIVE = ['tests/unit/plugins/module_utils/test_archive.py']
 T_WALK = ['tests/unit/plugins/module_utils/test_itot_client_walk.py',
@@ -34,40 +35,40 @@ T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
 # (name, file, old, new, test files, why)
 MUTATIONS = [
     # --- the archive: which entries a host does not have yet (select_new), and what the state remembers ----------
-    ('overlap-start-exclusive', ARCHIVE,
+    ('overlap-start-exclusive', ARCHIVE_SELECT,
      '        elif moment < overlap_from:\n',
      '        elif moment <= overlap_from:\n',
      T_ARCHIVE, 'a late entry (or a second identical event) stamped exactly at cursor - overlap is lost'),
-    ('overlap-not-capped-by-old-ids', ARCHIVE,
+    ('overlap-not-capped-by-old-ids', ARCHIVE_SELECT,
      '            overlap_from = max(overlap_from, old_from)\n',
      '            pass\n',
      T_ARCHIVE, 'after the overlap grows, the state claims identities it never kept: the next re-read doubles'),
-    ('cursor-equal-is-new', ARCHIVE,
+    ('cursor-equal-is-new', ARCHIVE_SELECT,
      '        elif cursor is None or moment > cursor:\n',
      '        elif cursor is None or moment >= cursor:\n',
      T_ARCHIVE, 'an entry at the cursor millisecond is written again on every run'),
-    ('held-copy-not-counted', ARCHIVE,
+    ('held-copy-not-counted', ARCHIVE_SELECT,
      '        elif have[ident] > 0:\n            have[ident] -= 1\n',
      '        elif have[ident] > 0:\n',
      T_ARCHIVE, 'a host holding one copy of an event skips every further identical copy (multiset lost)'),
-    ('new-ids-exclude-overlap-start', ARCHIVE,
-     '            if moment >= overlap_from:\n                ids.setdefault(ident, [0, moment])[0] += 1\n',
-     '            if moment > overlap_from:\n                ids.setdefault(ident, [0, moment])[0] += 1\n',
+    ('new-ids-exclude-overlap-start', ARCHIVE_SELECT,
+     '        if moment >= overlap_from:\n            ids.setdefault(ident, [0, moment])[0] += 1\n',
+     '        if moment > overlap_from:\n            ids.setdefault(ident, [0, moment])[0] += 1\n',
      T_ARCHIVE, 'entries written at exactly cursor - overlap are forgotten: the next re-read writes them again'),
-    ('old-ids-exclude-overlap-start', ARCHIVE,
-     '            if int(value[1]) >= overlap_from:\n',
-     '            if int(value[1]) > overlap_from:\n',
+    ('old-ids-exclude-overlap-start', ARCHIVE_SELECT,
+     '        if int(value[1]) >= overlap_from:\n',
+     '        if int(value[1]) > overlap_from:\n',
      T_ARCHIVE, 'held identities at exactly the new overlap start are dropped: the next re-read writes them again'),
     # --- the archive: the manifest's hash chain -----------------------------------------------------------------
-    ('chain-not-advanced', ARCHIVE,
+    ('chain-not-advanced', ARCHIVE_CHAIN,
      '        lines.append(line)\n        prev = line_hash(line)\n',
      '        lines.append(line)\n',
      T_ARCHIVE, 'every manifest line of a run points at the same predecessor: the chain is broken as written'),
-    ('chain-prev-not-checked', ARCHIVE,
+    ('chain-prev-not-checked', ARCHIVE_CHAIN,
      "        if record and record.get('prev') != prev:\n",
      "        if record and record.get('prev') != prev and False:\n",
      T_ARCHIVE, 'verify no longer notices an edited or reordered manifest line'),
-    ('chain-head-not-checked', ARCHIVE,
+    ('chain-head-not-checked', ARCHIVE_CHAIN,
      "state.get('manifest_lines') != len(lines) or state.get('manifest_head') != manifest_head(lines):",
      "state.get('manifest_lines') != len(lines):",
      T_ARCHIVE, 'verify no longer notices an edited last manifest line'),

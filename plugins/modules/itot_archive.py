@@ -264,18 +264,14 @@ problems:
 
 import os
 import signal
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive import (
-    FILE_OPTIONS,
-    ArchiveError,
-    StepHook,
-    module_attr_setter,
-    os_reason,
-    read_cursor,
-    write_archive,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._archive import ArchiveRequest, read_cursor, write_archive
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import FILE_OPTIONS, module_attr_setter, os_errors_as
+from ansible_collections.opswat.itot.plugins.module_utils._archive_txn import StepHook
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES
 
 TEST_KILL_ENV = 'OPSWAT_ITOT_TEST_KILL_AT'
@@ -297,6 +293,28 @@ def kill_hook_for_tests(category: str) -> StepHook | None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return hook
+
+
+def run(module: AnsibleModule) -> dict[str, Any]:
+    """The module's answer (warnings given to the module, the diff in diff mode); an OSError becomes an ItotError."""
+    params = module.params
+    with os_errors_as('cannot update the archive in %s' % os.path.join(params['dir'], params['category'])):
+        if params['state'] == 'query':
+            result = read_cursor(params['dir'], params['category'])
+        else:
+            result = write_archive(ArchiveRequest(
+                params['dir'], params['category'], params['entries'], overlap=params['overlap'],
+                retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
+                window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
+                lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(params['category']),
+            ))
+    for warning in result.pop('warnings'):
+        module.warn(warning)
+    diff_lines = result.pop('diff_lines')
+    if module._diff and params['state'] == 'present':
+        result['diff'] = dict(before='', after=''.join(line + '\n' for line in diff_lines),
+                              before_header=result['category_dir'], after_header=result['category_dir'])
+    return result
 
 
 def main() -> None:
@@ -323,29 +341,9 @@ def main() -> None:
     invocation = {'module_args': dict(params, entries=None if params['entries'] is None
                                       else '(%d entries)' % len(params['entries']))}
     try:
-        if params['state'] == 'query':
-            result = read_cursor(params['dir'], params['category'])
-        else:
-            result = write_archive(
-                params['dir'], params['category'], params['entries'], overlap=params['overlap'],
-                retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
-                window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
-                lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(params['category']),
-            )
-    except ArchiveError as exc:
-        module.fail_json(msg=exc.message, problems=exc.problems, invocation=invocation)
-    except OSError as exc:
-        where = ' (%s)' % exc.filename if getattr(exc, 'filename', None) else ''
-        module.fail_json(msg='cannot update the archive in %s%s: %s'
-                             % (os.path.join(params['dir'], params['category']), where, os_reason(exc)),
-                         invocation=invocation)
-
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    diff_lines = result.pop('diff_lines')
-    if module._diff and params['state'] == 'present':
-        result['diff'] = dict(before='', after=''.join(line + '\n' for line in diff_lines),
-                              before_header=result['category_dir'], after_header=result['category_dir'])
+        result = run(module)
+    except ItotError as exc:
+        module.fail_json(invocation=invocation, **failure(exc))
     module.exit_json(invocation=invocation, **result)
 
 

@@ -202,24 +202,35 @@ report:
 
 import os
 import time
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive import (
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     FILE_OPTIONS,
-    ArchiveError,
     check_root,
     module_attr_setter,
-    os_reason,
+    os_errors_as,
 )
-from ansible_collections.opswat.itot.plugins.module_utils._archive_report import (
-    build_report,
-    default_period,
-    parse_name_time,
-    write_report,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
+from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import build_report, default_period, parse_name_time
+from ansible_collections.opswat.itot.plugins.module_utils._report_render import write_report
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES
+
+
+def run(module: AnsibleModule) -> dict[str, Any]:
+    """The report, built and written (in check mode only built); an OSError becomes an ItotError."""
+    params = module.params
+    with os_errors_as('audit report over %s' % params['dir']):
+        root = check_root(params['dir'])
+        dest = check_root(params['dest'], 'dest') if params['dest'] is not None else os.path.join(root, 'reports')
+        now = int(time.time() * 1000)
+        generated = parse_name_time(params['name_time']) if params['name_time'] is not None else now
+        start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
+        report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'])
+        changed, json_path, markdown_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module), module.check_mode)
+    return dict(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path)
 
 
 def main() -> None:
@@ -235,21 +246,11 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    params = module.params
     try:
-        root = check_root(params['dir'])
-        dest = check_root(params['dest'], 'dest') if params['dest'] is not None else os.path.join(root, 'reports')
-        now = int(time.time() * 1000)
-        generated = parse_name_time(params['name_time']) if params['name_time'] is not None else now
-        start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
-        report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'])
-        changed, json_path, markdown_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module), module.check_mode)
-    except ArchiveError as exc:
-        module.fail_json(msg=exc.message, problems=exc.problems)
-    except OSError as exc:
-        where = ' (%s)' % exc.filename if getattr(exc, 'filename', None) else ''
-        module.fail_json(msg='audit report over %s%s: %s' % (params['dir'], where, os_reason(exc)))
-    module.exit_json(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path)
+        result = run(module)
+    except ItotError as exc:
+        module.fail_json(**failure(exc))
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -25,9 +25,10 @@ from collections import Counter
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.module_utils import _archive, _entries
+from ansible_collections.opswat.itot.plugins.module_utils import _archive, _archive_fs, _archive_verify, _entries
 from ansible_collections.opswat.itot.plugins.module_utils._archive import (
     ArchiveError,
+    ArchiveRequest,
     write_archive,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_time_ms
@@ -154,7 +155,7 @@ def stamp(ms):
 
 def write(root, batch, **kwargs):
     kwargs.setdefault('now', T0 + 48 * HOUR)
-    return write_archive(str(root), kwargs.pop('category', 'admin'), batch, **kwargs)
+    return write_archive(ArchiveRequest(str(root), kwargs.pop('category', 'admin'), batch, **kwargs))
 
 
 # --- time parsing -------------------------------------------------------------------------------------------
@@ -204,8 +205,8 @@ def test_identity_ignores_key_order_and_line_keeps_it():
 
 def test_gzip_is_deterministic_without_name_or_mtime():
     data = b'{"a":1}\n' * 50
-    first = _archive.gzip_bytes(data)
-    assert first == _archive.gzip_bytes(data)
+    first = _archive_fs.gzip_bytes(data)
+    assert first == _archive_fs.gzip_bytes(data)
     assert first[3] & 0x08 == 0  # FNAME flag not set
     assert first[4:8] == b'\x00\x00\x00\x00'  # mtime 0
     assert gzip.decompress(first) == data
@@ -216,7 +217,7 @@ def test_gzip_is_deterministic_without_name_or_mtime():
 @pytest.mark.parametrize('value', ['relative/path', 'x', '', '/var/log/../etc', '/var/log/itot/..', '../itot', None, '/a/\x00b'])
 def test_bad_dir_is_refused_naming_the_option(tmp_path, value):
     with pytest.raises(ArchiveError) as caught:
-        write_archive(value, 'admin', [entry(T0, 1)])
+        write_archive(ArchiveRequest(value, 'admin', [entry(T0, 1)]))
     assert caught.value.message.startswith('dir must be an absolute path without')
     assert repr(value) in caught.value.message
     with pytest.raises(ArchiveError):
@@ -380,7 +381,7 @@ def test_unicode_line_separators_survive(tmp_path):
     write(tmp_path, [tricky])
     assert check_archive(str(tmp_path / 'admin')) == Counter([canonical(tricky)])
     name = os.path.join(str(tmp_path / 'admin'), '2026/11/28/admin-20261128T220000000Z-20261128T220000000Z.jsonl.gz')
-    assert _archive.read_archive_file(name) == [tricky]
+    assert _archive_fs.read_archive_file(name) == [tricky]
 
 
 def fake_api(stream, start, end, run):
@@ -413,7 +414,7 @@ def test_exactly_once_over_many_runs_with_late_entries_and_two_hosts(tmp_path):
         start = min(initial if cursor is None else cursor - overlap * 1000 for cursor in cursors)
         batch = fake_api(stream, start, end, run)
         for name in active:
-            write_archive(hosts[name], 'admin', batch, overlap=overlap, window_start_ms=start, window_end_ms=end, now=end)
+            write_archive(ArchiveRequest(hosts[name], 'admin', batch, overlap=overlap, window_start_ms=start, window_end_ms=end, now=end))
     expected = Counter(canonical(item) for moment, _arrives, item in stream if moment <= run_ends[-1])
     assert check_archive(os.path.join(hosts['a'], 'admin')) == expected
     assert check_archive(os.path.join(hosts['b'], 'admin')) == expected
@@ -421,7 +422,7 @@ def test_exactly_once_over_many_runs_with_late_entries_and_two_hosts(tmp_path):
     cursor = min(_archive.read_cursor(path, 'admin')['cursor_ms'] for path in hosts.values())
     batch = fake_api(stream, cursor - overlap * 1000, run_ends[-1], 99)
     for path in hosts.values():
-        assert write_archive(path, 'admin', batch, overlap=overlap, now=run_ends[-1])['changed'] is False
+        assert write_archive(ArchiveRequest(path, 'admin', batch, overlap=overlap, now=run_ends[-1]))['changed'] is False
 
 
 def test_gap_between_cursor_and_window_is_warned(tmp_path):
@@ -585,8 +586,8 @@ KILL_CHILD = textwrap.dedent('''
             os.kill(os.getpid(), signal.SIGKILL)
     for _run in range(job.get('repeat', 1)):
         for batch in job['batches']:
-            archive.write_archive(job['root'], job['category'], batch, retention_days=job.get('retention_days', 0),
-                                  now=job.get('now'), hook=hook, lock_timeout=120)
+            archive.write_archive(archive.ArchiveRequest(job['root'], job['category'], batch, retention_days=job.get('retention_days', 0),
+                                                         now=job.get('now'), hook=hook, lock_timeout=120))
 ''')
 
 
@@ -615,7 +616,7 @@ def test_sigkill_at_each_step_is_rolled_forward(tmp_path, step):
 class FullDisk:
     """The archive code's view of a disk with `room` bytes left: file writes past it fail with ENOSPC, part written.
 
-    It stands in for ``os`` inside _archive (fdopen'ed streams and os.write are counted), so nothing else is touched.
+    It stands in for ``os`` inside _archive_fs (fdopen'ed streams and os.write are counted), so nothing else is touched.
     """
 
     def __init__(self, room=None):
@@ -675,7 +676,7 @@ def full_disk_points(tmp_path, monkeypatch):
     root = str(tmp_path / 'probe')
     _old, new = crash_scenario(root)
     disk = FullDisk()
-    monkeypatch.setattr(_archive, 'os', disk)
+    monkeypatch.setattr(_archive_fs, 'os', disk)
     write(root, new, retention_days=5)
     monkeypatch.undo()
     points = []
@@ -695,7 +696,7 @@ def test_a_full_disk_fails_clearly_keeps_nothing_partial_and_the_next_run_comple
         cat_dir = os.path.join(root, 'admin')
         _old, new = crash_scenario(root)
         before = files_of(root)
-        monkeypatch.setattr(_archive, 'os', FullDisk(room))
+        monkeypatch.setattr(_archive_fs, 'os', FullDisk(room))
         with pytest.raises(ArchiveError) as caught:
             write(root, new, retention_days=5)
         monkeypatch.undo()
@@ -714,7 +715,7 @@ def test_a_full_disk_fails_clearly_keeps_nothing_partial_and_the_next_run_comple
             assert manifest == old_manifest or (manifest.startswith(old_manifest) and manifest.count(b'\n') == 5), room
             # While the disk is still full, the recovery fails the same clear way and keeps the pending write.
             if 'writing state.json' in message:
-                monkeypatch.setattr(_archive, 'os', FullDisk(0))
+                monkeypatch.setattr(_archive_fs, 'os', FullDisk(0))
                 with pytest.raises(ArchiveError, match='writing state.json'):
                     write(root, new, retention_days=5)
                 monkeypatch.undo()
@@ -783,7 +784,7 @@ def problems_of(root, **kwargs):
 
 def test_verify_catches_a_tampered_file(tmp_path):
     cat_dir, first, _result = two_runs(tmp_path)
-    items = _archive.read_archive_file(first)
+    items = _archive_fs.read_archive_file(first)
     items[0]['details'] = 'rewritten'
     os.chmod(first, 0o644)
     with open(first, 'wb') as stream:
@@ -845,7 +846,7 @@ def test_verify_catches_a_bad_first_prev_and_a_missing_state(tmp_path):
     os.unlink(os.path.join(cat_dir, 'state.json'))
     error = problems_of(tmp_path, batch=[entry(T0, 0)])
     assert 'state.json is missing but manifest.jsonl has 2 lines' in error.message
-    assert _archive.verify_archive(cat_dir, [b'{"file":"x","action":"add","prev":"1"}'], None)[0]['detail'].startswith(
+    assert _archive_verify.verify_archive(cat_dir, [b'{"file":"x","action":"add","prev":"1"}'], None)[0]['detail'].startswith(
         'chain broken at line 1')
 
 

@@ -18,7 +18,7 @@ import stat
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.opswat.itot.plugins.module_utils import _archive
+from ansible_collections.opswat.itot.plugins.module_utils import _archive_fs
 from ansible_collections.opswat.itot.plugins.modules import itot_archive
 from ansible_collections.opswat.itot.tests.unit.plugins.module_runner import run_module
 
@@ -159,7 +159,7 @@ def test_gap_warning_reaches_the_module(monkeypatch, tmp_path):
 
 
 def test_a_full_disk_fails_naming_the_folder_the_file_and_the_reason(monkeypatch, tmp_path):
-    real = _archive.write_temp
+    real = _archive_fs.write_temp
     calls = []
 
     def second_write_fails(folder, data, attrs):
@@ -168,7 +168,7 @@ def test_a_full_disk_fails_naming_the_folder_the_file_and_the_reason(monkeypatch
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(folder, data, attrs)
 
-    monkeypatch.setattr(_archive, 'write_temp', second_write_fails)
+    monkeypatch.setattr(_archive_fs, 'write_temp', second_write_fails)
     ok, result = run(monkeypatch, {'dir': str(tmp_path), 'category': 'device', 'entries': LOGS})
     assert not ok
     assert result['msg'] == ('cannot write %s in %s: No space left on device (ENOSPC); nothing of this run was kept (its temporary '
@@ -177,7 +177,7 @@ def test_a_full_disk_fails_naming_the_folder_the_file_and_the_reason(monkeypatch
     assert left == ['.lock'], 'the first archive file was written, then left behind: %s' % left
     ok, info = run(monkeypatch, {'dir': str(tmp_path), 'category': 'device', 'state': 'query'})
     assert ok and info['cursor_ms'] is None and info['pending'] is False
-    monkeypatch.setattr(_archive, 'write_temp', real)
+    monkeypatch.setattr(_archive_fs, 'write_temp', real)
     ok, result = run(monkeypatch, {'dir': str(tmp_path), 'category': 'device', 'entries': LOGS})
     assert ok and [item['file'] for item in result['files']] == FILES and result['temps_removed'] == []
 
@@ -186,7 +186,7 @@ def test_other_os_errors_name_the_folder_and_the_reason(monkeypatch, tmp_path):
     def read_only(self):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), self.path)
 
-    monkeypatch.setattr(_archive.ArchiveLock, '__enter__', read_only)
+    monkeypatch.setattr(_archive_fs.ArchiveLock, '__enter__', read_only)
     ok, result = run(monkeypatch, {'dir': str(tmp_path), 'category': 'admin', 'entries': []})
     assert not ok
     assert result['msg'] == 'cannot update the archive in %s (%s): Read-only file system (EROFS)' % (

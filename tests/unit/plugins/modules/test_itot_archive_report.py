@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.module_utils import _archive
-from ansible_collections.opswat.itot.plugins.module_utils._archive import write_archive
+from ansible_collections.opswat.itot.plugins.module_utils import _archive_fs
+from ansible_collections.opswat.itot.plugins.module_utils._archive import ArchiveRequest, write_archive
 from ansible_collections.opswat.itot.plugins.modules import itot_archive_report
 from ansible_collections.opswat.itot.tests.unit.plugins.module_runner import run_module
 
@@ -97,10 +97,10 @@ def archive(root, data):
         low = START
         for cut in cuts:
             batch = [item for ms, item in items if low <= ms <= cut]
-            write_archive(str(root), category, batch, overlap=300, now=cut)
+            write_archive(ArchiveRequest(str(root), category, batch, overlap=300, now=cut))
             low = cut - 300000
     # One entry without a readable time: never counted in a period.
-    write_archive(str(root), 'admin', [{'timestamp': 'n/a', 'event': 'failed_auth', 'admin_name': 'Ann'}], now=cuts[-1])
+    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': 'n/a', 'event': 'failed_auth', 'admin_name': 'Ann'}], now=cuts[-1]))
 
 
 def expected_report(data, start, end):
@@ -232,8 +232,8 @@ def test_a_tampered_file_in_the_period_fails_naming_it(monkeypatch, tmp_path):
     root = tmp_path / 'itot'
     day1 = [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'failed_auth', 'admin_name': 'Ann', 'admin_email': 'a@x'}]
     day2 = [{'timestamp': '2026-11-30T07:00:00Z', 'event': 'failed_auth', 'admin_name': 'Ann', 'admin_email': 'a@x'}]
-    write_archive(str(root), 'admin', day1)
-    write_archive(str(root), 'admin', day2)
+    write_archive(ArchiveRequest(str(root), 'admin', day1))
+    write_archive(ArchiveRequest(str(root), 'admin', day2))
     target = root / 'admin' / '2026/11/30/admin-20261130T070000000Z-20261130T070000000Z.jsonl.gz'
     target.write_bytes(gzip.compress(b'{"timestamp":"2026-11-30T07:00:00Z","event":"login"}\n'))
     day1_period = {'period_start_ms': 1795935600000 - 1000, 'period_end_ms': 1795935600000 + 1000}  # around 2026-11-29T07:00:00Z
@@ -249,7 +249,7 @@ def test_a_tampered_file_in_the_period_fails_naming_it(monkeypatch, tmp_path):
 
 def test_refusals(monkeypatch, tmp_path):
     root = tmp_path / 'itot'
-    write_archive(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}])
+    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}]))
     ok, result = run(monkeypatch, {'dir': 'itot', 'name_time': '20261201T000000Z'})
     assert not ok and result['msg'].startswith("dir must be an absolute path without '..' components") and "'itot'" in result['msg']
     ok, result = run(monkeypatch, {'dir': str(root), 'dest': '/tmp/../etc'})
@@ -266,7 +266,7 @@ def test_refusals(monkeypatch, tmp_path):
 
 def test_default_period_is_the_last_day(monkeypatch, tmp_path):
     root = tmp_path / 'itot'
-    write_archive(str(root), 'admin', [{'timestamp': 'x', 'event': 'login'}])
+    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': 'x', 'event': 'login'}]))
     ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin', 'device']}, check=True)
     assert ok
     period = result['report']['period']
@@ -276,15 +276,15 @@ def test_default_period_is_the_last_day(monkeypatch, tmp_path):
 
 def test_a_full_disk_fails_naming_the_report_and_leaves_no_partial_file(monkeypatch, tmp_path):
     root = tmp_path / 'itot'
-    write_archive(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}])
-    real = _archive.write_temp
+    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}]))
+    real = _archive_fs.write_temp
 
     def no_space(folder, data, attrs):
         if folder == str(tmp_path / 'r'):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(folder, data, attrs)
 
-    monkeypatch.setattr(_archive, 'write_temp', no_space)
+    monkeypatch.setattr(_archive_fs, 'write_temp', no_space)
     ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z', 'dest': str(tmp_path / 'r')})
     assert not ok
     assert result['msg'] == ('cannot write the report %s: No space left on device (ENOSPC); no partial report was left'

@@ -1,0 +1,268 @@
+# Copyright: Contributors to the opswat.itot collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The compliance report's content: a period read from a host's archive, and what it says (audit playbook).
+
+For internal collection use only.  Reads the live archive files of each category (per the manifest, each file's
+sha256 checked before use) whose [first, last] overlaps the period, keeps the entries whose time is inside the
+period, and summarises them.  Rendering and writing the report is _report_render.py's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections import Counter
+from typing import Any
+
+from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import (
+    chain_problems,
+    live_files,
+    load_state,
+    parse_manifest,
+    read_manifest,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import PENDING, ArchiveLock, category_dir, parse_archive_bytes
+from ansible_collections.opswat.itot.plugins.module_utils._archive_verify import verify_error
+from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, parse_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, DAY_MS, allowed
+
+NAME_TIME_RE = re.compile(r'^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$')
+_CODE_RE = re.compile(r'^\s*\+?[0-9]+\s*$')
+
+# (time_ms, entry): an entry of the period, with its time.
+Timed = tuple
+
+
+# --- the period -----------------------------------------------------------------------------------------------
+
+def parse_name_time(value: str) -> int:
+    """Epoch ms of a ``YYYYMMDDTHHMMSSZ`` stamp; ArchiveError naming ``name_time`` otherwise."""
+    match = NAME_TIME_RE.match(value or '')
+    moment = parse_time_ms('%s-%s-%sT%s:%s:%sZ' % match.groups()) if match else None
+    if moment is None:
+        raise ArchiveError('name_time must look like 20261129T070000Z (UTC, seconds), got %r' % (value,))
+    return moment
+
+
+def default_period(start_ms: int | None, end_ms: int | None, now: int) -> tuple[int, int]:
+    end = now if end_ms is None else end_ms
+    return (end - DAY_MS if start_ms is None else start_ms), end
+
+
+# --- reading a period -----------------------------------------------------------------------------------------
+
+def _live_records(cat_dir: str, category: str) -> dict[str, dict[str, Any]]:
+    """The live files of a folder whose chain holds and which no write is pending in (under its shared lock)."""
+    if os.path.exists(os.path.join(cat_dir, PENDING)):
+        raise ArchiveError('%s holds an interrupted write: run opswat.itot.itot_archive (state=present) on this host '
+                           'to complete it before reporting' % cat_dir)
+    lines = read_manifest(cat_dir)
+    state, state_exists = load_state(cat_dir, category)
+    problems = chain_problems(lines, state if state_exists else None)
+    if problems:
+        raise verify_error(cat_dir, problems)
+    return live_files(parse_manifest(lines)[0])[0]
+
+
+def _read_checked(path: str, record: dict[str, Any]) -> bytes:
+    """An archive file's bytes, once its sha256 is the manifest's."""
+    try:
+        with open(path, 'rb') as stream:
+            raw = stream.read()
+    except OSError as exc:
+        raise ArchiveError('cannot read archive file %s: %s' % (path, exc.strerror or exc)) from exc
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != record.get('sha256'):
+        raise ArchiveError('archive file %s does not match the manifest (sha256 %s, the manifest says %s): '
+                           'it was modified after it was written' % (path, actual, record.get('sha256')))
+    return raw
+
+
+def _in_period(raw: bytes, start_ms: int, end_ms: int) -> list[Timed]:
+    timed = [(entry_time_ms(entry), entry) for entry in parse_archive_bytes(raw)]
+    return [(moment, entry) for moment, entry in timed if moment is not None and start_ms <= moment <= end_ms]
+
+
+def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300) -> tuple[list[Timed], int, int]:
+    """((time, entry) in the period, oldest first; files read; undated entries held) for one category.
+
+    Holds the folder's shared lock so that a writer's half-done transaction is never seen.
+    """
+    cat_dir = category_dir(root, category)
+    if not os.path.isdir(cat_dir):
+        return [], 0, 0
+    found: list[tuple[int, int, Any]] = []
+    files_read = 0
+    undated = 0
+    with ArchiveLock(cat_dir, exclusive=False, timeout=lock_timeout):
+        for name, record in _live_records(cat_dir, category).items():
+            first = parse_time_ms(record.get('first'))
+            last = parse_time_ms(record.get('last'))
+            if first is None or last is None:
+                undated += int(record.get('entries') or 0)
+                continue
+            if last < start_ms or first > end_ms:
+                continue
+            raw = _read_checked(os.path.join(cat_dir, name), record)
+            files_read += 1
+            for moment, entry in _in_period(raw, start_ms, end_ms):
+                found.append((moment, len(found), entry))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [(item[0], item[2]) for item in found], files_read, undated
+
+
+# --- analysing it ---------------------------------------------------------------------------------------------
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _response_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _CODE_RE.match(value):
+        return int(value)
+    return None
+
+
+def _event_name(entry: Any) -> str:
+    event = entry.get('event') if isinstance(entry, dict) else None
+    return '(none)' if event is None or event == '' else str(event)
+
+
+def _device_key(entry: dict[str, Any]) -> str:
+    return str(entry.get('device_id') or entry.get('device_name') or '(unknown device)')
+
+
+def _dicts(items: list[Timed]) -> list[Timed]:
+    return [(moment, entry) for moment, entry in items if isinstance(entry, dict)]
+
+
+def _counts(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
+    counts = {}
+    for category, items in entries_by_category.items():
+        events = Counter(_event_name(entry) for _moment, entry in items)
+        counts[category] = {'total': len(items), 'events': dict(sorted(events.items()))}
+    return counts
+
+
+def _went_noncompliant(devices: dict[str, dict[str, Any]], moment: int, entry: dict[str, Any]) -> None:
+    key = _device_key(entry)
+    device = devices.get(key)
+    if device is None:
+        device = devices[key] = {'device_id': _text(entry.get('device_id')), 'device_name': _text(entry.get('device_name')),
+                                 'first_noncompliant': format_iso(moment), 'noncompliant_events': 0}
+    device['noncompliant_events'] += 1
+    device['last_noncompliant_ms'] = moment
+    device['back_to_compliant'] = False
+    device['compliant_at'] = None
+    if entry.get('device_name'):
+        device['device_name'] = _text(entry.get('device_name'))
+
+
+def _device_findings(items: list[Timed]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(devices that went non-compliant, in the order they first did; deleted_user events, oldest first)."""
+    devices: dict[str, dict[str, Any]] = {}
+    deleted_user = []
+    for moment, entry in _dicts(items):
+        event = entry.get('event')
+        key = _device_key(entry)
+        if event == 'noncompliant':
+            _went_noncompliant(devices, moment, entry)
+        elif event == 'compliant' and key in devices and not devices[key]['back_to_compliant']:
+            devices[key]['back_to_compliant'] = True
+            devices[key]['compliant_at'] = format_iso(moment)
+        elif event == 'deleted_user':
+            deleted_user.append({'device_id': _text(entry.get('device_id')), 'device_name': _text(entry.get('device_name')),
+                                 'device_username': _text(entry.get('device_username')), 'time': format_iso(moment)})
+    noncompliant = []
+    for device in devices.values():
+        device.pop('last_noncompliant_ms')
+        noncompliant.append(device)
+    return noncompliant, deleted_user
+
+
+def _failed_auth(items: list[Timed]) -> list[dict[str, Any]]:
+    """Per admin, the failed_auth events: most first."""
+    admins: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+    for moment, entry in _dicts(items):
+        if entry.get('event') == 'failed_auth':
+            key = (_text(entry.get('admin_name')), _text(entry.get('admin_email')))
+            admin = admins.setdefault(key, {'admin_name': key[0], 'admin_email': key[1], 'count': 0, 'first': format_iso(moment)})
+            admin['count'] += 1
+            admin['last'] = format_iso(moment)
+    return sorted(admins.values(), key=lambda item: (-item['count'], item['admin_name'] or '', item['admin_email'] or ''))
+
+
+def _webhook_findings(items: list[Timed]) -> tuple[int, dict[str, Any]]:
+    """(status_changed_to_non_compliant events, the webhook errors: total, by code, events)."""
+    by_code: Counter = Counter()
+    errors = []
+    noncompliant = 0
+    for moment, entry in _dicts(items):
+        if entry.get('event') == 'status_changed_to_non_compliant':
+            noncompliant += 1
+        code = _response_code(entry.get('response_code'))
+        if code is not None and code >= 400:
+            by_code[str(code)] += 1
+            errors.append({'device_id': _text(entry.get('device_id')), 'device_name': _text(entry.get('device_name')),
+                           'time': format_iso(moment), 'code': code, 'event': _text(entry.get('event'))})
+    return noncompliant, {'total': len(errors), 'by_code': dict(sorted(by_code.items())), 'events': errors}
+
+
+def analyse(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
+    """Counts and findings from the period's entries of each category (each list oldest first)."""
+    noncompliant, deleted_user = _device_findings(entries_by_category.get('device', []))
+    failed_auth = _failed_auth(entries_by_category.get('admin', []))
+    webhook_noncompliant, webhook_errors = _webhook_findings(entries_by_category.get('webhook', []))
+    return {
+        'counts': _counts(entries_by_category),
+        'summary': {
+            'failed_auth': sum(item['count'] for item in failed_auth),
+            'noncompliant_devices': len(noncompliant),
+            'deleted_user': len(set(_device_key(item) for item in deleted_user)),
+            'webhook_errors': webhook_errors['total'],
+        },
+        'noncompliant_devices': noncompliant,
+        'webhook_noncompliant_events': webhook_noncompliant,
+        'failed_auth': failed_auth,
+        'deleted_user_devices': deleted_user,
+        'webhook_errors': webhook_errors,
+    }
+
+
+def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, generated_ms: int,
+                 lock_timeout: float = 300) -> dict[str, Any]:
+    """The report over [start_ms, end_ms] (both included) of the archive under root."""
+    if start_ms > end_ms:
+        raise ArchiveError('period_start_ms (%d) must not be after period_end_ms (%d)' % (start_ms, end_ms))
+    categories = list(dict.fromkeys(categories))  # each once, in the order given
+    for category in categories:
+        if category not in CATEGORIES:
+            raise ArchiveError('categories must be among %s, got %r' % (allowed(CATEGORIES), category))
+    by_category = {}
+    files_read = 0
+    undated = {}
+    for category in categories:
+        items, read, held = read_period(root, category, start_ms, end_ms, lock_timeout)
+        by_category[category] = items
+        files_read += read
+        undated[category] = held
+    report = {
+        'generated': format_iso(generated_ms),
+        'archive': root,
+        'period': {'start': format_iso(start_ms), 'end': format_iso(end_ms), 'start_ms': start_ms, 'end_ms': end_ms},
+        'categories': list(categories),
+        'entries_total': sum(len(items) for items in by_category.values()),
+        'files_read': files_read,
+        'undated_entries': undated,
+    }
+    report.update(analyse(by_category))
+    return report

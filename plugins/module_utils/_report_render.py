@@ -1,0 +1,122 @@
+# Copyright: Contributors to the opswat.itot collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The compliance report on disk: Markdown tables a person reads, and the JSON and Markdown files written atomically.
+
+For internal collection use only.  The report's content is _report_analysis.py's job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import AttrSetter, atomic_write, make_dirs, os_reason
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == '':
+        return '-'
+    if value is True:
+        return 'yes'
+    if value is False:
+        return 'no'
+    return str(value).replace('\\', '\\\\').replace('|', '\\|').replace('\r', ' ').replace('\n', ' ')
+
+
+def _table(headers: list[str], rows: list[list[Any]], empty: str) -> list[str]:
+    if not rows:
+        return ['_%s_' % empty, '']
+    lines = ['| %s |' % ' | '.join(headers), '|%s|' % '|'.join('---' for _header in headers)]
+    lines.extend('| %s |' % ' | '.join(_cell(value) for value in row) for row in rows)
+    return lines + ['']
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables a person can read at a glance."""
+    summary = report['summary']
+    period = report['period']
+    lines = ['# IT-OT Access audit report', '']
+    lines += _table(['report', ''], [
+        ['Period (UTC)', '%s to %s' % (period['start'], period['end'])],
+        ['Generated', report['generated']],
+        ['Archive', report['archive']],
+        ['Categories', ', '.join(report['categories'])],
+        ['Entries in the period', report['entries_total']],
+        ['Archive files read', report['files_read']],
+    ], '')
+    lines += ['## Summary', '']
+    lines += _table(['check', 'count'], [
+        ['Failed admin logins (`failed_auth`)', summary['failed_auth']],
+        ['Devices that went non-compliant', summary['noncompliant_devices']],
+        ['Devices whose agent a local user removed (`deleted_user`)', summary['deleted_user']],
+        ['Webhook calls answered with an error (HTTP >= 400)', summary['webhook_errors']],
+        ['Webhook `status_changed_to_non_compliant` events', report['webhook_noncompliant_events']],
+    ], '')
+    lines += ['## Events per category', '']
+    rows = []
+    for category, count in report['counts'].items():
+        rows.append(['**%s**' % category, '**all**', '**%d**' % count['total']])
+        rows.extend([category, event, number] for event, number in count['events'].items())
+    lines += _table(['category', 'event', 'count'], rows, 'no categories')
+    lines += ['## Devices that went non-compliant', '']
+    lines += _table(['device id', 'device name', 'first non-compliant', 'non-compliant events', 'back to compliant', 'compliant at'],
+                    [[item['device_id'], item['device_name'], item['first_noncompliant'], item['noncompliant_events'],
+                      item['back_to_compliant'], item['compliant_at']] for item in report['noncompliant_devices']],
+                    'none in the period')
+    lines += ['## Failed admin logins', '']
+    lines += _table(['admin', 'email', 'count', 'first', 'last'],
+                    [[item['admin_name'], item['admin_email'], item['count'], item['first'], item['last']] for item in report['failed_auth']],
+                    'none in the period')
+    lines += ['## Devices whose agent a local user removed', '']
+    lines += _table(['device id', 'device name', 'user', 'time'],
+                    [[item['device_id'], item['device_name'], item['device_username'], item['time']] for item in report['deleted_user_devices']],
+                    'none in the period')
+    lines += ['## Webhook errors', '']
+    errors = report['webhook_errors']
+    lines += _table(['HTTP code', 'count'], [[code, number] for code, number in errors['by_code'].items()], 'none in the period')
+    if errors['events']:
+        lines += _table(['time', 'device id', 'device name', 'event', 'HTTP code'],
+                        [[item['time'], item['device_id'], item['device_name'], item['event'], item['code']] for item in errors['events']], '')
+    undated = sum(report['undated_entries'].values())
+    if undated:
+        lines += ['_%d archived %s a time that cannot be read; not counted here._'
+                  % (undated, 'entry has' if undated == 1 else 'entries have'), '']
+    return '\n'.join(lines).rstrip('\n') + '\n'
+
+
+def report_paths(dest: str, stamp: str) -> tuple[str, str]:
+    base = os.path.join(dest, 'audit-%s' % stamp)
+    return base + '.json', base + '.md'
+
+
+def write_report(dest: str, stamp: str, report: dict[str, Any], apply_attrs: AttrSetter, check_mode: bool) -> tuple[bool, str, str]:
+    """(changed, json path, markdown path): both files written atomically unless they already hold the same bytes."""
+    json_path, markdown_path = report_paths(dest, stamp)
+    wanted = [(json_path, (json.dumps(report, indent=2, ensure_ascii=False) + '\n').encode('utf-8')),
+              (markdown_path, render_markdown(report).encode('utf-8'))]
+    changed = False
+    if not os.path.isdir(dest):
+        if check_mode:
+            return True, json_path, markdown_path
+        changed = make_dirs(dest, apply_attrs)
+    changed = apply_attrs(dest, True) or changed
+    for path, data in wanted:
+        try:
+            with open(path, 'rb') as stream:
+                same = stream.read() == data
+        except OSError:
+            same = False
+        if same:
+            changed = apply_attrs(path, False) or changed
+            continue
+        changed = True
+        if not check_mode:
+            try:
+                atomic_write(path, data, apply_attrs)
+            except OSError as exc:
+                raise ArchiveError('cannot write the report %s: %s; no partial report was left' % (path, os_reason(exc))) from exc
+    return changed, json_path, markdown_path
