@@ -28,10 +28,9 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import PEN
 from ansible_collections.opswat.itot.plugins.module_utils._archive_verify import verify_error
 from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
-from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, parse_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, parse_name_time_ms, parse_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, DAY_MS, allowed
 
-NAME_TIME_RE = re.compile(r'^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$')
 _CODE_RE = re.compile(r'^\s*\+?[0-9]+\s*$')
 
 # (time_ms, entry): an entry of the period, with its time.
@@ -42,8 +41,7 @@ Timed = tuple
 
 def parse_name_time(value: str) -> int:
     """Epoch ms of a ``YYYYMMDDTHHMMSSZ`` stamp; ArchiveError naming ``name_time`` otherwise."""
-    match = NAME_TIME_RE.match(value or '')
-    moment = parse_time_ms('%s-%s-%sT%s:%s:%sZ' % match.groups()) if match else None
+    moment = parse_name_time_ms(value)
     if moment is None:
         raise ArchiveError('name_time must look like 20261129T070000Z (UTC, seconds), got %r' % (value,))
     return moment

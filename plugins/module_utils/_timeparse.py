@@ -241,6 +241,15 @@ def format_name_time(ms: int) -> str:
     return '%04d%02d%02dT%02d%02d%02dZ' % _fields(ms)[:6]
 
 
+_NAME_TIME = re.compile(r'^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$')
+
+
+def parse_name_time_ms(value: Any) -> int | None:
+    """Epoch ms of a ``format_name_time`` stamp (``20261129T070000Z``), or None."""
+    match = _NAME_TIME.match(value) if isinstance(value, str) else None
+    return parse_time_ms('%s-%s-%sT%s:%s:%sZ' % match.groups()) if match else None
+
+
 def day_folder(ms: int) -> str:
     """``2026/11/29``: the archive's day folder of a time (UTC)."""
     return '%04d/%02d/%02d' % _fields(ms)[:3]
