@@ -6,7 +6,10 @@
 for internal collection use only.
 
 ``CONNECTION_OPTIONS`` and ``QUERY_OPTIONS`` are the single source of truth: the module's argument spec is built
-from them and a unit test holds the (static) doc fragments to them. ``OptionAdapter`` reads
+from them and a unit test holds the (static) doc fragments to them. Ansible only gathers the values (defaults,
+environment fallbacks, no_log): an option whose value this collection checks is declared ``raw`` (or ``str``, and
+without ``choices`` or ``required``), so that it reaches the collection's own check as given and the user reads
+that check's message, which names the option, shows the value and says what is allowed. ``OptionAdapter`` reads
 the options from ``module.params`` or a plugin's ``get_option``; ``connection_settings`` here and ``build_query``
 (in ``_query``) validate everything before the first request, with the checks of ``_checks``.
 """
@@ -38,7 +41,6 @@ from ansible_collections.opswat.itot.plugins.module_utils._query import (
     build_query,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
-    CATEGORIES,
     DAY_SECONDS,
     DEFAULT_BASE_URL,
     EVENTS,
@@ -66,16 +68,16 @@ CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
                   'env': 'ITOT_CLIENT_ID', 'var': 'itot_client_id', 'ini': 'client_id'},
     'client_secret': {'type': 'str', 'no_log': True,
                       'env': 'ITOT_CLIENT_SECRET', 'var': 'itot_client_secret', 'ini': 'client_secret'},
-    'validate_certs': {'type': 'bool', 'default': True, 'env': 'ITOT_VALIDATE_CERTS', 'var': 'itot_validate_certs'},
-    'ca_path': {'type': 'path', 'env': 'ITOT_CA_PATH', 'var': 'itot_ca_path'},
-    'timeout': {'type': 'float', 'default': 30, 'var': 'itot_timeout'},
-    'max_retries': {'type': 'int', 'default': 5, 'var': 'itot_max_retries'},
-    'rate_limit': {'type': 'int', 'default': 10, 'env': 'ITOT_RATE_LIMIT', 'var': 'itot_rate_limit'},
-    'rate_window': {'type': 'float', 'default': 60, 'env': 'ITOT_RATE_WINDOW', 'var': 'itot_rate_window'},
-    'access_token_location': {'type': 'str', 'default': 'query', 'choices': list(TOKEN_LOCATIONS),
+    'validate_certs': {'type': 'raw', 'default': True, 'env': 'ITOT_VALIDATE_CERTS', 'var': 'itot_validate_certs'},
+    'ca_path': {'type': 'str', 'env': 'ITOT_CA_PATH', 'var': 'itot_ca_path'},
+    'timeout': {'type': 'raw', 'default': 30, 'var': 'itot_timeout'},
+    'max_retries': {'type': 'raw', 'default': 5, 'var': 'itot_max_retries'},
+    'rate_limit': {'type': 'raw', 'default': 10, 'env': 'ITOT_RATE_LIMIT', 'var': 'itot_rate_limit'},
+    'rate_window': {'type': 'raw', 'default': 60, 'env': 'ITOT_RATE_WINDOW', 'var': 'itot_rate_window'},
+    'access_token_location': {'type': 'str', 'default': 'query',
                               'env': 'ITOT_ACCESS_TOKEN_LOCATION', 'var': 'itot_access_token_location',
                               'ini': 'access_token_location'},
-    'max_window': {'type': 'int', 'default': DAY_SECONDS,
+    'max_window': {'type': 'raw', 'default': DAY_SECONDS,
                    'env': 'ITOT_MAX_WINDOW', 'var': 'itot_max_window', 'ini': 'max_window'},
 }
 
@@ -86,19 +88,20 @@ CONNECTION_VARIABLES: dict[str, str] = {option['var']: name for name, option in 
 
 # Query options shared by the module and the lookup (the query doc fragment).
 QUERY_OPTIONS: dict[str, dict[str, Any]] = {
-    'events': {'type': 'list', 'elements': 'str'},
-    'agent_types': {'type': 'list', 'elements': 'int'},
+    'events': {'type': 'raw'},
+    'agent_types': {'type': 'raw'},
     'search': {'type': 'str'},
-    'age': {'type': 'int'},
+    'age': {'type': 'raw'},
     'start_time': {'type': 'raw'},
     'end_time': {'type': 'raw'},
-    'page_size': {'type': 'int', 'default': 100},
-    'max_results': {'type': 'int', 'default': 0},
+    'page_size': {'type': 'raw', 'default': 100},
+    'max_results': {'type': 'raw', 'default': 0},
 }
 
-# Query options of the module only: the lookup takes categories as terms and has no resume token.
+# Query options of the module only: the lookup takes categories as terms and has no resume token. event_category
+# is checked by build_query (not given, or not a category, with the collection's message), not by Ansible.
 MODULE_QUERY_OPTIONS: dict[str, dict[str, Any]] = {
-    'event_category': {'type': 'str', 'required': True, 'choices': list(CATEGORIES)},
+    'event_category': {'type': 'str'},
     'token': {'type': 'str', 'no_log': False},
 }
 
