@@ -74,7 +74,8 @@ CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
     'max_retries': {'type': 'raw', 'default': 5, 'var': 'itot_max_retries'},
     'rate_limit': {'type': 'raw', 'default': 10, 'env': 'ITOT_RATE_LIMIT', 'var': 'itot_rate_limit'},
     'rate_window': {'type': 'raw', 'default': 60, 'env': 'ITOT_RATE_WINDOW', 'var': 'itot_rate_window'},
-    'access_token_location': {'type': 'str', 'default': 'query',
+    # no_log False: a place, not a secret (ansible-test's no-log-needed guesses from the name).
+    'access_token_location': {'type': 'str', 'default': 'query', 'no_log': False,
                               'env': 'ITOT_ACCESS_TOKEN_LOCATION', 'var': 'itot_access_token_location',
                               'ini': 'access_token_location'},
     'max_window': {'type': 'raw', 'default': DAY_SECONDS,

@@ -22,6 +22,7 @@ from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import (
 NOW = 1795939200000  # 2026-11-29T08:00:00Z
 CONTRACT_KEYS = {'changed', 'logs', 'count', 'next_token', 'truncated', 'api_requests'}
 
+
 def make_module(**args):
     args.setdefault('base_url', BASE_URL)
     args.setdefault('rate_limit', 0)
