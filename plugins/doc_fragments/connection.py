@@ -39,20 +39,21 @@ options:
     type: str
   validate_certs:
     description:
-      - Whether to verify the API's TLS certificate.
+      - Whether to verify the API's TLS certificate, a boolean (V(true), V(false), V(yes), V(no), ...).
       - Set to V(false) only for test endpoints; a warning says so.
       - The E(ITOT_VALIDATE_CERTS) environment variable is used when the option is not set.
-    type: bool
+    type: raw
     default: true
   ca_path:
     description:
       - A CA bundle file (or a directory of CA certificates) to verify the API's certificate with, for a private CA.
+      - A path; C(~) and environment variables in it are expanded, and it must exist.
       - The E(ITOT_CA_PATH) environment variable is used when the option is not set.
-    type: path
+    type: str
   timeout:
     description:
-      - Seconds to wait for each HTTP request (connect and read).
-    type: float
+      - Seconds to wait for each HTTP request (connect and read), a number more than V(0) and at most V(3600).
+    type: raw
     default: 30
   max_retries:
     description:
@@ -61,7 +62,8 @@ options:
         request budget has room). The waits between other retries grow (1 s, 2 s, 4 s, ... at most 30 s, with
         jitter).
       - V(0) gives up at the first failure. The error says what failed, how often it was tried and the last status.
-    type: int
+      - An integer, V(0) to V(100).
+    type: raw
     default: 5
   rate_limit:
     description:
@@ -70,29 +72,28 @@ options:
         of O(base_url) and O(client_id) (or of a hash of O(access_token)), so every task and process of the same
         user on the same machine shares it, and a play never draws an HTTP 429 from its own traffic.
       - V(0) turns pacing off, for endpoints without a budget (such as a local emulator).
+      - An integer, at least V(0).
       - The E(ITOT_RATE_LIMIT) environment variable is used when the option is not set.
-    type: int
+    type: raw
     default: 10
   rate_window:
     description:
       - The length, in seconds, of the window that O(rate_limit) counts requests in. The API's window is a minute;
         change it only for an endpoint with another budget, such as an emulator that allows 10 requests per 3 s
         (O(rate_limit=10), O(rate_window=3)).
+      - A number more than V(0) and at most V(3600).
       - The E(ITOT_RATE_WINDOW) environment variable is used when the option is not set.
-    type: float
+    type: raw
     default: 60
   access_token_location:
     description:
-      - Where the access token travels with each logs request.
+      - Where the access token travels with each logs request, V(query) or V(header).
       - V(query) puts it in the URL query string (C(?access_token=...)), as the vendor's API page says.
       - V(header) sends it as a C(Bearer) token in the C(Authorization) header, as the vendor's own log client (its Splunk
         add-on) does; the URL then carries no secret. Use it when the tenant answers HTTP 401 "missing" to the
         query string, or when proxies log URLs.
       - The E(ITOT_ACCESS_TOKEN_LOCATION) environment variable is used when the option is not set.
     type: str
-    choices:
-      - query
-      - header
     default: query
     version_added: 1.1.0
   max_window:
@@ -105,11 +106,14 @@ options:
       - "When the API refuses a window wider than 24 hours with HTTP 400 before it accepted one, the client reads
         the rest of the task in 24 hour slices, warns once (C(this tenant accepts windows of at most 24 h; set
         max_window: 86400)), and loses nothing; that costs one request."
+      - An integer.
       - The E(ITOT_MAX_WINDOW) environment variable is used when the option is not set.
-    type: int
+    type: raw
     default: 86400
     version_added: 1.1.0
 notes:
+  - Options of type C(raw) take what their description says; they are declared C(raw) so that this collection,
+    not Ansible's type conversion, checks the value as given and says what is wrong with it.
   - Only HTTP requests to the logs endpoint count against O(rate_limit); token requests do not.
 '''
 

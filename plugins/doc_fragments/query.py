@@ -12,7 +12,7 @@ class ModuleDocFragment:
 options:
   events:
     description:
-      - Only entries of these events. Every event must be one the API lists for the category.
+      - Only entries of these events, a list of event names. Every event must be one the API lists for the category.
       - A string is split on commas (V(login, failed_auth)); blanks around each name are dropped, by the module, the
         lookup and the C(opswat.itot.log_archive) role alike. An empty name (V(login,)) is refused.
       - V(admin) - V(cac_change), V(changed_password), V(config), V(failed_auth), V(login), V(rev_mobile_code),
@@ -25,15 +25,14 @@ options:
       - Not allowed for V(device_report).
       - Several events are sent as one comma-separated filter; if the API refuses that, each event is read on its own
         and the entries are merged by time.
-    type: list
-    elements: str
+    type: raw
   agent_types:
     description:
       - Only entries of devices with these agent types, V(0) (MetaDefender Endpoint) or V(2) (OPSWAT Domain
         Controller Client).
+      - A list of agent types (or one, or a string of them separated by commas).
       - Only allowed for the V(device) category.
-    type: list
-    elements: int
+    type: raw
   search:
     description:
       - Only entries whose device name or device ID matches this text.
@@ -41,10 +40,10 @@ options:
     type: str
   age:
     description:
-      - Read the entries of the last O(age) seconds, V(1) to V(86400).
+      - Read the entries of the last O(age) seconds, an integer V(1) to V(86400).
       - Cannot be combined with O(start_time) or O(end_time).
       - When neither O(age) nor O(start_time)/O(end_time) is given, the API's default applies (the last hour).
-    type: int
+    type: raw
   start_time:
     description:
       - Start of the window to read (included).
@@ -69,16 +68,16 @@ options:
     type: raw
   page_size:
     description:
-      - Entries per API request (the API's C(limit)), V(1) to V(100).
+      - Entries per API request (the API's C(limit)), an integer V(1) to V(100).
       - Larger pages need fewer requests against the budget of 10 requests per minute.
-    type: int
+    type: raw
     default: 100
   max_results:
     description:
-      - Stop after this many entries. V(0) reads every entry of the window.
+      - Stop after this many entries, an integer. V(0) reads every entry of the window.
       - The API is still read one slice (at most O(max_window)) at a time, because the entries of a slice are sorted by
         the client before they are handed out.
-    type: int
+    type: raw
     default: 0
 # The user guide, for the module and the lookup alike.
 seealso:

@@ -9,8 +9,8 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.opswat.itot.plugins.module_utils._checks import int_value
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
-from ansible_collections.opswat.itot.plugins.module_utils._options import int_value
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms, parse_time_option
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import DAY_SECONDS, MAX_WINDOW_RANGE
 

@@ -4,21 +4,18 @@
 """The log_archive_problems filter: what is wrong with the variables of the log_archive role and the audit playbook."""
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Mapping
 from typing import Any, Callable
 
+from ansible_collections.opswat.itot.plugins.module_utils._checks import absolute_path_problem, bool_value, int_value, shown
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
     CONNECTION_VARIABLES,
     OptionAdapter,
-    bool_value,
     build_query,
     check_values,
-    int_value,
-    shown,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import TIME_FORMS, parse_time_option
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
@@ -78,14 +75,15 @@ _SYMBOLIC_MODE = re.compile(r'^[ugoa]*[-+=][rwxXstugo]*(,[ugoa]*[-+=][rwxXstugo]
 MODE_ALLOWED = "an octal mode as a quoted string ('0640') or a symbolic one ('u=rw,g=r,o=')"
 
 
+# How each answer of absolute_path_problem (the archive root's rule) is said about a variable.
+_PATH_PROBLEMS = {'not a path': 'is not a path', 'relative': 'is a relative path', 'dotdot': "has a '..' component"}
+
+
 def _archive_dir(name: str, value: Any, _now: int) -> None:
-    allowed = "an absolute path without '..' components"
-    if not isinstance(value, str) or not value.strip():
-        raise OptionError('%s: %s is not a path; allowed: %s' % (name, shown(value), allowed))
-    if not os.path.isabs(value):
-        raise OptionError('%s: %s is a relative path; allowed: %s' % (name, shown(value), allowed))
-    if '..' in value.split('/'):
-        raise OptionError("%s: %s has a '..' component; allowed: %s" % (name, shown(value), allowed))
+    problem = absolute_path_problem(value)
+    if problem is not None:
+        raise OptionError("%s: %s %s; allowed: an absolute path without '..' components"
+                          % (name, shown(value), _PATH_PROBLEMS[problem]))
 
 
 def _past_time(name: str, value: Any, now: int) -> None:
@@ -131,12 +129,12 @@ def _boolean(name: str, value: Any, _now: int) -> None:
 
 
 def _connection(option: str) -> Callable[[str, Any, int], None]:
-    """The check of a connection option, its message naming the variable."""
+    """The check of a connection option (the module's own), its message naming the variable."""
     def check(name: str, value: Any, _now: int) -> None:
         try:
             check_values({option: value})
         except OptionError as exc:
-            raise OptionError(name + exc.message[len(option):]) from None
+            raise OptionError.about(name, exc.problem or exc.message) from None
     return check
 
 

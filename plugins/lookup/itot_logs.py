@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+"""The itot_logs lookup: the event logs of the categories given as terms, options checked as the module checks them."""
+
 from __future__ import annotations
 
 DOCUMENTATION = r'''
@@ -82,7 +84,6 @@ _raw:
   elements: dict
 '''
 
-import os
 import time
 from typing import Any
 
@@ -94,14 +95,14 @@ from ansible.utils.display import Display
 from ansible_collections.opswat.itot.plugins.module_utils._client import HAS_REQUESTS, LogsClient
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    CONNECTION_OPTIONS,
+    CONNECTION_VARIABLES,
     LOOKUP_OPTION_NAMES,
     ConnectionSettings,
     OptionAdapter,
     build_query,
-    check_values,
     connection_settings,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
 
 display = Display()
@@ -123,12 +124,6 @@ def _categories(terms: Any) -> list[Any]:
     return list(dict.fromkeys(categories))
 
 
-def _from_source(message: str, source: str) -> str:
-    """``option: ...`` as ``option (from SOURCE): ...``, so that a message names the variable the value came from."""
-    name, sep, rest = message.partition(': ')
-    return '%s (from %s): %s' % (name, source, rest) if sep else message
-
-
 class LookupModule(LookupBase):
 
     def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[Any]:
@@ -140,44 +135,50 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError('%s: not an option of opswat.itot.itot_logs; allowed: %s'
                                      % (', '.join(unknown), ', '.join(sorted(LOOKUP_OPTION_NAMES))))
         # Ansible hands lookups their variables untemplated: template the few this lookup reads.
-        var_names = {option['var']: name for name, option in CONNECTION_OPTIONS.items()}
         var_options = {name: self._templar.template(value) if self._templar is not None else value
-                       for name, value in (variables or {}).items() if name in var_names}
+                       for name, value in (variables or {}).items() if name in CONNECTION_VARIABLES}
         try:
-            # Ansible's own conversion reads validate_certs='maybe' as false and an empty ca_path as the current
-            # folder, and its type errors do not say what is allowed: check the values as given first.
-            check_values(kwargs)
-            for var, name in var_names.items():
-                if var in var_options and name not in kwargs:
-                    try:
-                        check_values({name: var_options[var]})
-                    except OptionError as exc:
-                        raise OptionError(_from_source(exc.message, 'variable %s' % var)) from None
+            # Ansible gathers the values (keywords, then variables, then the environment, then ansible.cfg, then
+            # the defaults); the options this collection checks are declared raw, so they arrive as given.
             self.set_options(var_options=var_options, direct=kwargs)
-            self._check_environment()
             options = OptionAdapter.from_plugin(self)
             settings = self._connection_settings(options)
             now_ms = int(time.time() * 1000)
             queries = [build_query(options, now_ms, event_category=category) for category in _categories(terms)]
             if not settings.validate_certs:
                 display.warning('opswat.itot.itot_logs: validate_certs is false: the API certificate is not verified')
-            client = LogsClient(settings, warn=display.warning)
-            entries: list[Any] = []
-            try:
-                for query in queries:
-                    result = client.fetch(query)
-                    entries.extend(result.logs)
-                    if result.truncated:
-                        display.warning('opswat.itot.itot_logs: category %r stopped after max_results=%d entries; '
-                                        'the window holds more' % (query.event_category, query.max_results))
-            finally:
-                client.close()
+            return self._read(LogsClient(settings, warn=display.warning), queries)
         except ItotError as exc:
             raise AnsibleLookupError(exc.message) from None
+
+    @staticmethod
+    def _read(client: LogsClient, queries: list[LogQuery]) -> list[Any]:
+        entries: list[Any] = []
+        try:
+            for query in queries:
+                result = client.fetch(query)
+                entries.extend(result.logs)
+                if result.truncated:
+                    display.warning('opswat.itot.itot_logs: category %r stopped after max_results=%d entries; '
+                                    'the window holds more' % (query.event_category, query.max_results))
+        finally:
+            client.close()
         return entries
 
-    def _source(self, name: str) -> str | None:
+    def _connection_settings(self, options: OptionAdapter) -> ConnectionSettings:
+        """The checked connection options; an error names the variable or environment variable the value came from."""
+        try:
+            return connection_settings(options)
+        except OptionError as exc:
+            source = self._source(exc.option)
+            if source is None:
+                raise
+            raise OptionError('%s (from %s): %s' % (exc.option, source, exc.problem)) from None
+
+    def _source(self, name: str | None) -> str | None:
         """``variable itot_x`` or ``environment variable ITOT_X`` when the option's value came from there."""
+        if name not in LOOKUP_OPTION_NAMES:
+            return None
         origin = self.get_option_and_origin(name)[1]
         kind, sep, where = str(origin).partition(': ')
         if sep and kind == 'var':
@@ -185,23 +186,3 @@ class LookupModule(LookupBase):
         if sep and kind == 'env':
             return 'environment variable %s' % where
         return None
-
-    def _check_environment(self) -> None:
-        """The environment's validate_certs as strictly as a keyword's (Ansible's config reads 'maybe' as false)."""
-        source = self._source('validate_certs')
-        if source is not None and source.startswith('environment variable '):
-            raw = os.environ.get(source[len('environment variable '):])
-            try:
-                check_values({'validate_certs': raw})
-            except OptionError as exc:
-                raise OptionError(_from_source(exc.message, source)) from None
-
-    def _connection_settings(self, options: OptionAdapter) -> ConnectionSettings:
-        try:
-            return connection_settings(options)
-        except OptionError as exc:
-            name = exc.message.partition(': ')[0]
-            source = self._source(name) if name in CONNECTION_OPTIONS else None
-            if source is None:
-                raise
-            raise OptionError(_from_source(exc.message, source)) from None

@@ -24,7 +24,22 @@ class ItotError(Exception):
 
 
 class OptionError(ItotError):
-    """An option (or a resume token) is invalid; raised before any request is sent."""
+    """An option (or a resume token) is invalid; raised before any request is sent.
+
+    Made by ``OptionError.about(option, problem)``, the message is ``option: problem`` and both parts stay readable,
+    so that a caller can say where the value came from (``option (from variable itot_x): problem``) or name it
+    otherwise (a role variable) without taking the message apart.
+    """
+
+    option: str | None = None
+    problem: str | None = None
+
+    @classmethod
+    def about(cls, option: str, problem: str) -> OptionError:
+        error = cls('%s: %s' % (option, problem))
+        error.option = option
+        error.problem = problem
+        return error
 
 
 class AuthenticationError(ItotError):

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+"""The itot_logs_info module: read one category of event logs; main() builds the module, run() does the work."""
+
 from __future__ import annotations
 
 DOCUMENTATION = r'''
@@ -27,14 +29,10 @@ requirements:
 options:
   event_category:
     description:
-      - The event logs to read.
+      - The event logs to read, V(admin), V(device), V(device_report) or V(webhook).
+      - Required. A missing or unknown category fails with this collection's message, which says what is allowed
+        (the module checks it, not Ansible's argument checks).
     type: str
-    required: true
-    choices:
-      - admin
-      - device
-      - device_report
-      - webhook
   token:
     description:
       - Resume a read that O(max_results) stopped. Pass the RV(next_token) of the earlier run, with the same
@@ -213,9 +211,8 @@ window:
       sample: 1795939200000
 '''
 
-import copy
 import time
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -224,51 +221,21 @@ from ansible_collections.opswat.itot.plugins.module_utils._client import (
     REQUESTS_IMPORT_ERROR,
     LogsClient,
 )
-from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, OptionError
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
     OptionAdapter,
     build_query,
     connection_settings,
-    first_problem,
     module_argument_spec,
 )
 
 
-class ItotModule(AnsibleModule):
-    """AnsibleModule whose own argument checks fail with this collection's message when it has one.
-
-    Ansible's type errors name neither what is allowed nor, for some types, the value; the collection's checks
-    (the same ones the lookup uses) say both. Any other failure of the argument checks keeps Ansible's message.
-    """
-
-    arguments_checked = False
-    given: dict[str, Any] = {}
-
-    def _load_params(self) -> None:
-        super()._load_params()
-        # The values as given: a failed type check leaves a list option without its bad elements.
-        self.given = copy.deepcopy(self.params) if isinstance(self.params, dict) else {}
-
-    def values_as_given(self) -> dict[str, Any]:
-        """The params with the values the task gave (before Ansible's conversion), defaults and fallbacks for the rest."""
-        values = dict(self.params)
-        values.update((name, value) for name, value in self.given.items() if name in values)
-        return values
-
-    def explain(self, message: str) -> str:
-        """An option error about a converted value (timeout 0.0), said about the value as given (timeout 0)."""
-        again = first_problem(self.values_as_given(), now_ms=int(time.time() * 1000))
-        return again if again and again.partition(':')[0] == message.partition(':')[0] else message
-
-    def fail_json(self, msg: str, **kwargs: Any) -> NoReturn:  # pylint: disable=arguments-differ
-        if not self.arguments_checked and isinstance(getattr(self, 'params', None), dict):
-            self.arguments_checked = True
-            msg = first_problem(self.values_as_given(), now_ms=int(time.time() * 1000)) or msg
-        super().fail_json(msg, **kwargs)
-
-
 def run(module: AnsibleModule, client_factory: Callable[..., Any]) -> dict[str, Any]:
-    """Validate, read, shape the answer. ``client_factory(settings, warn=..., on_secret=...)`` builds the client."""
+    """Validate, read, shape the answer. ``client_factory(settings, warn=..., on_secret=...)`` builds the client.
+
+    The argument spec leaves every value this collection checks as the task gave it (``raw``, or ``str`` without
+    ``choices``): the checks below are the first to judge it, and their message is the one the user reads.
+    """
     options = OptionAdapter.from_module(module)
     settings = connection_settings(options)
     query = build_query(options, now_ms=int(time.time() * 1000))
@@ -284,16 +251,13 @@ def run(module: AnsibleModule, client_factory: Callable[..., Any]) -> dict[str, 
 
 
 def main() -> None:
-    module = ItotModule(argument_spec=module_argument_spec(), supports_check_mode=True)
-    module.arguments_checked = True
+    module = AnsibleModule(argument_spec=module_argument_spec(), supports_check_mode=True)
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     try:
         module.exit_json(**run(module, LogsClient))
-    except OptionError as exc:
-        module.fail_json(msg=module.explain(exc.message))
     except ItotError as exc:
-        module.fail_json(msg=exc.message)
+        module.fail_json(**failure(exc))
 
 
 if __name__ == '__main__':

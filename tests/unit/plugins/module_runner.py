@@ -1,7 +1,12 @@
 # Copyright: Contributors to the opswat.itot collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run a module's main() in a unit test and get back what it handed to exit_json or fail_json."""
+"""The module test harness: run a module's main() and get back its result, or build the AnsibleModule it would build.
+
+``run_module`` replaces exit_json and fail_json and returns what the module handed them; ``run_module_output`` lets
+them run as on a host (no_log masking included) and returns the exit status and what was printed;
+``make_module`` builds an AnsibleModule from an argument spec and arguments, for a module's ``run(module, ...)``.
+"""
 
 from __future__ import annotations
 
@@ -58,3 +63,20 @@ def run_module(monkeypatch: Any, main: Callable[[], None], args: dict, check: bo
         except FailJson as exc:
             return False, exc.args[0]
     raise AssertionError('main() returned without exit_json or fail_json')
+
+
+def run_module_output(capsys: Any, main: Callable[[], None], args: dict) -> tuple[int, dict, str]:
+    """main() with args, exit_json and fail_json as they are; returns (exit status, printed result, printed text)."""
+    with patch_module_args(dict(args)):
+        try:
+            main()
+        except SystemExit as exc:
+            out = capsys.readouterr().out
+            return exc.code, json.loads(out), out
+    raise AssertionError('main() returned without exit_json or fail_json')
+
+
+def make_module(argument_spec: dict, args: dict, **kwargs: Any) -> basic.AnsibleModule:
+    """The AnsibleModule that main() would build from ``argument_spec`` with ``args``."""
+    with patch_module_args(dict(args)):
+        return basic.AnsibleModule(argument_spec=argument_spec, **kwargs)

@@ -263,3 +263,18 @@ def test_missing_requests(lookup, monkeypatch):
     with pytest.raises(AnsibleLookupError) as err:
         lookup.run(['admin'], variables=VARS)
     assert 'Failed to import the required Python library (requests)' in str(err.value.message)
+
+
+@pytest.mark.parametrize('name, value, message', [
+    ('ITOT_RATE_LIMIT', 'fast', "rate_limit (from environment variable ITOT_RATE_LIMIT): 'fast' is not an integer"),
+    ('ITOT_ACCESS_TOKEN_LOCATION', 'url', "access_token_location (from environment variable "
+                                          "ITOT_ACCESS_TOKEN_LOCATION): 'url' is not allowed; allowed: query, header"),
+    ('ITOT_MAX_WINDOW', '59', "max_window (from environment variable ITOT_MAX_WINDOW): '59' is out of range"),
+])
+def test_environment_values_are_checked_as_keywords_are(api, lookup, monkeypatch, name, value, message):
+    # One path: Ansible gathers the value, the collection's check judges it and the message names where it came from.
+    monkeypatch.setenv(name, value)
+    with pytest.raises(AnsibleLookupError) as err:
+        lookup.run(['admin'], variables={'itot_base_url': BASE_URL, 'itot_access_token': ACCESS_TOKEN}, age=60)
+    assert str(err.value.message).startswith(message)
+    assert api.bodies == []

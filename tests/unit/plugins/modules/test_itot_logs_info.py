@@ -4,15 +4,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 
 import pytest
-from ansible.module_utils import basic
 
 from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient, LogsResult
 from ansible_collections.opswat.itot.plugins.modules import itot_logs_info
+from ansible_collections.opswat.itot.tests.unit.plugins import module_runner
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import (
     ACCESS_TOKEN,
     BASE_URL,
@@ -24,21 +22,11 @@ from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import (
 NOW = 1795939200000  # 2026-11-29T08:00:00Z
 CONTRACT_KEYS = {'changed', 'logs', 'count', 'next_token', 'truncated', 'api_requests'}
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode())
-            yield
-
 
 def make_module(**args):
     args.setdefault('base_url', BASE_URL)
     args.setdefault('rate_limit', 0)
-    with patch_module_args(args):
-        return basic.AnsibleModule(argument_spec=itot_logs_info.module_argument_spec(), supports_check_mode=True)
+    return module_runner.make_module(itot_logs_info.module_argument_spec(), args, supports_check_mode=True)
 
 
 def fast_client(clock):
@@ -48,11 +36,7 @@ def fast_client(clock):
 def run_main(capsys, **args):
     args.setdefault('base_url', BASE_URL)
     args.setdefault('rate_limit', 0)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            itot_logs_info.main()
-    out = capsys.readouterr().out
-    return exc.value.code, json.loads(out), out
+    return module_runner.run_module_output(capsys, itot_logs_info.main, args)
 
 
 class FakeClient:
@@ -165,10 +149,8 @@ def test_connection_options_from_the_environment(api, capsys, monkeypatch):
     monkeypatch.setenv('ITOT_ACCESS_TOKEN', ACCESS_TOKEN)
     monkeypatch.setenv('ITOT_BASE_URL', BASE_URL)
     monkeypatch.setenv('ITOT_RATE_LIMIT', '0')
-    with patch_module_args({'event_category': 'webhook', 'age': 60}):
-        with pytest.raises(SystemExit):
-            itot_logs_info.main()
-    result = json.loads(capsys.readouterr().out)
+    code, result, out = module_runner.run_module_output(capsys, itot_logs_info.main,
+                                                        {'event_category': 'webhook', 'age': 60})
     assert result['count'] == 0 and 'window' not in result
     assert api.url_tokens == [ACCESS_TOKEN] and api.bodies[0]['age'] == 60
 
