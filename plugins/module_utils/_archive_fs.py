@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, Callable
 
+from ansible_collections.opswat.itot.plugins.module_utils._checks import absolute_path_problem
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError, ItotError
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
 
@@ -99,12 +100,10 @@ def dumps_compact(value: Any) -> str:
 
 def check_root(root: Any, option: str = 'dir') -> str:
     """The archive root, normalised; ArchiveError naming the option unless it is absolute without '..'."""
-    if not isinstance(root, str) or not root or '\x00' in root:
-        raise ArchiveError("%s must be an absolute path without '..' components, got %r" % (option, root))
-    if not os.path.isabs(root):
-        raise ArchiveError("%s must be an absolute path without '..' components, got relative path %r" % (option, root))
-    if '..' in root.split('/'):
-        raise ArchiveError("%s must be an absolute path without '..' components, got %r" % (option, root))
+    problem = absolute_path_problem(root)
+    if problem:
+        raise ArchiveError("%s must be an absolute path without '..' components, got %s%r"
+                           % (option, 'relative path ' if problem == 'relative' else '', root))
     return os.path.normpath(root)
 
 
