@@ -8,7 +8,7 @@ use only.
 ``Transport.post_logs(body)`` sends one logs request and returns its ``Page`` (HTTP 200 or 406), getting and renewing
 the access token (in the query or an ``Authorization`` header; OAuth client credentials), pacing it with the shared
 ``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``). Every other answer is an
-``ItotError`` whose message holds no URL, token or secret. What the pages mean is the walk's business (_walk.py).
+``ItotError`` whose message holds no URL, token or secret. What the pages mean is the walk's business (_paging.py, _walk.py).
 """
 
 from __future__ import annotations
@@ -118,24 +118,21 @@ def parse_retry_after(value: str | None, now: float, cap: float) -> float | None
     return min(max(seconds, 0.0), cap)
 
 
-class _Transient(Exception):
-    """An answer worth retrying."""
+@dataclass(frozen=True)
+class _Retry:
+    """An attempt worth repeating (a connection error, a 5xx, a 429, a malformed answer), and why."""
 
-    def __init__(self, reason: str, status: int | None = None, rate_limited: bool = False,
-                 retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.rate_limited = rate_limited
-        self.retry_after = retry_after
+    reason: str
+    status: int | None = None
+    rate_limited: bool = False
+    retry_after: float | None = None
 
 
-class _Unauthorized(Exception):
+@dataclass(frozen=True)
+class _Unauthorized:
     """HTTP 401 from the logs endpoint, with what the API said (scrubbed)."""
 
-    def __init__(self, api_message: str = '') -> None:
-        super().__init__(api_message)
-        self.api_message = api_message
+    api_message: str = ''
 
 
 @dataclass(frozen=True)
@@ -198,13 +195,13 @@ class Transport:
                 auth = {'params': {'access_token': self._token}}
             send = functools.partial(self._session.post, self._logs_url, json=body, timeout=self.settings.timeout,
                                      verify=self.settings.verify, allow_redirects=False, **auth)
-            try:
-                return self._send(what, send, functools.partial(self._accept_logs, category=category), paced=True)
-            except _Unauthorized as exc:
-                if refreshed or not self.settings.has_client_credentials:
-                    raise AuthenticationError(self._unauthorized(refreshed, exc.api_message), status=401) from None
-                refreshed = True
-                self._refresh_token()
+            answer = self._send(what, send, functools.partial(self._accept_logs, category=category), paced=True)
+            if not isinstance(answer, _Unauthorized):
+                return answer
+            if refreshed or not self.settings.has_client_credentials:
+                raise AuthenticationError(self._unauthorized(refreshed, answer.api_message), status=401)
+            refreshed = True
+            self._refresh_token()
 
     def _unauthorized(self, refreshed: bool, api_message: str) -> str:
         message = 'Authentication to the IT-OT Access API failed (HTTP 401)'
@@ -235,39 +232,43 @@ class Transport:
         self._token = token
 
     def _send(self, what: str, send: Callable[[], Any], accept: Callable[[Any], Any], paced: bool) -> Any:
-        """Send with pacing and bounded retries; ``accept`` turns an answer into a result or raises."""
+        """Send with pacing and bounded retries; ``accept`` turns an answer into a result, a ``_Retry``, or raises."""
         attempts = 0
         while True:
-            stamp = None
-            if paced:
-                stamp = self.budget.reserve()
-                self.api_requests += 1
             attempts += 1
-            try:
-                try:
-                    with warnings.catch_warnings():
-                        if not self.settings.validate_certs:
-                            warnings.simplefilter('ignore', InsecureRequestWarning)
-                        response = send()
-                finally:
-                    if stamp is not None:
-                        self.budget.settle(stamp)
-                return accept(response)
-            except _Transient as exc:
-                failure = exc
-            except requests.exceptions.SSLError as exc:
-                raise ApiError('%s failed: %s' % (what, describe_exception(exc, self._scrub))) from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                failure = _Transient(describe_exception(exc, self._scrub))
-            except requests.RequestException as exc:
-                raise ApiError('%s failed: %s' % (what, describe_exception(exc, self._scrub))) from None
+            answer = self._attempt(what, send, accept, paced)
+            if not isinstance(answer, _Retry):
+                return answer
             if attempts > self.settings.max_retries:
                 raise RetryError(self._scrub('%s failed after %d attempt%s: last error %s'
-                                             % (what, attempts, '' if attempts == 1 else 's', failure.reason)),
-                                 status=failure.status, attempts=attempts)
-            self._sleep(self._retry_wait(failure, attempts))
+                                             % (what, attempts, '' if attempts == 1 else 's', answer.reason)),
+                                 status=answer.status, attempts=attempts)
+            self._sleep(self._retry_wait(answer, attempts))
 
-    def _retry_wait(self, failure: _Transient, attempts: int) -> float:
+    def _attempt(self, what: str, send: Callable[[], Any], accept: Callable[[Any], Any], paced: bool) -> Any:
+        """One request (paced when ``paced``): what ``accept`` makes of the answer, or a ``_Retry`` when none came."""
+        stamp = None
+        if paced:
+            stamp = self.budget.reserve()
+            self.api_requests += 1
+        try:
+            try:
+                with warnings.catch_warnings():
+                    if not self.settings.validate_certs:
+                        warnings.simplefilter('ignore', InsecureRequestWarning)
+                    response = send()
+            finally:
+                if stamp is not None:
+                    self.budget.settle(stamp)
+            return accept(response)
+        except requests.exceptions.SSLError as exc:
+            raise ApiError('%s failed: %s' % (what, describe_exception(exc, self._scrub))) from None
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            return _Retry(describe_exception(exc, self._scrub))
+        except requests.RequestException as exc:
+            raise ApiError('%s failed: %s' % (what, describe_exception(exc, self._scrub))) from None
+
+    def _retry_wait(self, failure: _Retry, attempts: int) -> float:
         if failure.rate_limited:
             if failure.retry_after is not None:
                 # Tell the other processes of this connection too.
@@ -280,45 +281,53 @@ class Transport:
         delay = min(self._backoff_cap, self._backoff_base * 2 ** (attempts - 1))
         return delay * (0.5 + 0.5 * self._rand())
 
-    def _transient_status(self, response: Any) -> None:
+    def _retry_status(self, response: Any) -> _Retry | None:
+        """A ``_Retry`` for an answer whose status is worth retrying (429, 5xx); else None."""
         status = response.status_code
         if status == 429:
             retry_after = parse_retry_after(response.headers.get('Retry-After'), self._clock(),
                                             self._retry_after_cap)
-            raise _Transient(http_status_text(status), status, rate_limited=True, retry_after=retry_after)
+            return _Retry(http_status_text(status), status, rate_limited=True, retry_after=retry_after)
         if status in RETRY_STATUSES:
-            raise _Transient(http_status_text(status), status)
+            return _Retry(http_status_text(status), status)
+        return None
 
-    def _accept_logs(self, response: Any, category: Any = None) -> Page:
+    def _accept_logs(self, response: Any, category: Any = None) -> Page | _Retry | _Unauthorized:
         status = response.status_code
         if status in (200, 406):
-            try:
-                doc = response.json()
-            except ValueError:
-                doc = None
-            data = doc.get('data', []) if isinstance(doc, dict) else None
-            if data is None and isinstance(doc, dict):
-                data = []
-            if not isinstance(data, list):
-                raise _Transient('%s with a malformed JSON answer' % http_status_text(status), status)
-            token = doc.get('token')
-            if isinstance(token, (int, float)) and not isinstance(token, bool):
-                token = str(token)
-            token = token if isinstance(token, str) and token.strip() else None
-            self._accepted += 1
-            return Page(status, data, token)
+            return self._page(response, status)
         if status == 401:
-            raise _Unauthorized(self._api_message(response))
-        self._transient_status(response)
+            return _Unauthorized(self._api_message(response))
+        retry = self._retry_status(response)
+        if retry is not None:
+            return retry
         raise ApiError(self._rejection(response, status, category), status=status)
 
-    def _accept_token(self, response: Any) -> str:
+    def _page(self, response: Any, status: int) -> Page | _Retry:
+        """A 200 or 406 answer as a ``Page``; a ``_Retry`` when its JSON holds no list of entries."""
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = None
+        data = doc.get('data', []) if isinstance(doc, dict) else None
+        if data is None and isinstance(doc, dict):
+            data = []
+        if not isinstance(data, list):
+            return _Retry('%s with a malformed JSON answer' % http_status_text(status), status)
+        token = doc.get('token')
+        if isinstance(token, (int, float)) and not isinstance(token, bool):
+            token = str(token)
+        token = token if isinstance(token, str) and token.strip() else None
+        self._accepted += 1
+        return Page(status, data, token)
+
+    def _accept_token(self, response: Any) -> str | _Retry:
         status = response.status_code
         if status == 200:
             try:
                 doc = response.json()
             except ValueError:
-                raise _Transient('%s with a malformed JSON answer' % http_status_text(status), status) from None
+                return _Retry('%s with a malformed JSON answer' % http_status_text(status), status)
             token = doc.get('access_token') if isinstance(doc, dict) else None
             if not isinstance(token, str) or not token:
                 raise AuthenticationError('Authentication to the IT-OT Access API failed: the token endpoint '
@@ -327,7 +336,9 @@ class Transport:
         if status in (400, 401, 403):
             raise AuthenticationError('Authentication to the IT-OT Access API failed (%s from the token endpoint); '
                                       'check client_id and client_secret' % http_status_text(status), status=status)
-        self._transient_status(response)
+        retry = self._retry_status(response)
+        if retry is not None:
+            return retry
         raise ApiError('Token request failed: %s; check base_url' % http_status_text(status), status=status)
 
     def _rejection(self, response: Any, status: int, category: Any) -> str:
