@@ -25,7 +25,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ARCHIVE_SELECT = 'plugins/module_utils/_archive_select.py'
 ARCHIVE_CHAIN = 'plugins/module_utils/_archive_chain.py'
-CLIENT = 'plugins/module_utils/_client.py'
+WINDOWS = 'plugins/module_utils/_windows.py'
+PAGING = 'plugins/module_utils/_paging.py'
+WALK = 'plugins/module_utils/_walk.py'
 T_ARCHIVE = ['tests/unit/plugins/module_utils/test_archive.py']
 T_WALK = ['tests/unit/plugins/module_utils/test_itot_client_walk.py',
           'tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
@@ -72,45 +74,45 @@ MUTATIONS = [
      "state.get('manifest_lines') != len(lines) or state.get('manifest_head') != manifest_head(lines):",
      "state.get('manifest_lines') != len(lines):",
      T_ARCHIVE, 'verify no longer notices an edited last manifest line'),
-    # --- the client: a refused pagination token, read again from where the entries end (_rest_after, _merge) -----
-    ('resume-asc-start-not-widened', CLIENT,
-     '            return Span(boundary - 1, span.end, True, span.pad_hi), boundary\n',
-     '            return Span(boundary, span.end, False, span.pad_hi), boundary\n',
+    # --- the client: a refused pagination token, read again from where the entries end (rest_after, _merge) ------
+    ('resume-asc-start-not-widened', WINDOWS,
+     '        return Span(boundary - 1, span.end, True, span.pad_hi), boundary\n',
+     '        return Span(boundary, span.end, False, span.pad_hi), boundary\n',
      T_TOKENS, 'on an API whose start is exclusive, the rest of a run of equal times split by the page is lost'),
-    ('resume-desc-end-not-widened', CLIENT,
-     '        return Span(span.start, boundary + 1, span.pad_lo, True), boundary\n',
-     '        return Span(span.start, boundary, span.pad_lo, False), boundary\n',
+    ('resume-desc-end-not-widened', WINDOWS,
+     '    return Span(span.start, boundary + 1, span.pad_lo, True), boundary\n',
+     '    return Span(span.start, boundary, span.pad_lo, False), boundary\n',
      T_TOKENS, 'on an API whose end is exclusive, newest-first pages lose the rest of the meeting millisecond'),
-    ('merge-drops-unheld', CLIENT,
+    ('merge-drops-unheld', WALK,
      '                if held[identity] > 0:\n',
      '                if held[identity] >= 0:\n',
      T_TOKENS, 'entries of the meeting millisecond that were not read before the refusal are dropped'),
-    ('merge-keeps-held', CLIENT,
+    ('merge-keeps-held', WALK,
      '                    held[identity] -= 1\n                    continue\n',
      '                    held[identity] -= 1\n',
      T_TOKENS, 'entries of the meeting millisecond read before the refusal come twice'),
     # --- the client: the walk of one window -------------------------------------------------------------------
-    ('walk-stops-on-full-page', CLIENT,
+    ('walk-stops-on-full-page', PAGING,
      'if not fresh or (page.status == 200 and len(page.data) < self._query.page_size):',
      'if not fresh or (page.status == 200 and len(page.data) <= self._query.page_size):',
      T_WALK, 'a 200 page with a token is taken for the last one: every later page is lost'),
-    ('walk-repeated-page-kept', CLIENT,
+    ('walk-repeated-page-kept', PAGING,
      '            if fresh or seen.get(page.token) != page.data:\n',
      '            if True:\n',
      T_WALK, 'a server repeating a token with its page makes the client keep that page twice'),
-    ('split-drops-right-half', CLIENT,
+    ('split-drops-right-half', WALK,
      '        return self._walk(left, events, False) + self._walk(right, events, False)\n',
      '        return self._walk(left, events, False)\n',
      T_WALK, 'a 406 without a token split in two reads only the older half'),
-    ('sort-not-stable-oldest-first', CLIENT,
+    ('sort-not-stable-oldest-first', WALK,
      '        items.sort(key=sort_key)\n',
      '        items.sort(key=sort_key, reverse=True)\n',
      T_WALK, 'entries are handed out newest first'),
-    ('walk-413-drops-the-window', CLIENT,
-     '                    break  # past the last page',
-     '                    return []  # past the last page',
+    ('walk-413-drops-the-window', PAGING,
+     'return Reading(Outcome.COMPLETE, entries)  # past the last page',
+     'return Reading(Outcome.COMPLETE, [])  # past the last page',
      T_REAL, 'a 413 after the last page (how the vendor client ends a walk) throws away the pages read before it'),
-    ('resume-skips-one-more-twin', CLIENT,
+    ('resume-skips-one-more-twin', WALK,
      '            while index < len(items) and items[index][0] == point.after_us and same < point.same:\n',
      '            while index < len(items) and items[index][0] == point.after_us and same <= point.same:\n',
      T_WALK, 'a resumed walk skips one entry too many of the millisecond it stopped in'),

@@ -12,7 +12,7 @@ import json
 import pytest
 import responses
 
-from ansible_collections.opswat.itot.plugins.module_utils import _client
+from ansible_collections.opswat.itot.plugins.module_utils import _walk as _client  # MAX_WHOLE_REREADS, MAX_TOKEN_REFUSALS: moved out of _client.py
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_entry_time
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import LOGS_URL

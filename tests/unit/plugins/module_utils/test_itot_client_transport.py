@@ -14,13 +14,14 @@ import pytest
 import requests
 import responses
 
-from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient, Scrubber, parse_retry_after
+from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient
 from ansible_collections.opswat.itot.plugins.module_utils._errors import (
     ApiError,
     AuthenticationError,
     ItotError,
     RetryError,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._http import Scrubber, parse_retry_after
 from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter, connection_settings
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import (

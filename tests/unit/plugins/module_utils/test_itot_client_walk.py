@@ -10,7 +10,8 @@ import random
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.module_utils import _client
+from ansible_collections.opswat.itot.plugins.module_utils import _paging
+from ansible_collections.opswat.itot.plugins.module_utils import _windows as _client  # Span, slice_window: moved out of _client.py
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_entry_time
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import ACCESS_TOKEN, status_answer
@@ -245,7 +246,7 @@ def test_406_with_a_token_and_no_data_is_followed(api, make_client, make_query):
 
 
 def test_page_cap(api, make_client, make_query, monkeypatch):
-    monkeypatch.setattr(_client, 'MAX_PAGES_PER_WINDOW', 3)
+    monkeypatch.setattr(_paging, 'MAX_PAGES_PER_WINDOW', 3)
     api.add_many('device', [NOW - i for i in range(50)])
     with pytest.raises(PaginationError) as err:
         walk(make_client(), make_query(start_time='-1h', page_size=5))

@@ -1,0 +1,419 @@
+# Copyright: (c) 2026, opswat.itot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The walk over one query's window: every entry once, oldest first, whatever the API's paging; for internal
+collection use only.
+
+``LogWalk`` cuts the window into slices (_windows.py), reads each slice's pages (_paging.py) and recovers from what
+a reading came to, as a loop over its explicit ``Outcome``: a 406 without a token narrows the window past the page or
+splits it, a refused pagination token is read on from where the entries read end, a tenant that refuses wide
+windows gets 24 h slices. ``resume_token()`` says where to continue after the last entry handed out.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Callable
+
+from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_identity, entry_time, sort_key
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
+from ansible_collections.opswat.itot.plugins.module_utils._http import Page
+from ansible_collections.opswat.itot.plugins.module_utils._options import LogQuery, ResumePoint
+from ansible_collections.opswat.itot.plugins.module_utils._paging import Outcome, PageReader, Reading
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
+    API_DEFAULT_AGE,
+    DAY_MS,
+    MAX_PAGE_SIZE,
+    SEARCH_CATEGORIES,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._windows import (
+    Span,
+    WindowLimit,
+    beyond,
+    padded,
+    rest_after,
+    slice_window,
+)
+
+MAX_TOKEN_REFUSALS = 100  # re-reads after the API refused a pagination token it had handed out, per walk
+MAX_WHOLE_REREADS = 2  # of those, re-reads of a whole window (when the entries read give no place to resume at)
+
+
+class LogWalk:
+    """Iterator over the entries of one query, oldest first, each once.
+
+    The window is read in slices of at most 24 h; each slice is read whole (following tokens; on a 406 without one,
+    narrowing the window past the page or splitting it), sorted oldest first (stable; entries whose time cannot be
+    parsed last, in API order), then handed out. ``resume_token()`` says where to continue after the last entry
+    handed out. A pagination token that the API refuses mid-walk (HTTP 400: it expired, or a retry found it used up)
+    is not fatal: the rest of the slice is read again, without a token, from where the entries read so far end.
+    """
+
+    def __init__(self, query: LogQuery, post: Callable[[dict[str, Any]], Page], limit: WindowLimit) -> None:
+        """``post``: one logs request (``Transport.post_logs``); ``limit``: the client's widest window."""
+        self._query = query
+        self._pages = PageReader(query, post, limit)
+        self._split_events = False
+        self.window = query.window
+        self._age_mode = self.window is None
+        if self._age_mode:
+            age_ms = (query.age or API_DEFAULT_AGE) * 1000
+            self._slices = [Span(max(query.now_ms - age_ms, 0), query.now_ms)]
+        elif self.window[0] > self.window[1]:
+            self._slices = []
+        elif query.resume is not None:
+            # A resume point is a span as sent: its start is padded already (or starts at a slice's own start).
+            resume = query.resume
+            outer = Span(resume.start_ms, resume.end_ms + 1, resume.pad_lo, True)
+            self._slices = slice_window(outer, limit.max_ms)
+        else:
+            self._slices = slice_window(padded(self.window[0], self.window[1]), limit.max_ms)
+        self._next_slice = 0
+        self._span: Span | None = None
+        self._items: list[Item] = []
+        self._pos = 0
+        self._clean = True
+        self._skip = query.resume
+        self._refusals = 0
+        self._held_end: str | None = None  # which end of the window a 406 without a token holds (see _narrowed)
+
+    def __iter__(self) -> LogWalk:
+        return self
+
+    def __next__(self) -> Any:
+        while self._pos >= len(self._items):
+            if self._next_slice >= len(self._slices):
+                raise StopIteration
+            if not self._load(self._slices[self._next_slice]):
+                # The tenant refused the slice's width: this slice and the ones after it are read in 24 h slices.
+                rest = self._slices[self._next_slice:]
+                self._slices[self._next_slice:] = [part for span in rest for part in slice_window(span, DAY_MS)]
+                continue
+            self._next_slice += 1
+        item = self._items[self._pos]
+        self._pos += 1
+        return item[1]
+
+    # --- resuming --------------------------------------------------------------------------------------------
+
+    def resume_token(self) -> str | None:
+        """A token that resumes right after the last entry handed out, or None when nothing is left."""
+        if self._span is not None and self._pos < len(self._items):
+            point = self._point_in_slice()
+        elif self._next_slice < len(self._slices):
+            span = self._slices[self._next_slice]
+            point = ResumePoint(start_ms=span.start, end_ms=self._window_end(), pad_lo=span.pad_lo)
+        else:
+            return None
+        return point.encode(self._query.fingerprint)
+
+    def _window_end(self) -> int:
+        if not self._age_mode:
+            return self.window[1]
+        # An age window ends at the server's "now": keep every entry this run saw.
+        newest = max((key for key, dummy in self._items if key is not None), default=0)
+        return max(self._query.now_ms, -(-newest // 1000))
+
+    def _point_in_slice(self) -> ResumePoint:
+        span = self._span
+        end = self._window_end()
+        if self._pos == 0:
+            return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo)
+        key = self._items[self._pos - 1][0]
+        if key is None:
+            first_unparsed = next(i for i, item in enumerate(self._items) if item[0] is None)
+            return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo, all_parsed=True,
+                               unparsed=self._pos - first_unparsed)
+        same = 0
+        for index in range(self._pos - 1, -1, -1):
+            if self._items[index][0] != key:
+                break
+            same += 1
+        key_ms = key // 1000
+        if self._clean or key_ms < span.start:
+            # Nothing of this slice lies before the cursor but what was handed out: start at the cursor (sent one
+            # millisecond earlier, in case the server does not serve a window's start).
+            if key_ms > 0:
+                return ResumePoint(start_ms=key_ms - 1, end_ms=end, pad_lo=True, after_us=key, same=same)
+            return ResumePoint(start_ms=key_ms, end_ms=end, after_us=key, same=same)
+        return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo, after_us=key, same=same)
+
+    def _skip_index(self, point: ResumePoint) -> int:
+        items = self._items
+        index = 0
+        if point.all_parsed:
+            while index < len(items) and items[index][0] is not None:
+                index += 1
+            return min(index + point.unparsed, len(items))
+        if point.after_us is not None:
+            while index < len(items) and items[index][0] is not None and items[index][0] < point.after_us:
+                index += 1
+            same = 0
+            while index < len(items) and items[index][0] == point.after_us and same < point.same:
+                index += 1
+                same += 1
+        return index
+
+    # --- reading a slice -------------------------------------------------------------------------------------
+
+    def _load(self, span: Span) -> bool:
+        """Read a slice and hand out its entries from now on; False (nothing read) when its width was refused."""
+        items = self._collect(span)
+        if items is None:
+            return False
+        items.sort(key=sort_key)
+        self._span = span
+        self._items = items
+        self._pos = 0
+        hi_us = None if self._age_mode else span.hi_us
+        self._clean = all(key is not None and key >= span.lo_us and (hi_us is None or key < hi_us)
+                          for key, dummy in items)
+        if self._skip is not None:
+            self._pos = self._skip_index(self._skip)
+            self._skip = None
+        return True
+
+    def _collect(self, span: Span) -> list[Item] | None:
+        """Every entry of a slice; None when the tenant refused its width."""
+        events = self._query.events
+        if len(events) > 1 and not self._split_events:
+            try:
+                return self._walk_slice(span, ','.join(events))
+            except ApiError as exc:
+                if exc.status != 400:
+                    raise
+                # The API refused several events in one string: read once per event and merge by time.
+                self._split_events = True
+        if len(events) > 1:
+            items: list[Item] = []
+            for event in events:
+                walked = self._walk_slice(span, event)
+                if walked is None:
+                    return None
+                items.extend(walked)
+            return items
+        return self._walk_slice(span, events[0] if events else None)
+
+    def _walk_slice(self, span: Span, events: str | None) -> list[Item] | None:
+        """Every entry of a slice for ``events``; None when its first request was refused for the window's width."""
+        reading = self._pages.read(span, events, self._age_mode, first=True)
+        if reading.outcome is Outcome.TOO_WIDE:
+            return None
+        return self._walk(span, events, self._age_mode, reading)
+
+    def _walk(self, span: Span, events: str | None, use_age: bool, reading: Reading | None = None) -> list[Item]:
+        """Every entry of one span, also when the API refuses a pagination token it handed out, or answers 406
+        without a token (the window is narrowed past the entries it gave, or split in two): reads, and acts on what
+        each reading came to, until one is complete. ``reading``: the span's first, when read already."""
+        held: list[Item] = []
+        whole_rereads = 0
+        while True:
+            if reading is None:
+                reading = self._pages.read(span, events, use_age)
+            if reading.outcome is Outcome.TOO_MANY:
+                narrowed = self._narrowed(span, events, reading.entries)
+                if narrowed is None:
+                    return held + self._split(span, events, use_age, reading.entries)
+                kept, span = narrowed
+                held.extend(kept)
+                use_age = False
+            elif reading.outcome is Outcome.TOKEN_REFUSED:
+                rest = self._read_on(span, events, use_age, reading)
+                if rest is not None:
+                    return held + rest
+                # Nothing says where the entries read end: read the whole window again.
+                whole_rereads += 1
+                if whole_rereads > MAX_WHOLE_REREADS:
+                    raise PaginationError('The IT-OT Access API refused a pagination token it had handed out for '
+                                          'category %r, and reading the whole window again did not help (%d '
+                                          'times); giving up. Last answer: %s'
+                                          % (self._query.event_category, whole_rereads, reading.error.message))
+            else:  # COMPLETE (TOO_WIDE answers only a slice's first request: _walk_slice)
+                return held + self._own(span, reading.entries, use_age)
+            reading = None
+
+    @staticmethod
+    def _own(span: Span, entries: list, use_age: bool) -> list[Item]:
+        """The entries of a complete reading as items, without those of the span's padding (an age window has none)."""
+        items = [(entry_time(entry), entry) for entry in entries]
+        if use_age:
+            return items
+        return [item for item in items if not span.drops(item[0])]
+
+    # --- a refused pagination token --------------------------------------------------------------------------
+
+    def _read_on(self, span: Span, events: str | None, use_age: bool, refused: Reading) -> list[Item] | None:
+        """After the API refused a token it had handed out: the entries read, then the rest of the span read from
+        where they end; None when they do not tell where that is (the span is to be read again whole)."""
+        self._refusals += 1
+        if self._refusals > MAX_TOKEN_REFUSALS:
+            raise PaginationError('The IT-OT Access API refused %d pagination tokens it had handed out for '
+                                  'category %r; giving up. Last answer: %s'
+                                  % (self._refusals, self._query.event_category, refused.error.message))
+        rest = None if use_age else rest_after(span, refused.entries)
+        if rest is None:
+            return None
+        rest_span, boundary_ms = rest
+        return self._merge(span, refused.entries, self._walk(rest_span, events, False), boundary_ms)
+
+    @staticmethod
+    def _merge(span: Span, entries: list, rest: list[Item], boundary_ms: int) -> list[Item]:
+        """The entries read before a refused token, then the rest without what both hold in the meeting ms."""
+        items = [(entry_time(entry), entry) for entry in entries]
+        items = [item for item in items if not span.drops(item[0])]
+        held = collections.Counter(entry_identity(entry) for key, entry in items
+                                   if key is not None and key // 1000 == boundary_ms)
+        for key, entry in rest:
+            if key is not None and key // 1000 == boundary_ms:
+                identity = entry_identity(entry)
+                if held[identity] > 0:
+                    held[identity] -= 1
+                    continue
+            items.append((key, entry))
+        return items
+
+    # --- a 406 without a token -------------------------------------------------------------------------------
+
+    def _narrowed(self, span: Span, events: str | None, data: list) -> tuple[list[Item], Span] | None:
+        """After a 406 without a token: the entries of ``data`` worth keeping, and the smaller span left to read;
+        None when the window must be split in two instead.
+
+        A server that answers "too many" with a page sorted by time gives ``limit`` consecutive entries from one end
+        of the window: the first ones of its own order ("head") or the last ones ("tail"). Which end is not known,
+        so the first such answer of a walk is followed by one request on each side of the page: the side that holds
+        nothing but the entries of the page's boundary millisecond tells the end, and from then on every 406 page
+        is kept and the window narrowed past it (one request per page instead of a split's tree of requests).
+        The entries of the millisecond the next request starts at are dropped from the page and read again there.
+        A server whose pages fit neither end (or without usable times) gets the split. What this cannot tell from a
+        page of consecutive entries is a server that answers with a sample of the window that happens to reach one of
+        its ends: the vendor's page ("more event logs than what the limit asks for ... sorted by timestamp") reads as
+        the first ``limit`` entries of a sorted list, and that is the reading followed here.
+        """
+        if self._held_end == 'neither':
+            return None
+        keys = [entry_time(entry) for entry in data]
+        if len(keys) < 2 or any(key is None for key in keys) or keys[0] == keys[-1]:
+            return None
+        ascending = keys[0] < keys[-1]
+        if any((a > b) if ascending else (a < b) for a, b in zip(keys, keys[1:])):
+            return None
+        first_ms, last_ms = keys[0] // 1000, keys[-1] // 1000
+        if first_ms == last_ms:
+            return None
+        own = [(key, entry) for key, entry in zip(keys, data) if not span.drops(key)]
+        before = beyond(span, first_ms, older=ascending)  # the side before the page's first entry
+        after = beyond(span, last_ms, older=not ascending)  # the side after its last entry
+        if before is None or after is None:
+            return None
+        if self._held_end == 'head':
+            return [item for item in own if item[0] // 1000 != last_ms], after
+        if self._held_end == 'tail':
+            return [item for item in own if item[0] // 1000 != first_ms], before
+        middle = [item for item in own if item[0] // 1000 not in (first_ms, last_ms)]
+        edge = self._probe(before, events, first_ms)
+        if edge is not None:
+            self._held_end = 'head'
+            return middle + edge, after
+        edge = self._probe(after, events, last_ms)
+        if edge is not None:
+            self._held_end = 'tail'
+            return middle + edge, before
+        self._held_end = 'neither'
+        return None
+
+    def _probe(self, span: Span, events: str | None, boundary_ms: int) -> list[Item] | None:
+        """One request for ``span``: its entries when the API gave all of them (a short 200 page without a token) and
+        they all lie in ``boundary_ms``; else None."""
+        page = self._pages.post(self._pages.body(span, events, False))
+        if page.status != 200 or page.token is not None or len(page.data) >= self._query.page_size:
+            return None
+        items = [(entry_time(entry), entry) for entry in page.data]
+        items = [item for item in items if not span.drops(item[0])]
+        if any(key is None or key // 1000 != boundary_ms for key, dummy in items):
+            return None
+        return items
+
+    # --- splitting ------------------------------------------------------------------------------------------
+
+    def _split(self, span: Span, events: str | None, use_age: bool, data: list) -> list[Item]:
+        """Read the two halves of ``span`` (its own part, without padding) one by one, down to one millisecond.
+
+        An age window is split as the explicit window it stands for (span holds it).
+        """
+        first_ms, last_ms = span.lo_us // 1000, span.hi_us // 1000 - 1
+        if first_ms >= last_ms:
+            return self._one_millisecond(span, events, data)
+        left, right = span.split_at(first_ms + (last_ms - first_ms + 1) // 2)
+        return self._walk(left, events, False) + self._walk(right, events, False)
+
+    def _one_millisecond(self, span: Span, events: str | None, data: list) -> list[Item]:
+        """A 406 without a token for a window whose own part is one millisecond.
+
+        The window was sent one millisecond wider on a padded side, and a server that serves that end counts the
+        neighbour's entries too. Where the page shows entries of a padding millisecond, the server serves that end:
+        the padding is dropped there (safely) and the millisecond asked again. A full page of the millisecond's own
+        entries may be all of them, with the rest of the 406 beyond a padded side: the millisecond is asked without
+        that padding, and the answer believed only when it holds at least as many of its entries. Otherwise the
+        millisecond holds more than a page, which this API gives no way to read.
+        """
+        moment = span.lo_us // 1000
+        tried = {(span.start, span.end)}
+        keys = [entry_time(entry) for entry in data]
+        while all(key is not None for key in keys):
+            before = span.pad_lo and any(key // 1000 < moment for key in keys)
+            after = span.pad_hi and any(key // 1000 > moment for key in keys)
+            if not before and not after:
+                break
+            span = Span(moment if before else span.start, moment if after else span.end,
+                        span.pad_lo and not before, span.pad_hi and not after)
+            tried.add((span.start, span.end))
+            reading = self._read_small(span, events)
+            if reading.outcome is Outcome.COMPLETE:
+                return self._own(span, reading.entries, False)
+            data = reading.entries
+            keys = [entry_time(entry) for entry in data]
+        own = sum(1 for key in keys if key is not None and key // 1000 == moment)
+        if own >= self._query.page_size:
+            items = self._unpadded(moment, events, own, tried)
+            if items is not None:
+                return items
+        raise PaginationError(self._unreadable(moment, len(data)))
+
+    def _unpadded(self, moment: int, events: str | None, own: int, tried: set[tuple[int, int]]) -> list[Item] | None:
+        """The entries of millisecond ``moment`` asked without padding on one side or both, when an answer holds at
+        least ``own`` of them; else None."""
+        for trial in (Span(moment, moment), Span(moment - 1, moment, True, False), Span(moment, moment + 1, False, True)):
+            if (trial.start, trial.end) in tried:
+                continue
+            tried.add((trial.start, trial.end))
+            reading = self._read_small(trial, events)
+            if reading.outcome is Outcome.TOO_MANY:
+                continue
+            items = self._own(trial, reading.entries, False)
+            items = [item for item in items if item[0] is not None and item[0] // 1000 == moment]
+            if len(items) >= own:
+                return items
+        return None
+
+    def _read_small(self, span: Span, events: str | None) -> Reading:
+        """A reading of a span of a few milliseconds: complete, or too many. Such a span has no place to read on
+        from after a refused pagination token, so the API's refusal is the task's error."""
+        reading = self._pages.read(span, events, False)
+        if reading.outcome is Outcome.TOKEN_REFUSED:
+            raise reading.error
+        return reading
+
+    def _unreadable(self, moment_ms: int, returned: int) -> str:
+        query = self._query
+        if query.page_size < MAX_PAGE_SIZE:
+            advice = 'raise page_size (now %d) to %d' % (query.page_size, MAX_PAGE_SIZE)
+        else:
+            advice = ('page_size is at its maximum of %d already: narrow the query with events%s so that fewer '
+                      'entries share that millisecond' % (MAX_PAGE_SIZE, ' or search' if query.event_category in
+                                                          SEARCH_CATEGORIES else ''))
+        return ('The IT-OT Access API answered HTTP 406 without a pagination token for category %r even for the '
+                'single millisecond %s (epoch ms %d): it holds more than page_size=%d entries at that time and gives '
+                'no way to read past the %d it returned, so at least one entry of that millisecond cannot be read; %s'
+                % (query.event_category, format_ms(moment_ms), moment_ms, query.page_size, returned, advice))
