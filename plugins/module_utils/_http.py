@@ -168,11 +168,10 @@ class Transport:
         self._on_secret = on_secret
         if budget is None:
             identity = connection_identity(settings.client_id, settings.access_token)
+            # It warns (once) when its ledger cannot be shared safely, and when it cuts an absurd wait.
             budget = RateBudget.for_connection(settings.base_url, identity, settings.rate_limit,
-                                               window=settings.rate_window, clock=clock, sleep=sleep)
-            if settings.rate_limit > 0 and not budget.shared and warn is not None:
-                warn('The request budget cannot be shared with other tasks (the cache folder is not writable); '
-                     'pacing requests of this task only')
+                                               window=settings.rate_window, clock=clock, sleep=sleep, warn=warn,
+                                               max_block=retry_after_cap)
         self.budget = budget
         self._session = session if session is not None else requests.Session()
         self._logs_url = settings.base_url + LOGS_PATH
