@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Exceptions of the IT-OT Access client; for internal collection use only.
+"""The collection's one error tree; for internal collection use only.
 
-The module turns them into ``fail_json``, the lookup into ``AnsibleLookupError``.
-Their messages never carry a URL, a token or a secret.
+Every error the collection raises on purpose is an ``ItotError``: its ``message`` says what went wrong and what is
+allowed or what to do, and never carries a URL, a token or a secret. ``failure(exc)`` is the one translation for
+modules (the keyword arguments of ``module.fail_json``); the lookup and the filters raise their Ansible error with
+``exc.message``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 
 class ItotError(Exception):
-    """Base of every error the client raises on purpose."""
+    """Base of every error the collection raises on purpose."""
 
     def __init__(self, message: str, status: int | None = None, attempts: int | None = None) -> None:
         super().__init__(message)
