@@ -11,12 +11,8 @@ from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._checks import absolute_path_problem, bool_value, int_value, shown
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
-from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    CONNECTION_VARIABLES,
-    OptionAdapter,
-    build_query,
-    check_values,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._options import CONNECTION_VARIABLES, OptionAdapter, check_values
+from ansible_collections.opswat.itot.plugins.module_utils._query import build_query
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import TIME_FORMS, parse_time_option
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
 

@@ -99,10 +99,9 @@ from ansible_collections.opswat.itot.plugins.module_utils._options import (
     LOOKUP_OPTION_NAMES,
     ConnectionSettings,
     OptionAdapter,
-    build_query,
     connection_settings,
 )
-from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery
+from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery, build_query
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
 
 display = Display()

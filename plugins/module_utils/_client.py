@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, Transport
-from ansible_collections.opswat.itot.plugins.module_utils._options import ConnectionSettings, LogQuery
+from ansible_collections.opswat.itot.plugins.module_utils._options import ConnectionSettings
+from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
 from ansible_collections.opswat.itot.plugins.module_utils._walk import LogWalk
 from ansible_collections.opswat.itot.plugins.module_utils._windows import WindowLimit

@@ -36,27 +36,16 @@ from ansible_collections.opswat.itot.plugins.module_utils._checks import (
 )
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._query import (
-    LogQuery,
-    ResumePoint,
     build_query,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
     DAY_SECONDS,
     DEFAULT_BASE_URL,
-    EVENTS,
     MAX_AGE,
     MAX_PAGE_SIZE,
     MAX_WINDOW_RANGE,
     TOKEN_LOCATIONS,
 )
-
-# What this file offers, with the names that moved to _checks and _query and are still imported from here.
-__all__ = [
-    'CONNECTION_OPTIONS', 'CONNECTION_VARIABLES', 'QUERY_OPTIONS', 'MODULE_QUERY_OPTIONS', 'LOOKUP_OPTION_NAMES',
-    'VALUE_CHECKS', 'ConnectionSettings', 'OptionAdapter', 'check_values', 'connection_settings', 'first_problem',
-    'module_argument_spec',
-    'EVENTS', 'LogQuery', 'ResumePoint', 'build_query', 'bool_value', 'int_value', 'seconds_value', 'shown',
-]
 
 # Connection options: type, default, no_log, and where a lookup (and, for env, the module) also reads them.
 CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {

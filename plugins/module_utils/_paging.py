@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._http import Page
-from ansible_collections.opswat.itot.plugins.module_utils._options import LogQuery
+from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery
 from ansible_collections.opswat.itot.plugins.module_utils._windows import Span, WindowLimit
 
 MAX_PAGES_PER_WINDOW = 10000  # a server that hands out new tokens forever must not keep us here forever

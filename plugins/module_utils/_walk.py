@@ -19,8 +19,8 @@ from typing import Any, Callable
 from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_identity, entry_time, sort_key
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._http import Page
-from ansible_collections.opswat.itot.plugins.module_utils._options import LogQuery, ResumePoint
 from ansible_collections.opswat.itot.plugins.module_utils._paging import Outcome, PageReader, Reading
+from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery, ResumePoint
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
     API_DEFAULT_AGE,

@@ -222,12 +222,8 @@ from ansible_collections.opswat.itot.plugins.module_utils._client import (
     LogsClient,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
-from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    OptionAdapter,
-    build_query,
-    connection_settings,
-    module_argument_spec,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter, connection_settings, module_argument_spec
+from ansible_collections.opswat.itot.plugins.module_utils._query import build_query
 
 
 def run(module: AnsibleModule, client_factory: Callable[..., Any]) -> dict[str, Any]:

@@ -12,11 +12,8 @@ import pytest
 import responses
 
 from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient
-from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    OptionAdapter,
-    build_query,
-    connection_settings,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter, connection_settings
+from ansible_collections.opswat.itot.plugins.module_utils._query import build_query
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import ACCESS_TOKEN, BASE_URL, FakeLogsApi
 

@@ -12,7 +12,8 @@ from ansible.template import Templar
 
 from ansible_collections.opswat.itot.plugins.lookup import itot_logs
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
-from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter, build_query
+from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter
+from ansible_collections.opswat.itot.plugins.module_utils._query import build_query
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import (
     ACCESS_TOKEN,
     BASE_URL,

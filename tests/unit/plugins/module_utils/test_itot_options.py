@@ -8,16 +8,9 @@ import pytest
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
-from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    EVENTS,
-    OptionAdapter,
-    ResumePoint,
-    build_query,
-    check_values,
-    connection_settings,
-    first_problem,
-    module_argument_spec,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter, check_values, connection_settings, first_problem, module_argument_spec
+from ansible_collections.opswat.itot.plugins.module_utils._query import ResumePoint, build_query
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import EVENTS
 
 NOW = 1795939200000  # 2026-11-29T08:00:00Z
 TOKEN = 'tok-4f9c2a77e1b0d3'

@@ -174,8 +174,8 @@ def test_two_processes_stay_within_the_budget(tmp_path):
 _CLIENT_CHILD = r'''
 import sys, time
 from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient
-from ansible_collections.opswat.itot.plugins.module_utils._options import (
-    OptionAdapter, build_query, connection_settings)
+from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter, connection_settings
+from ansible_collections.opswat.itot.plugins.module_utils._query import build_query
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
 options = OptionAdapter.from_dict({'base_url': sys.argv[1], 'access_token': 'tok-child-0001', 'rate_limit': 2,
                                    'event_category': 'admin', 'age': 60})
