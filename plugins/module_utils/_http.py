@@ -370,4 +370,3 @@ class Transport:
             text = response.text or ''
         text = self._scrub(' '.join(text.split()))
         return text[:300] + '...' if len(text) > 300 else text
-
