@@ -68,9 +68,9 @@ def extension_problems(lines: list[bytes], known: dict[str, Any] | None) -> list
     count = known['lines']
     when = ' (recorded %s)' % known['recorded'] if known.get('recorded') else ''
     if len(lines) < count:
-        return [_head_problem(count, 'manifest.jsonl has %d lines, fewer than the %d of the head recorded off the host%s: '
-                                     'lines from line %d on were removed (truncation, or state.json rolled back)'
-                                     % (len(lines), count, when, len(lines) + 1))]
+        return [_head_problem(count, 'manifest line %d, the head recorded off the host%s, is missing: manifest.jsonl has %d '
+                                     'lines, fewer than %d; lines from line %d on were removed (truncated, state.json rolled back)'
+                                     % (count, when, len(lines), count, len(lines) + 1))]
     actual = hashlib.sha256(lines[count - 1]).hexdigest()
     if actual != known['sha256']:
         return [_head_problem(count, 'manifest line %d hashes to %s, the head recorded off the host%s is %s: line %d or a '

@@ -74,7 +74,8 @@ def test_extension():
     assert heads.extension_problems(lines, None) == []
     assert heads.extension_problems([], {'lines': 0, 'sha256': '0' * 64}) == []
     [short] = heads.extension_problems(lines[:1], at_two)
-    assert short['line'] == 2 and 'fewer than the 2' in short['detail'] and '2026-11-29' in short['detail']
+    assert short['line'] == 2 and 'manifest line 2, the head' in short['detail'] and 'fewer than 2' in short['detail']
+    assert '2026-11-29' in short['detail']
     [edited] = heads.extension_problems([b'one', b'TWO', b'three'], at_two)
     assert edited['line'] == 2 and 'manifest line 2 hashes to' in edited['detail'] and 'rewritten' in edited['detail']
 
@@ -105,7 +106,7 @@ def test_truncation_with_state_rolled_back_passes_state_json_but_not_the_head(tm
     run(tmp_path, [])  # state.json anchors the shortened chain: without a head this passes
     with pytest.raises(ArchiveError) as err:
         run(tmp_path, [], known_head=recorded)
-    assert 'fewer than the %d' % recorded['lines'] in err.value.message
+    assert 'manifest line %d, the head recorded off the host, is missing' % recorded['lines'] in err.value.message
     assert err.value.problems[0]['line'] == recorded['lines']
 
 
