@@ -55,6 +55,7 @@ append() {
 
 # expect_failure WHAT LINE: the last audit failed on archive_a's device category, naming the manifest line
 expect_failure() {
+  grep -o "host archive_a, category device: [^\"]*" "$ITOT_LAST_PLAY" | head -n 1
   grep -q "host archive_a, category device: archive verification failed in $ITOT_WORK/a/device: .*manifest line $2 " \
     "$ITOT_LAST_PLAY" || fail "$1: the failure does not name host archive_a, category device and manifest line $2"
   grep -q "archive_b .*failed=0" "$ITOT_LAST_PLAY" || fail "$1: archive_b did not pass"
@@ -127,6 +128,7 @@ step "no head recorded yet (a lost heads file): the host whose days disagree wit
 mv "$heads" "$ITOT_WORK/heads-saved.json"
 "$ITOT_PY" "$here/tamper.py" edit "$ITOT_WORK/a/device" newest >/dev/null
 if audit; then fail "the audit passed a host that disagrees with the others"; fi
+grep -o "host archive_a disagrees [^\"]*" "$ITOT_LAST_PLAY" | head -n 1
 grep -q "host archive_a disagrees with the other hosts that archive the same category: tenant default, category device on " \
   "$ITOT_LAST_PLAY" || fail "the disagreeing host is not named"
 grep -q "archive_b .*failed=0" "$ITOT_LAST_PLAY" || fail "archive_b was flagged along with archive_a"
