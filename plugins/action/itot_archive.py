@@ -79,6 +79,6 @@ class ActionModule(ActionBase):
         try:
             result['head_recorded'] = record_heads(heads_file, [head])
         except (ArchiveError, OSError) as exc:
+            reason = getattr(exc, 'message', None) or exc
             result.update(failed=True, msg='host %s, category %s: the archive is verified, but its head could not be recorded '
-                                           'in the heads file %s: %s' % (host, key['category'], heads_file,
-                                                                        getattr(exc, 'message', None) or exc))
+                                           'in the heads file %s: %s' % (host, key['category'], heads_file, reason))

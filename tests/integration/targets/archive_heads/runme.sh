@@ -33,10 +33,10 @@ write_inventory() {
   } >"$ITOT_WORK/inventory.ini"
 }
 
-audit() {  # audit [ARGS...]: the audit playbook; its status
+audit() {  # audit: the audit playbook; its status
   local rc=0 start=$SECONDS
   itot_play opswat.itot.audit -i "$ITOT_WORK/inventory.ini" -e itot_base_url="{{ itot_test_url }}" \
-    -e itot_access_token="{{ itot_test_token }}" -e itot_rate_limit=0 "$@" || rc=$?
+    -e itot_access_token="{{ itot_test_token }}" -e itot_rate_limit=0 || rc=$?
   echo "audit $ITOT_PLAYS: exit $rc after $((SECONDS - start))s"
   return $rc
 }
