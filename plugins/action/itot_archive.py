@@ -2,7 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Action plugin of opswat.itot.itot_archive: runs the module, then keeps the entries out of what goes back.
+"""Action plugin of opswat.itot.itot_archive: the chain head kept on the controller, and the entries kept out of
+what goes back.
+
+With ``heads_file``, the head recorded for this host (inventory_hostname), archive root and category is read on the
+controller and given to the module as ``known_head``; once the module has run without failing (and not in check
+mode), its new head is written back (_archive_heads.record_heads: atomic, under a lock).  The host never sees the
+file, so it cannot move the head its manifest is checked against.
 
 The worker process that ran a task sends the task's arguments, as templated, back to the controller with the
 result. For this module those arguments hold a whole slice of log entries, once per host: with 25,000 entries and
@@ -16,6 +22,18 @@ from typing import Any
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import (
+    DEFAULT_TENANT,
+    find_head,
+    heads_key,
+    load_heads,
+    record_heads,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, now_ms
+
+ZERO_HEAD = {'lines': 0, 'sha256': '0' * 64}
+
 
 class ActionModule(ActionBase):
 
@@ -25,8 +43,42 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.7
         args = self._task.args
-        result.update(self._execute_module(module_name=self._task.action, module_args=args, task_vars=task_vars))
+        heads_file = args.get('heads_file')
+        host = (task_vars or {}).get('inventory_hostname', '')
+        key = None
+        module_args = args
+        if heads_file and args.get('state', 'present') == 'present':
+            key = heads_key(host, args.get('dir'), args.get('category'), DEFAULT_TENANT)
+            try:
+                known = find_head(load_heads(heads_file), key) or dict(ZERO_HEAD)
+            except ArchiveError as exc:
+                result.update(failed=True, msg=exc.message)
+                return result
+            module_args = dict(args, known_head=known)
+        result.update(self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars))
+        if key is not None:
+            result['known_head'] = module_args['known_head']
+            self._after(result, heads_file, key, host)
         entries = args.get('entries')
         if isinstance(entries, list):
             self._task.args = dict(args, entries='(%d entries)' % len(entries))
         return result
+
+    def _after(self, result: dict[str, Any], heads_file: str, key: dict[str, str], host: str) -> None:
+        """A failure named by host and category; a success's head recorded (not in check mode)."""
+        result['head_recorded'] = False
+        if result.get('failed'):
+            result['msg'] = 'host %s, category %s: %s' % (host, key['category'], result.get('msg', ''))
+            return
+        if 'manifest_head' not in result:
+            return
+        result['head'] = {'lines': result['manifest_lines'], 'sha256': result['manifest_head']}
+        if self._task.check_mode:
+            return
+        head = dict(key, recorded=format_iso(now_ms()), **result['head'])
+        try:
+            result['head_recorded'] = record_heads(heads_file, [head])
+        except (ArchiveError, OSError) as exc:
+            reason = getattr(exc, 'message', None) or exc
+            result.update(failed=True, msg='host %s, category %s: the archive is verified, but its head could not be recorded '
+                                           'in the heads file %s: %s' % (host, key['category'], heads_file, reason))

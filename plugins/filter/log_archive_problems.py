@@ -37,7 +37,7 @@ options:
       - The variables, by name. Known are C(itot_log_archive_categories), C(itot_log_archive_dir),
         C(itot_log_archive_initial_lookback), C(itot_log_archive_overlap), C(itot_log_archive_filters),
         C(itot_log_archive_owner), C(itot_log_archive_group), C(itot_log_archive_mode), C(itot_log_archive_dir_mode),
-        C(itot_log_archive_retention_days), C(itot_log_archive_verify), every connection variable the
+        C(itot_log_archive_retention_days), C(itot_log_archive_verify), C(itot_log_archive_heads_file), every connection variable the
         P(opswat.itot.itot_logs#lookup) lookup reads (C(itot_base_url), C(itot_timeout), C(itot_max_retries), ...;
         checked as the module option of the same name without the C(itot_) prefix), C(itot_audit_period),
         C(itot_audit_max_failed_auth), C(itot_audit_max_noncompliant) and C(itot_audit_max_deleted_user).
@@ -80,6 +80,12 @@ def _archive_dir(name: str, value: Any, _now: int) -> None:
     if problem is not None:
         raise OptionError("%s: %s %s; allowed: an absolute path without '..' components"
                           % (name, shown(value), _PATH_PROBLEMS[problem]))
+
+
+def _heads_file(name: str, value: Any, _now: int) -> None:
+    allowed = "an absolute path on the controller without '..' components"
+    if not isinstance(value, str) or not value.strip() or not os.path.isabs(value) or '..' in value.split('/'):
+        raise OptionError('%s: %s is not %s' % (name, shown(value), allowed))
 
 
 def _past_time(name: str, value: Any, now: int) -> None:
@@ -173,6 +179,7 @@ ROLE_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     'itot_log_archive_dir_mode': _mode,
     'itot_log_archive_retention_days': _count(' days (0 keeps all)'),
     'itot_log_archive_verify': _boolean,
+    'itot_log_archive_heads_file': _heads_file,
 }
 
 # Checks by variable, in the order of the messages; each raises OptionError (or, for the filters, returns problems).

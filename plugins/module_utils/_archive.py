@@ -43,6 +43,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import 
     chain_records,
     empty_state,
     line_hash,
+    live_files,
     load_state,
     manifest_head,
     parse_manifest,
@@ -59,6 +60,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     make_dirs,
     no_attrs,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import check_head, day_summary, head_problems
 from ansible_collections.opswat.itot.plugins.module_utils._archive_select import Plan, next_state, plan_run
 from ansible_collections.opswat.itot.plugins.module_utils._archive_txn import (
     StepHook,
@@ -95,9 +97,13 @@ class ArchiveRequest:
     now: int | None = None
     lock_timeout: float = 300
     hook: StepHook | None = None
+    # The head recorded off the host last time (_archive_heads): the manifest must extend it, and its remove lines
+    # since then must be ones retention_days allows.  None: not checked; {lines: 0, ...}: nothing recorded yet.
+    known_head: dict[str, Any] | None = None
 
     def check(self) -> None:
         """ArchiveError naming the first number that is out of range."""
+        self.known_head = check_head(self.known_head)
         if self.overlap < 0:
             raise ArchiveError('overlap must be 0 or more seconds, got %r' % self.overlap)
         if self.retention_days < 0:
@@ -116,7 +122,7 @@ def build_result(cat_dir: str, state: dict[str, Any], **values: Any) -> dict[str
         'changed': False, 'category_dir': cat_dir, 'files': [], 'removed': [], 'entries_written': 0, 'entries_skipped': 0,
         'cursor_ms': state.get('cursor_ms'), 'cursor': format_iso(state.get('cursor_ms')), 'verified': False,
         'recovered': False, 'temps_removed': [], 'manifest_lines': state.get('manifest_lines', 0),
-        'manifest_head': state.get('manifest_head', ZERO_HASH), 'pending': False, 'diff_lines': [], 'warnings': [],
+        'manifest_head': state.get('manifest_head', ZERO_HASH), 'pending': False, 'days': {}, 'diff_lines': [], 'warnings': [],
     }
     result.update(values)
     return result
@@ -215,6 +221,11 @@ class _Run:
         # edited or truncated manifest would otherwise re-anchor the edit and hide it.
         if chain_problems(start.lines, start.anchor):
             raise verify_error(self.cat_dir, verify_archive(self.cat_dir, start.lines, start.anchor))
+        # Then against the head recorded off the host, which a rolled back state.json cannot move.
+        problems = head_problems(start.lines, parse_manifest(start.lines)[0], self.request.known_head,
+                                 self.request.retention_days, self.now)
+        if problems:
+            raise verify_error(self.cat_dir, problems)
         warnings = start.warnings + self._gap_warnings(start.state.get('cursor_ms'))
         request = self.request
         plan = plan_run(self.cat_dir, self.category, self.entries, start.state, parse_manifest(start.lines)[0],
@@ -226,6 +237,7 @@ class _Run:
         return build_result(
             self.cat_dir, new_state, changed=start.changed or bool(plan.planned or plan.expired), verified=verified,
             recovered=start.recovered, temps_removed=start.temps_removed, warnings=warnings,
+            days=day_summary(live_files(parse_manifest(lines)[0])[0].values()),
             entries_written=sum(item.entries for item in plan.planned), entries_skipped=plan.selection.skipped,
             files=[item.summary() for item in plan.planned],
             removed=[dict((key, record[key]) for key in ('file', 'entries', 'first', 'last', 'sha256')) for record in plan.expired],

@@ -25,6 +25,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import 
     read_manifest,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import PENDING, ArchiveLock, category_dir, parse_archive_bytes
+from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import check_head, head_of, head_problems
 from ansible_collections.opswat.itot.plugins.module_utils._archive_verify import verify_error
 from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
@@ -54,7 +55,25 @@ def default_period(start_ms: int | None, end_ms: int | None, now: int) -> tuple[
 
 # --- reading a period -----------------------------------------------------------------------------------------
 
-def _live_records(cat_dir: str, category: str) -> dict[str, dict[str, Any]]:
+class HeadCheck:
+    """The heads recorded off the host (per category) that the chains must extend, and the heads found."""
+
+    def __init__(self, known: dict[str, Any] | None = None, retention_days: int = 0, now: int = 0) -> None:
+        self.known = None if known is None else dict((category, check_head(head, 'known_heads.%s' % category))
+                                                     for category, head in known.items())
+        self.retention_days = retention_days
+        self.now = now
+        self.found: dict[str, dict[str, Any]] = {}
+
+    def problems(self, category: str, lines: list[bytes]) -> list[dict[str, Any]]:
+        self.found[category] = head_of(lines)
+        if self.known is None:
+            return []
+        known = self.known.get(category) or {'lines': 0, 'sha256': '0' * 64}
+        return head_problems(lines, parse_manifest(lines)[0], known, self.retention_days, self.now)
+
+
+def _live_records(cat_dir: str, category: str, heads: HeadCheck | None = None) -> dict[str, dict[str, Any]]:
     """The live files of a folder whose chain holds and which no write is pending in (under its shared lock)."""
     if os.path.exists(os.path.join(cat_dir, PENDING)):
         raise ArchiveError('%s holds an interrupted write: run opswat.itot.itot_archive (state=present) on this host '
@@ -62,6 +81,7 @@ def _live_records(cat_dir: str, category: str) -> dict[str, dict[str, Any]]:
     lines = read_manifest(cat_dir)
     state, state_exists = load_state(cat_dir, category)
     problems = chain_problems(lines, state if state_exists else None)
+    problems = problems or (heads.problems(category, lines) if heads is not None else [])
     if problems:
         raise verify_error(cat_dir, problems)
     return live_files(parse_manifest(lines)[0])[0]
@@ -86,19 +106,23 @@ def _in_period(raw: bytes, start_ms: int, end_ms: int) -> list[Timed]:
     return [(moment, entry) for moment, entry in timed if moment is not None and start_ms <= moment <= end_ms]
 
 
-def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300) -> tuple[list[Timed], int, int]:
+def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300,
+                heads: HeadCheck | None = None) -> tuple[list[Timed], int, int]:
     """((time, entry) in the period, oldest first; files read; undated entries held) for one category.
 
     Holds the folder's shared lock so that a writer's half-done transaction is never seen.
     """
     cat_dir = category_dir(root, category)
     if not os.path.isdir(cat_dir):
+        problems = heads.problems(category, []) if heads is not None else []
+        if problems:
+            raise verify_error(cat_dir, problems)
         return [], 0, 0
     found: list[tuple[int, int, Any]] = []
     files_read = 0
     undated = 0
     with ArchiveLock(cat_dir, exclusive=False, timeout=lock_timeout):
-        for name, record in _live_records(cat_dir, category).items():
+        for name, record in _live_records(cat_dir, category, heads).items():
             first = parse_time_ms(record.get('first'))
             last = parse_time_ms(record.get('last'))
             if first is None or last is None:
@@ -237,8 +261,12 @@ def analyse(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
 
 
 def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, generated_ms: int,
-                 lock_timeout: float = 300) -> dict[str, Any]:
-    """The report over [start_ms, end_ms] (both included) of the archive under root."""
+                 lock_timeout: float = 300, heads: HeadCheck | None = None) -> dict[str, Any]:
+    """The report over [start_ms, end_ms] (both included) of the archive under root.
+
+    heads: the heads recorded off the host that each chain must extend; the heads read go into the report.
+    """
+    heads = heads if heads is not None else HeadCheck()
     if start_ms > end_ms:
         raise ArchiveError('period_start_ms (%d) must not be after period_end_ms (%d)' % (start_ms, end_ms))
     categories = list(dict.fromkeys(categories))  # each once, in the order given
@@ -249,7 +277,7 @@ def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, g
     files_read = 0
     undated = {}
     for category in categories:
-        items, read, held = read_period(root, category, start_ms, end_ms, lock_timeout)
+        items, read, held = read_period(root, category, start_ms, end_ms, lock_timeout, heads)
         by_category[category] = items
         files_read += read
         undated[category] = held
@@ -261,6 +289,7 @@ def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, g
         'entries_total': sum(len(items) for items in by_category.values()),
         'files_read': files_read,
         'undated_entries': undated,
+        'heads': dict((category, heads.found[category]) for category in categories),
     }
     report.update(analyse(by_category))
     return report

@@ -81,6 +81,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     if errors['events']:
         lines += _table(['time', 'device id', 'device name', 'event', 'HTTP code'],
                         [[item['time'], item['device_id'], item['device_name'], item['event'], item['code']] for item in errors['events']], '')
+    lines += ['## Chain heads', '']
+    lines += _table(['category', 'manifest lines', 'sha256 of the last line'],
+                    [[category, head['lines'], '`%s`' % head['sha256']] for category, head in report.get('heads', {}).items()],
+                    'no categories')
     undated = sum(report['undated_entries'].values())
     if undated:
         lines += ['_%d archived %s a time that cannot be read; not counted here._'

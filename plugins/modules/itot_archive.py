@@ -82,6 +82,25 @@ options:
       - The chain and its head are always checked before anything is appended to the manifest, whatever this option says.
     type: bool
     default: true
+  known_head:
+    description:
+      - The head of the manifest recorded off the host the last time (C(lines), the manifest's line count, and C(sha256),
+        the SHA-256 of that line; C(recorded), when, is only shown in messages). Before anything is written, the manifest
+        must extend it (have at least C(lines) lines, and its line C(lines) must hash to C(sha256)), and every C(remove) line
+        after it must be one O(retention_days) allows (O(retention_days) above 0 and the file's newest entry older than
+        O(retention_days) days). Otherwise the host fails, naming the manifest line.
+      - C(lines=0) (nothing recorded yet) checks every C(remove) line. Omitted, neither is checked.
+      - Set from O(heads_file) by the module's action; give it directly only to check a head kept elsewhere.
+    type: dict
+  heads_file:
+    description:
+      - A JSON file on the controller that holds the head of every host's manifest per tenant, host, archive root and category
+        (the C(opswat.itot.log_archive) role's C(itot_log_archive_heads_file)).
+      - Read by the module's action on the controller before the module runs, to set O(known_head) from this host's
+        (C(inventory_hostname)) record; after a successful run that is not in check mode, the new head
+        (RV(manifest_lines), RV(manifest_head)) is written back, atomically and under a lock, other records kept as they are.
+      - It holds line counts and hashes, no secret. A missing file is created; a file that is not a heads file fails the task.
+    type: path
   owner:
     description:
       - Owner of the files and folders the module creates or writes, and of O(dir), the category folder, C(manifest.jsonl),
@@ -249,13 +268,39 @@ manifest_head:
   returned: always
   type: str
   sample: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195
+days:
+  description:
+    - Per UTC day (C(YYYY-MM-DD)) of the live dated archive files after this run, C(entries), C(first) and C(last) entry time.
+    - What the C(opswat.itot.log_archive) role compares across the hosts that hold the same category.
+  returned: always (empty with O(state=query))
+  type: dict
+  sample: {'2026-11-29': {entries: 412, first: '2026-11-29T00:00:04.000Z', last: '2026-11-29T07:00:04.000Z'}}
+known_head:
+  description: The head the manifest was checked against (O(known_head), or the one read from O(heads_file)); null when none.
+  returned: with O(heads_file)
+  type: dict
+  sample: {lines: 10, sha256: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195, recorded: '2026-11-28T08:00:00.000Z'}
+head:
+  description:
+    - The head after this run (C(lines), RV(manifest_lines), and C(sha256), RV(manifest_head)), as recorded in O(heads_file)
+      (in check mode, not recorded).
+  returned: with O(heads_file)
+  type: dict
+  sample: {lines: 12, sha256: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195}
+head_recorded:
+  description: Whether the action wrote a new head for this host and category to O(heads_file).
+  returned: with O(heads_file)
+  type: bool
+  sample: true
 pending:
   description: With O(state=query), whether an interrupted write waits to be completed by the next O(state=present) run.
   returned: always
   type: bool
   sample: false
 problems:
-  description: What verification found wrong; each item has C(kind) (V(tampered), V(missing), V(extra), V(chain)), C(file), C(line), C(detail).
+  description:
+    - What verification found wrong; each item has C(kind) (V(tampered), V(missing), V(extra), V(chain); V(head) when the
+      manifest does not extend O(known_head), V(remove) for a removal retention does not allow), C(file), C(line), C(detail).
   returned: failure
   type: list
   elements: dict
@@ -307,6 +352,7 @@ def run(module: AnsibleModule) -> dict[str, Any]:
                 retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
                 window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
                 lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(params['category']),
+                known_head=params['known_head'],
             ))
     for warning in result.pop('warnings'):
         module.warn(warning)
@@ -329,6 +375,8 @@ def main() -> None:
             overlap=dict(type='int', default=300),
             retention_days=dict(type='int', default=0),
             verify=dict(type='bool', default=True),
+            known_head=dict(type='dict'),
+            heads_file=dict(type='path'),
             **FILE_OPTIONS
         ),
         supports_check_mode=True,

@@ -53,6 +53,20 @@ options:
       - The C(YYYYMMDDTHHMMSSZ) stamp of the report's file names and its C(generated) time. Default now.
       - Fixed, a run that finds the same report again leaves the files untouched (C(changed=false)).
     type: str
+  known_heads:
+    description:
+      - Per category, the head of its manifest recorded off the host (C(lines), C(sha256), as M(opswat.itot.itot_archive)'s
+        O(opswat.itot.itot_archive#module:known_head)). Each category's manifest must extend its head, and every C(remove) line
+        after it must be one O(retention_days) allows; a category without a head has every C(remove) line checked.
+        Otherwise the host fails, naming the category folder and the manifest line.
+      - Omitted, the heads are not checked (they are still reported in RV(report.heads)).
+    type: dict
+  retention_days:
+    description:
+      - The archive's retention (the role's C(itot_log_archive_retention_days)), against which C(remove) lines are checked
+        when O(known_heads) is given.
+    type: int
+    default: 0
   owner:
     description:
       - Owner of the report files and of O(dest). Omitted, ownership is left as it is.
@@ -193,6 +207,12 @@ report:
       type: list
       elements: dict
       sample: []
+    heads:
+      description:
+        - Per category, the head of the manifest that was read (C(lines), C(sha256) of the last line; 0 and 64 zeros without one).
+        - Kept with the report on the controller, it is what a later manifest must extend.
+      type: dict
+      sample: {device: {lines: 12, sha256: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195}}
     webhook_errors:
       description: C(total), C(by_code) (count per HTTP code) and C(events) (C(time), C(device_id), C(device_name), C(event), C(code)).
       type: dict
@@ -213,7 +233,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     os_errors_as,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
-from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import build_report, default_period, parse_name_time
+from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import HeadCheck, build_report, default_period, parse_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._report_render import write_report
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES
@@ -228,7 +248,8 @@ def run(module: AnsibleModule) -> dict[str, Any]:
         now = int(time.time() * 1000)
         generated = parse_name_time(params['name_time']) if params['name_time'] is not None else now
         start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
-        report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'])
+        heads = HeadCheck(params['known_heads'], params['retention_days'], now)
+        report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'], heads)
         changed, json_path, markdown_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module), module.check_mode)
     return dict(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path)
 
@@ -242,6 +263,8 @@ def main() -> None:
             period_end_ms=dict(type='int'),
             dest=dict(type='path'),
             name_time=dict(type='str'),
+            known_heads=dict(type='dict'),
+            retention_days=dict(type='int', default=0),
             **FILE_OPTIONS
         ),
         supports_check_mode=True,

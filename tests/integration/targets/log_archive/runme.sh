@@ -49,6 +49,7 @@ run_play() {
   set +e
   ANSIBLE_ROLES_PATH="$here/.." ansible-playbook -i "$work/inventory.ini" "$playbook" \
     -e "itot_base_url=$url itot_access_token=$token itot_rate_limit=0 itot_log_archive_initial_lookback=-1d" \
+    -e "itot_log_archive_heads_file=$work/itot-heads.json" \
     "$@" 2>&1 | tee "$work/play.log"
   local rc=${PIPESTATUS[0]}
   set -e
@@ -203,7 +204,8 @@ emu_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || fail "the 200-413 emulator did not start"
 url="http://127.0.0.1:$(cat "$work/port")"
-rm -rf "$work/a" "$work/b" "$work/c"
+# Archives started over from nothing: their chain heads (on the controller) go with them.
+rm -rf "$work/a" "$work/b" "$work/c" "$work/itot-heads.json"
 write_inventory
 lookback=$(( ($(date +%s) - 49 * 3600) * 1000 + 123 ))
 edge_times=("$lookback" "$lookback")
