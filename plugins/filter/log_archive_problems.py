@@ -83,9 +83,9 @@ def _archive_dir(name: str, value: Any, _now: int) -> None:
 
 
 def _heads_file(name: str, value: Any, _now: int) -> None:
-    allowed = "an absolute path on the controller without '..' components"
-    if not isinstance(value, str) or not value.strip() or not os.path.isabs(value) or '..' in value.split('/'):
-        raise OptionError('%s: %s is not %s' % (name, shown(value), allowed))
+    if absolute_path_problem(value) is not None:
+        raise OptionError("%s: %s is not an absolute path on the controller without '..' components"
+                          % (name, shown(value)))
 
 
 def _past_time(name: str, value: Any, now: int) -> None:
