@@ -56,6 +56,9 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     attrs_if_exists,
     category_dir,
     check_root,
+    check_tree,
+    guarded_attrs,
+    lexists_in,
     make_dirs,
     no_attrs,
 )
@@ -126,7 +129,7 @@ def read_cursor(root: str, category: str) -> dict[str, Any]:
     """``state: query``: the cursor, read without a lock and without changing anything."""
     cat_dir = category_dir(check_root(root), category)
     state = load_state(cat_dir, category)[0] if os.path.isdir(cat_dir) else empty_state(category)
-    return build_result(cat_dir, state, pending=os.path.exists(os.path.join(cat_dir, PENDING)))
+    return build_result(cat_dir, state, pending=os.path.isdir(cat_dir) and lexists_in(cat_dir, PENDING))
 
 
 def write_archive(request: ArchiveRequest) -> dict[str, Any]:
@@ -173,11 +176,13 @@ class _Run:
         self.category = request.category
         self.entries = list(request.entries or [])
         self.now = now_ms() if request.now is None else request.now
-        self.attrs = request.apply_attrs or no_attrs
+        # chown and chmod reach no path under the category folder through a link (see _archive_fs).
+        self.attrs = guarded_attrs(cat_dir, request.apply_attrs or no_attrs)
 
     def locked(self) -> dict[str, Any]:
         """The real run: folders and lock file created, a pending write completed, leftover temps deleted."""
         changed = make_dirs(self.cat_dir, self.attrs)
+        check_tree(self.cat_dir, self.cat_dir, True)  # a linked category folder is refused before anything is chowned
         changed = self.attrs(self.root, True) | self.attrs(self.cat_dir, True) | changed
         with ArchiveLock(self.cat_dir, exclusive=True, timeout=self.request.lock_timeout) as lock:
             changed = changed | lock.changed
@@ -199,7 +204,7 @@ class _Run:
             return self.finish(_Start(empty_state(self.category), [], False, True))
         with ArchiveLock(cat_dir, exclusive=False, timeout=self.request.lock_timeout):
             changed = self.attrs(self.root, True) | self.attrs(cat_dir, True) | attrs_if_exists(self.attrs, cat_dir)
-            changed = changed or not os.path.exists(os.path.join(cat_dir, LOCK)) or has_temps(cat_dir)
+            changed = changed or not lexists_in(cat_dir, LOCK) or has_temps(cat_dir)
             pending = load_pending(cat_dir)
             if pending is None:
                 state, state_exists = load_state(cat_dir, self.category)
