@@ -57,7 +57,6 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     attrs_if_exists,
     category_dir,
     check_root,
-    check_tree,
     guarded_attrs,
     lexists_in,
     make_dirs,
@@ -184,7 +183,6 @@ class _Run:
     def locked(self) -> dict[str, Any]:
         """The real run: folders and lock file created, a pending write completed, leftover temps deleted."""
         changed = make_dirs(self.cat_dir, self.attrs)
-        check_tree(self.cat_dir, self.cat_dir, True)  # a linked category folder is refused before anything is chowned
         changed = self.attrs(self.root, True) | self.attrs(self.cat_dir, True) | changed
         with ArchiveLock(self.cat_dir, exclusive=True, timeout=self.request.lock_timeout) as lock:
             changed = changed | lock.changed
