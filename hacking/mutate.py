@@ -42,8 +42,8 @@ T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
 MUTATIONS = [
     # --- the archive: which entries a host does not have yet (select_new), and what the state remembers ----------
     ('overlap-start-exclusive', ARCHIVE_SELECT,
-     '        elif moment < overlap_from:\n',
-     '        elif moment <= overlap_from:\n',
+     '        elif moment < overlap_from or _held(have, ident):\n',
+     '        elif moment <= overlap_from or _held(have, ident):\n',
      T_ARCHIVE, 'a late entry (or a second identical event) stamped exactly at cursor - overlap is lost'),
     ('overlap-not-capped-by-old-ids', ARCHIVE_SELECT,
      '            overlap_from = max(overlap_from, old_from)\n',
@@ -54,8 +54,8 @@ MUTATIONS = [
      '        elif cursor is None or moment >= cursor:\n',
      T_ARCHIVE, 'an entry at the cursor millisecond is written again on every run'),
     ('held-copy-not-counted', ARCHIVE_SELECT,
-     '        elif have[ident] > 0:\n            have[ident] -= 1\n',
-     '        elif have[ident] > 0:\n',
+     '    if have[ident] > 0:\n        have[ident] -= 1\n        return True\n',
+     '    if have[ident] > 0:\n        return True\n',
      T_ARCHIVE, 'a host holding one copy of an event skips every further identical copy (multiset lost)'),
     ('new-ids-exclude-overlap-start', ARCHIVE_SELECT,
      '        if moment >= overlap_from:\n            ids.setdefault(ident, [0, moment])[0] += 1\n',
