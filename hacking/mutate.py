@@ -29,6 +29,10 @@ WINDOWS = 'plugins/module_utils/_windows.py'
 PAGING = 'plugins/module_utils/_paging.py'
 WALK = 'plugins/module_utils/_walk.py'
 T_ARCHIVE = ['tests/unit/plugins/module_utils/test_archive.py']
+T_ATTACKS = ['tests/unit/plugins/module_utils/test_archive_attacks.py']
+ARCHIVE_FS = 'plugins/module_utils/_archive_fs.py'
+ARCHIVE_TXN = 'plugins/module_utils/_archive_txn.py'
+ARCHIVE = 'plugins/module_utils/_archive.py'
 T_WALK = ['tests/unit/plugins/module_utils/test_itot_client_walk.py',
           'tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
 T_TOKENS = ['tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
@@ -38,8 +42,8 @@ T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
 MUTATIONS = [
     # --- the archive: which entries a host does not have yet (select_new), and what the state remembers ----------
     ('overlap-start-exclusive', ARCHIVE_SELECT,
-     '        elif moment < overlap_from:\n',
-     '        elif moment <= overlap_from:\n',
+     '        elif moment < overlap_from or _held(have, ident):\n',
+     '        elif moment <= overlap_from or _held(have, ident):\n',
      T_ARCHIVE, 'a late entry (or a second identical event) stamped exactly at cursor - overlap is lost'),
     ('overlap-not-capped-by-old-ids', ARCHIVE_SELECT,
      '            overlap_from = max(overlap_from, old_from)\n',
@@ -50,8 +54,8 @@ MUTATIONS = [
      '        elif cursor is None or moment >= cursor:\n',
      T_ARCHIVE, 'an entry at the cursor millisecond is written again on every run'),
     ('held-copy-not-counted', ARCHIVE_SELECT,
-     '        elif have[ident] > 0:\n            have[ident] -= 1\n',
-     '        elif have[ident] > 0:\n',
+     '    if have[ident] > 0:\n        have[ident] -= 1\n        return True\n',
+     '    if have[ident] > 0:\n        return True\n',
      T_ARCHIVE, 'a host holding one copy of an event skips every further identical copy (multiset lost)'),
     ('new-ids-exclude-overlap-start', ARCHIVE_SELECT,
      '        if moment >= overlap_from:\n            ids.setdefault(ident, [0, moment])[0] += 1\n',
@@ -74,6 +78,60 @@ MUTATIONS = [
      "state.get('manifest_lines') != len(lines) or state.get('manifest_head') != manifest_head(lines):",
      "state.get('manifest_lines') != len(lines):",
      T_ARCHIVE, 'verify no longer notices an edited last manifest line'),
+    # --- the archive: nothing leaves it (issue 13 item 1) -------------------------------------------------------
+    ('pending-paths-not-checked', ARCHIVE_TXN,
+     '    check_pending(cat_dir, pending)\n    return pending\n',
+     '    return pending\n',
+     T_ATTACKS, "a planted .pending.json moves a payload into a root-only folder and deletes files outside ('../')"),
+    ('archive-name-allows-dotdot', ARCHIVE_FS,
+     "    if '..' in parts:\n        return \"it has a '..' component\"\n",
+     '',
+     T_ATTACKS, "a manifest or pending path with '..' reaches outside the category folder"),
+    ('archive-name-allows-absolute', ARCHIVE_FS,
+     "    if name.startswith('/'):\n        return 'it is an absolute path'\n",
+     '',
+     T_ATTACKS, 'retention deletes the absolute path a planted manifest line names'),
+    ('temp-any-folder', ARCHIVE_FS,
+     "    if folder != final.rpartition('/')[0] or not base.startswith(TEMP_PREFIX):\n",
+     "    if not base.startswith(TEMP_PREFIX):\n",
+     T_ATTACKS, "a pending temp file from another folder (the attacker's) is renamed into place"),
+    ('temp-link-followed', ARCHIVE_TXN,
+     '    if not stat.S_ISREG(info.st_mode):\n        raise refuse(os.path.join(cat_dir, temp),',
+     '    if False:\n        raise refuse(os.path.join(cat_dir, temp),',
+     T_ATTACKS, 'a pending temp that is a link to a root-only file is moved into the archive'),
+    ('temp-hardlink-moved', ARCHIVE_TXN,
+     '    if info.st_nlink != 1:\n',
+     '    if False:\n',
+     T_ATTACKS, 'a pending temp hard-linked to a root-only file is moved into the archive'),
+    ('folders-followed', ARCHIVE_FS,
+     "_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)\n",
+     "_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, 'O_CLOEXEC', 0)\n",
+     T_ATTACKS, 'a category, year or day folder planted as a link makes a root run write in the folder it points to'),
+    ('files-followed', ARCHIVE_FS,
+     "_FILE_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)\n",
+     "_FILE_FLAGS = os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)\n",
+     T_ATTACKS, '.lock, manifest.jsonl or state.json planted as a link makes a root run create or write its target'),
+    ('special-files-accepted', ARCHIVE_FS,
+     '    if not stat.S_ISREG(os.fstat(fd).st_mode):\n        os.close(fd)\n',
+     '    if False:\n        os.close(fd)\n',
+     T_ATTACKS, 'a FIFO at .lock, manifest.jsonl or state.json is read (or locked) as if it were a file'),
+    ('attrs-through-links', ARCHIVE,
+     '        self.attrs = guarded_attrs(cat_dir, request.apply_attrs or no_attrs)\n',
+     '        self.attrs = request.apply_attrs or no_attrs\n',
+     T_ATTACKS, 'chmod/chown reach the target of a planted link (the category folder, the lock, the manifest)'),
+    # --- the archive: no stray time moves the cursor (issue 13 item 2) ------------------------------------------
+    ('stray-moves-cursor', ARCHIVE_SELECT,
+     '        elif outside_window(moment, window):\n',
+     '        elif False:\n',
+     T_ATTACKS, 'one entry stamped 2099 moves the cursor to 2099: every later window is empty'),
+    ('stray-past-dropped', ARCHIVE_SELECT,
+     '    return (start is not None and moment < start) or (end is not None and moment > end)\n',
+     '    return end is not None and moment > end\n',
+     T_ATTACKS, 'an entry stamped before its window (and before the overlap) is taken as archived and lost'),
+    ('stray-archived-twice', ARCHIVE_SELECT,
+     "    for _moment, _position, _entry, ident in selection.outside:\n        outside[ident] += 1\n",
+     "    for _moment, _position, _entry, ident in selection.outside:\n        pass\n",
+     T_ATTACKS, 'a stray entry read again (the overlap) is archived again on every run'),
     # --- the client: a refused pagination token, read again from where the entries end (rest_after, _merge) ------
     ('resume-asc-start-not-widened', WINDOWS,
      '        return Span(boundary - 1, span.end, True, span.pad_hi), boundary\n',

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
 from ansible_collections.opswat.itot.plugins.module_utils._checks import int_value
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
@@ -24,7 +25,13 @@ description:
   - Used by the M(opswat.itot.itot_archive)-based role C(opswat.itot.log_archive) to read the API once for all hosts.
   - For each category, the run starts at the oldest host cursor minus O(overlap) seconds; a host without an archive
     starts at O(initial_lookback). The run ends at O(now_ms). The window is cut into slices of at most O(slice_seconds),
-    oldest first, each with a readable label.
+    oldest first, each with a readable label. No slice ends before it starts: a start after O(now_ms) is planned as
+    O(now_ms).
+  - A host cursor after O(now_ms) (an entry stamped in the future moved it there, before
+    M(opswat.itot.itot_archive) stopped letting an entry outside its window move the cursor) is reported
+    with one warning per category, naming the newest such cursor: those hosts take every entry older than their cursor
+    minus the overlap as archived until the cursor is set back (see the archive guide). The plan itself is unchanged by
+    it (it starts at the oldest cursor of all hosts).
 options:
   _input:
     description:
@@ -90,6 +97,8 @@ _value:
 
 MAX_SLICE_SECONDS = MAX_WINDOW_RANGE[1]
 
+display = Display()
+
 
 def _host_cursor(host_result: Any, category: str) -> int | None:
     """The cursor (epoch ms) a host reported for a category, or None when it has no archive yet."""
@@ -98,6 +107,20 @@ def _host_cursor(host_result: Any, category: str) -> int | None:
             cursor = result.get('cursor_ms')
             return int(cursor) if cursor is not None else None
     raise AnsibleFilterError('archive_plan: a host reported no cursor for category %r' % category)
+
+
+def _category_start(host_results: list[Any], category: str, overlap: int, lookback: int, end: int) -> int:
+    """Where a category's run starts: the oldest host start, never before 0 nor after end; a future cursor is warned."""
+    cursors = [_host_cursor(host_result, category) for host_result in host_results]
+    future = [cursor for cursor in cursors if cursor is not None and cursor > end]
+    if future:
+        display.warning('archive_plan: %d host(s) hold a %s cursor after the end of this run (%s), the newest %s: an entry '
+                        'stamped in the future (a server clock error) moved it there. Those hosts take every entry older '
+                        'than their cursor minus the overlap as archived and archive nothing new until the cursor in their '
+                        '%s/state.json is set back (see the archive guide)'
+                        % (len(future), category, format_ms(end), format_ms(max(future)), category))
+    starts = [lookback if cursor is None else cursor - overlap * 1000 for cursor in cursors]
+    return min(max(min(starts), 0), end)
 
 
 def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 300, initial_lookback: Any = '-1d',
@@ -121,11 +144,7 @@ def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 
     step = max(int(slice_seconds) * 1000 - 2, 1)
     plan = []
     for category in categories:
-        starts = []
-        for host_result in host_results:
-            cursor = _host_cursor(host_result, category)
-            starts.append(lookback if cursor is None else cursor - int(overlap) * 1000)
-        start = min(max(min(starts), 0), end)
+        start = _category_start(host_results, category, int(overlap), lookback, end)
         bounds = []
         while True:
             stop = min(start + step, end)

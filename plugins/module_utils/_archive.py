@@ -24,6 +24,7 @@ Layout under ``{root}/{category}/`` (fixed by the collection's contract)::
      "overlap_from_ms": 1795935300000,        # overlap_ids is complete for entry times >= this (cursor - overlap)
      "overlap_ids": {"<identity>": [count, time_ms], ...},   # archived entries with time >= overlap_from_ms
      "undated_ids": {"<identity>": count, ...},             # every undated entry ever archived
+     "outside_ids": {"<identity>": count, ...},   # every entry archived that was stamped outside its window read
      "manifest_lines": 12, "manifest_head": "<sha256 of the last manifest line>",
      "overlap": 300, "updated": "<ISO time of the write>"}
 
@@ -57,6 +58,8 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     attrs_if_exists,
     category_dir,
     check_root,
+    guarded_attrs,
+    lexists_in,
     make_dirs,
     no_attrs,
 )
@@ -122,7 +125,8 @@ def build_result(cat_dir: str, state: dict[str, Any], **values: Any) -> dict[str
         'changed': False, 'category_dir': cat_dir, 'files': [], 'removed': [], 'entries_written': 0, 'entries_skipped': 0,
         'cursor_ms': state.get('cursor_ms'), 'cursor': format_iso(state.get('cursor_ms')), 'verified': False,
         'recovered': False, 'temps_removed': [], 'manifest_lines': state.get('manifest_lines', 0),
-        'manifest_head': state.get('manifest_head', ZERO_HASH), 'pending': False, 'days': {}, 'diff_lines': [], 'warnings': [],
+        'manifest_head': state.get('manifest_head', ZERO_HASH), 'pending': False, 'days': {}, 'outside_window': 0,
+        'diff_lines': [], 'warnings': [],
     }
     result.update(values)
     return result
@@ -132,7 +136,7 @@ def read_cursor(root: str, category: str) -> dict[str, Any]:
     """``state: query``: the cursor, read without a lock and without changing anything."""
     cat_dir = category_dir(check_root(root), category)
     state = load_state(cat_dir, category)[0] if os.path.isdir(cat_dir) else empty_state(category)
-    return build_result(cat_dir, state, pending=os.path.exists(os.path.join(cat_dir, PENDING)))
+    return build_result(cat_dir, state, pending=os.path.isdir(cat_dir) and lexists_in(cat_dir, PENDING))
 
 
 def write_archive(request: ArchiveRequest) -> dict[str, Any]:
@@ -179,7 +183,8 @@ class _Run:
         self.category = request.category
         self.entries = list(request.entries or [])
         self.now = now_ms() if request.now is None else request.now
-        self.attrs = request.apply_attrs or no_attrs
+        # chown and chmod reach no path under the category folder through a link (see _archive_fs).
+        self.attrs = guarded_attrs(cat_dir, request.apply_attrs or no_attrs)
 
     def locked(self) -> dict[str, Any]:
         """The real run: folders and lock file created, a pending write completed, leftover temps deleted."""
@@ -205,7 +210,7 @@ class _Run:
             return self.finish(_Start(empty_state(self.category), [], False, True))
         with ArchiveLock(cat_dir, exclusive=False, timeout=self.request.lock_timeout):
             changed = self.attrs(self.root, True) | self.attrs(cat_dir, True) | attrs_if_exists(self.attrs, cat_dir)
-            changed = changed or not os.path.exists(os.path.join(cat_dir, LOCK)) or has_temps(cat_dir)
+            changed = changed or not lexists_in(cat_dir, LOCK) or has_temps(cat_dir)
             pending = load_pending(cat_dir)
             if pending is None:
                 state, state_exists = load_state(cat_dir, self.category)
@@ -226,10 +231,10 @@ class _Run:
                                  self.request.retention_days, self.now)
         if problems:
             raise verify_error(self.cat_dir, problems)
-        warnings = start.warnings + self._gap_warnings(start.state.get('cursor_ms'))
         request = self.request
         plan = plan_run(self.cat_dir, self.category, self.entries, start.state, parse_manifest(start.lines)[0],
-                        request.retention_days, self.now)
+                        request.retention_days, self.now, (request.window_start_ms, request.window_end_ms))
+        warnings = start.warnings + self._gap_warnings(start.state.get('cursor_ms')) + self._outside_warnings(plan)
         new_state, lines, anchor = start.state, start.lines, start.anchor
         if plan.planned or plan.expired:
             new_state, lines, anchor = self._write(plan, start)
@@ -239,6 +244,7 @@ class _Run:
             recovered=start.recovered, temps_removed=start.temps_removed, warnings=warnings,
             days=day_summary(live_files(parse_manifest(lines)[0])[0].values()),
             entries_written=sum(item.entries for item in plan.planned), entries_skipped=plan.selection.skipped,
+            outside_window=len(plan.selection.outside_times),
             files=[item.summary() for item in plan.planned],
             removed=[dict((key, record[key]) for key in ('file', 'entries', 'first', 'last', 'sha256')) for record in plan.expired],
             diff_lines=['add %s (%s)' % (item.name, _describe(item.record())) for item in plan.planned] + [
@@ -246,12 +252,29 @@ class _Run:
                 for record in plan.expired])
 
     def _gap_warnings(self, cursor: int | None) -> list[str]:
-        start = self.request.window_start_ms
+        start, end = self.request.window_start_ms, self.request.window_end_ms
+        if cursor is not None and end is not None and cursor > end:
+            return ['the newest entry this host holds (%s) is after the end of the window read (%s): an entry stamped in '
+                    'the future (a server clock error) moved the cursor there before this version; entries of the window '
+                    'older than the cursor minus the overlap are taken as archived and are NOT archived here. Set the '
+                    'cursor back in %s (see the archive guide)' % (format_iso(cursor), format_iso(end), os.path.join(self.cat_dir, 'state.json'))]
         if start is None or cursor is None or start <= cursor:
             return []
         return ['the entries given start at %s, after the newest entry this host holds (%s): entries in between were not '
                 'offered and are not archived here (query from the oldest cursor minus the overlap)'
                 % (format_iso(start), format_iso(cursor))]
+
+    def _outside_warnings(self, plan: Plan) -> list[str]:
+        """One warning for the entries stamped outside the window read: archived, but the cursor stays inside it."""
+        times = plan.selection.outside_times
+        if not times:
+            return []
+        new = len(plan.selection.outside)
+        return ['%d %s stamped outside the window read (%s .. %s), from %s to %s (a server clock error?): archived under '
+                'their own times (%d new, %d already held), but the cursor was not moved past the window\'s end'
+                % (len(times), 'entry' if len(times) == 1 else 'entries', format_iso(self.request.window_start_ms),
+                   format_iso(self.request.window_end_ms), format_iso(min(times)), format_iso(max(times)), new,
+                   len(times) - new)]
 
     def _write(self, plan: Plan, start: _Start) -> tuple[dict[str, Any], list[bytes], dict[str, Any] | None]:
         """(new state, manifest lines, state.json) after the plan: as written, or in check mode as they were."""

@@ -16,7 +16,13 @@ import json
 import os
 from typing import Any
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import MANIFEST, STATE, dumps_compact, read_bytes
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
+    MANIFEST,
+    STATE,
+    archive_name_problem,
+    dumps_compact,
+    read_bytes,
+)
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 
 ZERO_HASH = '0' * 64
@@ -29,14 +35,14 @@ MANIFEST_KEYS = ('file', 'sha256', 'entries', 'first', 'last', 'action', 'prev',
 def empty_state(category: str) -> dict[str, Any]:
     return {
         'version': STATE_VERSION, 'category': category, 'cursor_ms': None, 'cursor': None, 'overlap_from_ms': None,
-        'overlap_ids': {}, 'undated_ids': {}, 'manifest_lines': 0, 'manifest_head': ZERO_HASH,
+        'overlap_ids': {}, 'undated_ids': {}, 'outside_ids': {}, 'manifest_lines': 0, 'manifest_head': ZERO_HASH,
     }
 
 
 def load_state(cat_dir: str, category: str) -> tuple[dict[str, Any], bool]:
     """(state, whether state.json exists).  A missing file is an empty archive; a broken one is an error."""
     path = os.path.join(cat_dir, STATE)
-    raw = read_bytes(path)
+    raw = read_bytes(cat_dir, STATE)
     if raw is None:
         return empty_state(category), False
     try:
@@ -60,7 +66,7 @@ def state_bytes(state: dict[str, Any]) -> bytes:
 
 def read_manifest(cat_dir: str) -> list[bytes]:
     """The manifest's lines (bytes, without their newline).  A missing manifest has no lines."""
-    raw = read_bytes(os.path.join(cat_dir, MANIFEST))
+    raw = read_bytes(cat_dir, MANIFEST)
     if not raw:
         return []
     lines = raw.split(b'\n')
@@ -137,6 +143,12 @@ def live_files(records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]]
         name = record.get('file')
         action = record.get('action')
         if not record:
+            continue
+        problem = archive_name_problem(name)
+        if problem is not None:
+            # Never a file to hash, keep or delete: a planted line must not reach outside the archive (retention).
+            problems.append(_chain_problem(number, 'manifest line %d names %r: %s; it is not a file of this archive'
+                                           % (number, name, problem)))
             continue
         if action == 'add':
             if name in live:

@@ -7,6 +7,14 @@
 For internal collection use only.  Nothing here knows what a manifest or a state means: it writes and reads bytes
 under a category folder safely (temp file, fsync, rename, fsync of the folder) and holds the folder's ``flock``.
 Every byte the archive writes goes through ``write_temp`` or ``append_all`` here (the full-disk tests count them).
+
+Nothing under a category folder is trusted: an account that may write there (the role's ``owner``/``group``) can plant
+files, links and FIFOs.  So every path read from the archive's own files is checked (``check_relative``,
+``check_archive_name``, ``check_temp_name``) and every file or folder under the category folder is reached from the
+category folder's descriptor one component at a time with ``O_NOFOLLOW`` (``open_folder``, ``open_file``): a link or a
+special file anywhere on the way is refused with an ArchiveError naming it, before anything is renamed, deleted or
+chowned.  The category folder itself is opened with ``O_NOFOLLOW`` each time (its parent, the archive root, is the
+administrator's choice).
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ import hashlib
 import io
 import json
 import os
-import tempfile
+import secrets
+import stat
 import time
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -80,13 +89,15 @@ def parse_archive_bytes(raw: bytes) -> list[Any]:
 
 
 def read_archive_file(path: str) -> list[Any]:
-    with open(path, 'rb') as stream:
+    """The entries of an archive file, read without following a link (a test and tooling helper)."""
+    with open_read(os.path.dirname(path), os.path.basename(path)) as stream:
         return parse_archive_bytes(stream.read())
 
 
-def sha256_file(path: str) -> str:
+def sha256_file(cat_dir: str, name: str) -> str:
+    """The sha256 of an archive file under cat_dir, reached without following any link."""
     digest = hashlib.sha256()
-    with open(path, 'rb') as stream:
+    with open_read(cat_dir, name) as stream:
         for block in iter(lambda: stream.read(1024 * 1024), b''):
             digest.update(block)
     return digest.hexdigest()
@@ -111,6 +122,172 @@ def category_dir(root: str, category: str) -> str:
     if category not in CATEGORIES:
         raise ArchiveError('category must be one of %s, got %r' % (allowed(CATEGORIES), category))
     return os.path.join(root, category)
+
+
+# --- paths read from the archive's own files, and reaching them without following links ------------------------
+
+def refuse(path: str, why: str) -> ArchiveError:
+    return ArchiveError('refusing %s: %s; nothing was renamed, deleted or changed' % (path, why))
+
+
+def check_relative(cat_dir: str, name: Any, source: str) -> str:
+    """name, when it is a relative path of plain components ('a/b/c'); ArchiveError naming it and its source otherwise."""
+    if not isinstance(name, str) or not name or '\x00' in name:
+        raise refuse(os.path.join(cat_dir, source), 'it names %r, which is not a path' % (name,))
+    if name.startswith('/'):
+        raise refuse(os.path.join(cat_dir, source), 'it names the absolute path %r (only paths inside %s are allowed)' % (name, cat_dir))
+    parts = name.split('/')
+    if '..' in parts:
+        raise refuse(os.path.join(cat_dir, source), "it names %r, which has a '..' component (only paths inside %s are allowed)" % (name, cat_dir))
+    if '' in parts or '.' in parts:
+        raise refuse(os.path.join(cat_dir, source), "it names %r, which has an empty or '.' component" % (name,))
+    return name
+
+
+def archive_name_problem(name: Any) -> str | None:
+    """Why name cannot be an archive file's name (``YYYY/MM/DD/x.jsonl.gz``, ``undated/x.jsonl.gz``), or None."""
+    if not isinstance(name, str) or not name or '\x00' in name:
+        return 'it is not a path'
+    if name.startswith('/'):
+        return 'it is an absolute path'
+    parts = name.split('/')
+    if '..' in parts:
+        return "it has a '..' component"
+    if '' in parts or '.' in parts:
+        return "it has an empty or '.' component"
+    if len(parts) < 2 or parts[-1].startswith('.') or not parts[-1].endswith(ARCHIVE_SUFFIX):
+        return 'it is not an archive file (a *%s file in a day or undated folder)' % ARCHIVE_SUFFIX
+    return None
+
+
+def check_archive_name(cat_dir: str, name: Any, source: str) -> str:
+    """name when it can be an archive file of cat_dir; ArchiveError naming it and where it was read otherwise."""
+    problem = archive_name_problem(name)
+    if problem is not None:
+        raise refuse(os.path.join(cat_dir, source), 'it names %r: %s (only archive files inside %s are allowed)' % (name, problem, cat_dir))
+    return name
+
+
+def check_temp_name(cat_dir: str, temp: Any, final: str, source: str) -> str:
+    """temp when it is a ``.tmp-*`` file in final's own folder; ArchiveError naming it otherwise."""
+    check_relative(cat_dir, temp, source)
+    folder, _sep, base = temp.rpartition('/')
+    if folder != final.rpartition('/')[0] or not base.startswith(TEMP_PREFIX):
+        raise refuse(os.path.join(cat_dir, source), 'its temp file %r for %s is not a %s* file in the folder of %s'
+                     % (temp, final, TEMP_PREFIX, final))
+    return temp
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
+# O_NONBLOCK: opening a FIFO must not wait for a writer (the FIFO is then refused as not a regular file).
+_FILE_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
+
+
+def _not_followed(path: str, exc: OSError) -> ArchiveError | None:
+    """The refusal for an open that failed on a link or a special file, None for any other failure."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return refuse(path, 'it is a symbolic link (the archive follows no links)')
+    if exc.errno in (errno.ENOTDIR, errno.ENXIO, errno.ELOOP) or not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+        return refuse(path, 'it is not a %s' % ('folder' if exc.errno == errno.ENOTDIR else 'regular file'))
+    return None
+
+
+def _open_at(path: str, name: str, flags: int, mode: int, dir_fd: int | None) -> int:
+    try:
+        return os.open(name, flags, mode, dir_fd=dir_fd)
+    except OSError as exc:
+        refusal = _not_followed(path, exc) if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENXIO, errno.EEXIST) else None
+        if refusal is not None:
+            raise refusal from exc
+        if exc.filename is None:
+            exc.filename = path
+        raise
+
+
+@contextlib.contextmanager
+def open_folder(cat_dir: str, folder: str = '', create: AttrSetter | None = None) -> Iterator[int]:
+    """A descriptor of cat_dir/folder, reached from cat_dir one component at a time without following links.
+
+    With create, missing folders are made (and given create's attributes).  A link or a file on the way: ArchiveError.
+    """
+    fd = _open_at(cat_dir, cat_dir, _DIR_FLAGS, 0, None)
+    try:
+        path = cat_dir
+        for part in (folder.split('/') if folder else []):
+            path = os.path.join(path, part)
+            if create is not None and _make_dir_at(fd, part, path):
+                create(path, True)
+            inner = _open_at(path, part, _DIR_FLAGS, 0, fd)
+            os.close(fd)
+            fd = inner
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _make_dir_at(dir_fd: int, name: str, path: str) -> bool:
+    try:
+        os.mkdir(name, 0o777, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
+            return False
+        raise ArchiveError('cannot create %s: %s' % (path, os_reason(exc))) from exc
+    return True
+
+
+def open_file(cat_dir: str, name: str, flags: int, mode: int = 0o666) -> int:
+    """A descriptor of the regular file cat_dir/name, reached without following any link and without blocking on a FIFO."""
+    folder, _sep, base = name.rpartition('/')
+    path = os.path.join(cat_dir, name)
+    with open_folder(cat_dir, folder) as dir_fd:
+        fd = _open_at(path, base, flags | _FILE_FLAGS, mode, dir_fd)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise refuse(path, 'it is not a regular file')
+    return fd
+
+
+def open_read(cat_dir: str, name: str) -> io.BufferedReader:
+    """open_file for reading, as a binary stream."""
+    return os.fdopen(open_file(cat_dir, name, os.O_RDONLY), 'rb')
+
+
+def check_tree(cat_dir: str, path: str, is_dir: bool) -> None:
+    """ArchiveError unless path (cat_dir or a path under it) and each folder between are no links and of the right kind."""
+    rel = os.path.relpath(path, cat_dir)
+    if rel == '.':
+        parts: list[str] = []
+    elif rel == '..' or rel.startswith('../') or os.path.isabs(rel):
+        return  # the root or another folder the administrator named: not the archive's own
+    else:
+        parts = rel.split('/')
+    current = cat_dir
+    for number, part in enumerate([''] + parts):
+        current = os.path.join(current, part) if part else current
+        info = os.lstat(current)
+        last = number == len(parts)
+        if stat.S_ISLNK(info.st_mode):
+            raise refuse(current, 'it is a symbolic link (the archive follows no links)')
+        if (not last or is_dir) and not stat.S_ISDIR(info.st_mode):
+            raise refuse(current, 'it is not a folder')
+        if last and not is_dir and not stat.S_ISREG(info.st_mode):
+            raise refuse(current, 'it is not a regular file')
+
+
+def guarded_attrs(cat_dir: str, attrs: AttrSetter) -> AttrSetter:
+    """attrs, called only on paths that check_tree accepts (chown and chmod must not reach through a planted link)."""
+    if attrs is no_attrs:
+        return attrs
+
+    def apply(path: str, is_dir: bool) -> bool:
+        check_tree(cat_dir, path, is_dir)
+        return attrs(path, is_dir)
+
+    return apply
 
 
 # --- owner, group and mode ----------------------------------------------------------------------------------
@@ -149,7 +326,7 @@ def attrs_if_exists(attrs: AttrSetter, cat_dir: str) -> bool:
     changed = False
     for name in (LOCK, MANIFEST, STATE):
         path = os.path.join(cat_dir, name)
-        if os.path.exists(path):
+        if os.path.lexists(path):
             changed = attrs(path, False) or changed
     return changed
 
@@ -164,7 +341,7 @@ def _umask_mode() -> int:
 
 def fsync_dir(path: str) -> None:
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, _DIR_FLAGS)
     except OSError:
         return
     try:
@@ -176,14 +353,29 @@ def fsync_dir(path: str) -> None:
 
 
 def write_temp(folder: str, data: bytes, apply_attrs: AttrSetter) -> str:
-    """A fsynced temp file (``.tmp-*``) holding data in folder, with the requested owner/group/mode."""
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+    """A fsynced temp file (``.tmp-*``) holding data in folder, with the requested owner/group/mode.
+
+    Created with O_EXCL and O_NOFOLLOW in folder opened without following a link (an archive's caller has reached
+    folder with open_folder first).
+    """
+    dir_fd = os.open(folder, _DIR_FLAGS)
+    try:
+        while True:
+            name = TEMP_PREFIX + secrets.token_hex(6)
+            try:
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FILE_FLAGS, 0o600, dir_fd=dir_fd)
+                break
+            except FileExistsError:
+                continue
+    finally:
+        os.close(dir_fd)
+    temp = os.path.join(folder, name)
     try:
         with os.fdopen(fd, 'wb') as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temp, _umask_mode())
+            os.fchmod(stream.fileno(), _umask_mode())
         apply_attrs(temp, False)
     except BaseException:
         unlink_quietly(temp)
@@ -203,22 +395,37 @@ def atomic_write(path: str, data: bytes, apply_attrs: AttrSetter) -> None:
     fsync_dir(folder)
 
 
-def cut_partial_line(path: str) -> tuple[bool, int]:
-    """(whether path exists, its length once a last line without its newline is cut off)."""
-    raw = read_bytes(path)
+def atomic_write_in(cat_dir: str, name: str, data: bytes, apply_attrs: AttrSetter) -> None:
+    """atomic_write of cat_dir/name (a file at the top of the category folder), no link followed on the way."""
+    with open_folder(cat_dir) as dir_fd:
+        temp = write_temp(cat_dir, data, apply_attrs)
+        try:
+            os.replace(os.path.basename(temp), name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            unlink_quietly(temp)
+            raise
+        os.fsync(dir_fd)
+
+
+def cut_partial_line(cat_dir: str, name: str) -> tuple[bool, int]:
+    """(whether cat_dir/name exists, its length once a last line without its newline is cut off)."""
+    raw = read_bytes(cat_dir, name)
     if not raw:
         return raw is not None, 0
     keep = raw.rfind(b'\n') + 1
     if keep < len(raw):
-        with open(path, 'r+b') as stream:
-            stream.truncate(keep)
-            os.fsync(stream.fileno())
+        fd = open_file(cat_dir, name, os.O_RDWR)
+        try:
+            os.ftruncate(fd, keep)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     return True, keep
 
 
-def append_all(path: str, data: bytes, keep: int) -> None:
-    """Append data to path (created when missing) and fsync; on an I/O error cut path back to keep bytes."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+def append_all(cat_dir: str, name: str, data: bytes, keep: int) -> None:
+    """Append data to cat_dir/name (created when missing) and fsync; on an I/O error cut it back to keep bytes."""
+    fd = open_file(cat_dir, name, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         view = memoryview(data)
         while view:
@@ -242,14 +449,39 @@ def unlink_quietly(path: str) -> None:
         pass
 
 
-def read_bytes(path: str) -> bytes | None:
+def unlink_in(cat_dir: str, name: str) -> bool:
+    """Delete cat_dir/name (never what a link points to, never through a linked folder); False when it was not there."""
+    folder, _sep, base = name.rpartition('/')
     try:
-        with open(path, 'rb') as stream:
-            return stream.read()
+        with open_folder(cat_dir, folder) as dir_fd:
+            os.unlink(base, dir_fd=dir_fd)
+            os.fsync(dir_fd)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def lexists_in(cat_dir: str, name: str) -> bool:
+    """Whether cat_dir/name exists (a link counts), looked up without following links on the way."""
+    folder, _sep, base = name.rpartition('/')
+    try:
+        with open_folder(cat_dir, folder) as dir_fd:
+            os.stat(base, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def read_bytes(cat_dir: str, name: str) -> bytes | None:
+    """The bytes of the regular file cat_dir/name, None when it is missing; no link is followed."""
+    try:
+        stream = open_read(cat_dir, name)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
         raise
+    with stream:
+        return stream.read()
 
 
 def make_dirs(path: str, apply_attrs: AttrSetter) -> bool:
@@ -283,6 +515,7 @@ class ArchiveLock:
     """
 
     def __init__(self, cat_dir: str, exclusive: bool, timeout: float) -> None:
+        self.cat_dir = cat_dir
         self.path = os.path.join(cat_dir, LOCK)
         self.exclusive = exclusive
         self.timeout = timeout
@@ -290,13 +523,14 @@ class ArchiveLock:
         self.changed = False
 
     def __enter__(self) -> ArchiveLock:
+        # No link is followed and a FIFO does not block the open: both are refused before lock_timeout starts.
         if self.exclusive:
-            existed = os.path.exists(self.path)
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            existed = lexists_in(self.cat_dir, LOCK)
+            self.fd = open_file(self.cat_dir, LOCK, os.O_RDWR | os.O_CREAT)
             self.changed = not existed
         else:
             try:
-                self.fd = os.open(self.path, os.O_RDONLY)
+                self.fd = open_file(self.cat_dir, LOCK, os.O_RDONLY)
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
                     return self

@@ -31,18 +31,43 @@ class Selection:
 
     dated: list[tuple[int, int, Any, str]] = field(default_factory=list)  # (time_ms, position, entry, identity)
     undated: list[tuple[int, Any, str]] = field(default_factory=list)  # (position, entry, identity)
+    # Stamped outside the window read (a server clock error): archived, never moving the cursor; same tuples as dated.
+    outside: list[tuple[int, int, Any, str]] = field(default_factory=list)
     skipped: int = 0
+    outside_times: list[int] = field(default_factory=list)  # every entry offered outside the window, held or not
+
+    def files_dated(self) -> list[tuple[int, int, Any, str]]:
+        """What goes to the day folders: the dated entries and those stamped outside the window."""
+        return self.dated + self.outside
 
 
 def _counts(ids: dict[str, Any], count: Any) -> Counter:
     return Counter(dict((ident, int(count(value))) for ident, value in ids.items()))
 
 
-def select_new(entries: list[Any], state: dict[str, Any]) -> Selection:
+def outside_window(moment: int, window: tuple[int | None, int | None] | None) -> bool:
+    """Whether an entry time lies outside the window it was read for (both ends included)."""
+    if window is None:
+        return False
+    start, end = window
+    return (start is not None and moment < start) or (end is not None and moment > end)
+
+
+def _held(have: Counter, ident: str) -> bool:
+    """Whether the host holds one more copy of ident (and count it as used)."""
+    if have[ident] > 0:
+        have[ident] -= 1
+        return True
+    return False
+
+
+def select_new(entries: list[Any], state: dict[str, Any], window: tuple[int | None, int | None] | None = None) -> Selection:
     """Multiset semantics: identical entries are distinct events; a host that holds c copies gets b - c more.
 
     Time t < overlap_from: already archived.  overlap_from <= t <= cursor: new beyond the copies in overlap_ids.
-    t > cursor: new.  Undated entries: new beyond the copies in undated_ids (kept forever).
+    t > cursor: new.  Undated entries: new beyond the copies in undated_ids (kept forever).  With the window
+    (start, end) the entries were read for, an entry stamped outside it is new beyond the copies in outside_ids
+    (kept forever) and goes to ``outside``: archived, but it never moves the cursor.
     """
     cursor = state.get('cursor_ms')
     overlap_from = state.get('overlap_from_ms')
@@ -50,22 +75,25 @@ def select_new(entries: list[Any], state: dict[str, Any]) -> Selection:
         overlap_from = cursor
     have = _counts(state.get('overlap_ids', {}), lambda value: value[0])
     have_undated = _counts(state.get('undated_ids', {}), lambda value: value)
+    have_outside = _counts(state.get('outside_ids', {}), lambda value: value)
     selection = Selection()
     for position, entry in enumerate(entries):
         moment = entry_time_ms(entry)
         ident = entry_identity(entry)
         if moment is None:
-            if have_undated[ident] > 0:
-                have_undated[ident] -= 1
+            if _held(have_undated, ident):
                 selection.skipped += 1
             else:
                 selection.undated.append((position, entry, ident))
+        elif outside_window(moment, window):
+            selection.outside_times.append(moment)
+            if _held(have_outside, ident):
+                selection.skipped += 1
+            else:
+                selection.outside.append((moment, position, entry, ident))
         elif cursor is None or moment > cursor:
             selection.dated.append((moment, position, entry, ident))
-        elif moment < overlap_from:
-            selection.skipped += 1
-        elif have[ident] > 0:
-            have[ident] -= 1
+        elif moment < overlap_from or _held(have, ident):
             selection.skipped += 1
         else:
             selection.dated.append((moment, position, entry, ident))
@@ -85,7 +113,8 @@ def _overlap_ids(state: dict[str, Any], selection: Selection, overlap_from: int)
 
 
 def next_state(state: dict[str, Any], selection: Selection, overlap_s: int) -> dict[str, Any]:
-    """The state after writing selection: new cursor, the identities from cursor - overlap on, undated ids."""
+    """The state after writing selection: new cursor, the identities from cursor - overlap on, undated ids, and the
+    ids of the entries stamped outside their window (which never move the cursor)."""
     new = empty_state(state['category'])
     cursor = state.get('cursor_ms')
     old_from = state.get('overlap_from_ms')
@@ -107,6 +136,10 @@ def next_state(state: dict[str, Any], selection: Selection, overlap_s: int) -> d
     for _position, _entry, ident in selection.undated:
         undated[ident] += 1
     new['undated_ids'] = dict(sorted(undated.items()))
+    outside = _counts(state.get('outside_ids', {}), lambda value: value)
+    for _moment, _position, _entry, ident in selection.outside:
+        outside[ident] += 1
+    new['outside_ids'] = dict(sorted(outside.items()))
     return new
 
 
@@ -148,7 +181,7 @@ def plan_files(cat_dir: str, category: str, selection: Selection, taken: set) ->
     taken: names already used (every name in the manifest, added or removed); a clash gets -2, -3, ...
     """
     by_day: dict[str, list[tuple[int, int, Any, str]]] = {}
-    for item in sorted(selection.dated, key=lambda item: (item[0], item[1])):
+    for item in sorted(selection.files_dated(), key=lambda item: (item[0], item[1])):
         by_day.setdefault(day_folder(item[0]), []).append(item)
     planned = []
     for folder in sorted(by_day):
@@ -193,9 +226,9 @@ class Plan:
 
 
 def plan_run(cat_dir: str, category: str, entries: list[Any], state: dict[str, Any], records: list[dict[str, Any]],
-             retention_days: int, now: int) -> Plan:
+             retention_days: int, now: int, window: tuple[int | None, int | None] | None = None) -> Plan:
     """The files for the entries the host does not hold, and the live files (those too) that retention expires."""
-    selection = select_new(entries, state)
+    selection = select_new(entries, state, window)
     taken = set(record.get('file') for record in records if record.get('file'))
     planned = plan_files(cat_dir, category, selection, taken)
     after = dict(live_files(records)[0])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils import _archive_fs
@@ -30,14 +31,19 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
     TEMP_PREFIX,
     AttrSetter,
     append_all,
-    atomic_write,
+    atomic_write_in,
+    check_archive_name,
+    check_temp_name,
     cut_partial_line,
     dumps_compact,
     fsync_dir,
-    make_dirs,
+    lexists_in,
     no_attrs,
+    open_folder,
     os_reason,
     read_bytes,
+    refuse,
+    unlink_in,
     unlink_quietly,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._archive_select import PlannedFile
@@ -55,22 +61,59 @@ def _call(hook: StepHook | None, step: str) -> None:
 # --- reading a pending write --------------------------------------------------------------------------------
 
 def load_pending(cat_dir: str) -> dict[str, Any] | None:
+    """The pending write, once every path in it is checked (check_pending); None when there is none."""
     path = os.path.join(cat_dir, PENDING)
-    raw = read_bytes(path)
+    raw = read_bytes(cat_dir, PENDING)
     if raw is None:
         return None
     try:
         pending = json.loads(raw.decode('utf-8'))
         if not isinstance(pending, dict) or not isinstance(pending.get('manifest'), list):
             raise ValueError('not a pending write')
+        if not isinstance(pending.get('state'), dict) or not all(isinstance(line, str) for line in pending['manifest']):
+            raise ValueError('not a pending write')
+        if not isinstance(pending.get('files', []), list) or not isinstance(pending.get('remove', []), list):
+            raise ValueError('not a pending write')
     except ValueError as exc:
         raise ArchiveError('%s cannot be read (%s): an interrupted write cannot be completed' % (path, exc)) from exc
+    check_pending(cat_dir, pending)
     return pending
+
+
+def check_pending(cat_dir: str, pending: dict[str, Any]) -> None:
+    """ArchiveError naming the path, unless each file is an archive file of cat_dir with a ``.tmp-*`` temp beside it,
+    each removal an archive file of cat_dir, and no folder on the way a link (checked before anything is changed)."""
+    for item in pending.get('files', []):
+        if not isinstance(item, dict):
+            raise refuse(os.path.join(cat_dir, PENDING), 'its file %r is not an object' % (item,))
+        final = check_archive_name(cat_dir, item.get('file'), PENDING)
+        check_temp_name(cat_dir, item.get('temp'), final, PENDING)
+    for name in pending.get('remove', []):
+        check_archive_name(cat_dir, name, PENDING)
+    for item in pending.get('files', []):
+        _check_temp_file(cat_dir, item['temp'])
+    for name in pending.get('remove', []):
+        lexists_in(cat_dir, name)  # refuses a linked folder on the way
+
+
+def _check_temp_file(cat_dir: str, temp: str) -> bool:
+    """Whether the temp file is there; ArchiveError when it is anything but a regular file with one link."""
+    folder, _sep, base = temp.rpartition('/')
+    try:
+        with open_folder(cat_dir, folder) as dir_fd:
+            info = os.stat(base, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        raise refuse(os.path.join(cat_dir, temp), 'it is not a regular file (a temp file must be one)')
+    if info.st_nlink != 1:
+        raise refuse(os.path.join(cat_dir, temp), 'it has %d hard links (a temp file has one)' % info.st_nlink)
+    return True
 
 
 def manifest_after_pending(cat_dir: str, pending: dict[str, Any]) -> list[bytes]:
     """The manifest lines as they will be once the pending write is complete (read-only; for check mode)."""
-    raw = read_bytes(os.path.join(cat_dir, MANIFEST)) or b''
+    raw = read_bytes(cat_dir, MANIFEST) or b''
     lines = raw[:raw.rfind(b'\n') + 1].split(b'\n')[:-1] if raw else []
     return lines + lines_to_append(lines, [line.encode('utf-8') for line in pending['manifest']])
 
@@ -85,9 +128,9 @@ def remove_temps(cat_dir: str) -> list[str]:
     for folder, _dirs, files in os.walk(cat_dir):
         for name in files:
             if name.startswith(TEMP_PREFIX):
-                path = os.path.join(folder, name)
-                os.unlink(path)
-                removed.append(os.path.relpath(path, cat_dir))
+                rel = os.path.relpath(os.path.join(folder, name), cat_dir).replace(os.sep, '/')
+                unlink_in(cat_dir, rel)
+                removed.append(rel)
     return sorted(removed)
 
 
@@ -95,43 +138,46 @@ def remove_temps(cat_dir: str) -> list[str]:
 
 def _append_manifest(cat_dir: str, wanted: list[bytes], apply_attrs: AttrSetter) -> None:
     """Append the lines of wanted that the manifest does not end with yet (after cutting a line a crash cut short)."""
-    path = os.path.join(cat_dir, MANIFEST)
     # A line cut short is one of this very transaction's (nothing else writes here under the lock).
-    existed, keep = cut_partial_line(path)
+    existed, keep = cut_partial_line(cat_dir, MANIFEST)
     missing = lines_to_append(read_manifest(cat_dir), wanted)
     if not missing:
         return
-    append_all(path, b''.join(line + b'\n' for line in missing), keep)
+    append_all(cat_dir, MANIFEST, b''.join(line + b'\n' for line in missing), keep)
     if not existed:
-        apply_attrs(path, False)
+        apply_attrs(os.path.join(cat_dir, MANIFEST), False)
         fsync_dir(cat_dir)
 
 
 def _rename_temps(cat_dir: str, files: list[dict[str, Any]], hook: StepHook | None) -> None:
-    touched = set()
     for number, item in enumerate(files, 1):
-        final = os.path.join(cat_dir, item['file'])
-        temp = os.path.join(cat_dir, item['temp'])
-        if os.path.exists(temp):
-            if os.path.lexists(final):
-                raise ArchiveError('cannot finish an interrupted write in %s: %s already exists (refusing to overwrite)'
-                                   % (cat_dir, item['file']))
-            os.replace(temp, final)
-            touched.add(os.path.dirname(final))
-        elif not os.path.exists(final):
+        folder, _sep, final = item['file'].rpartition('/')
+        temp = item['temp'].rpartition('/')[2]
+        if _check_temp_file(cat_dir, item['temp']):
+            with open_folder(cat_dir, folder) as dir_fd:
+                # rename() within one folder reached without links: it replaces no link's target and moves nothing in.
+                if _lexists_at(final, dir_fd):
+                    raise ArchiveError('cannot finish an interrupted write in %s: %s already exists (refusing to overwrite)'
+                                       % (cat_dir, item['file']))
+                os.replace(temp, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                os.fsync(dir_fd)
+        elif not lexists_in(cat_dir, item['file']):
             raise ArchiveError('cannot finish an interrupted write in %s: neither %s nor its temp file %s exists'
                                % (cat_dir, item['file'], item['temp']))
         _call(hook, 'rename:%d' % number)
-    for folder in sorted(touched):
-        fsync_dir(folder)
+
+
+def _lexists_at(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _remove_files(cat_dir: str, names: list[str], hook: StepHook | None) -> None:
     for number, name in enumerate(names, 1):
-        path = os.path.join(cat_dir, name)
-        if os.path.lexists(path):
-            os.unlink(path)
-            fsync_dir(os.path.dirname(path))
+        unlink_in(cat_dir, name)
         _call(hook, 'remove:%d' % number)
 
 
@@ -163,10 +209,10 @@ def apply_pending(cat_dir: str, pending: dict[str, Any], apply_attrs: AttrSetter
         _append_manifest(cat_dir, [line.encode('utf-8') for line in pending['manifest']], apply_attrs)
         _call(hook, 'manifest')
         doing = 'writing %s' % STATE
-        atomic_write(os.path.join(cat_dir, STATE), state_bytes(pending['state']), apply_attrs)
+        atomic_write_in(cat_dir, STATE, state_bytes(pending['state']), apply_attrs)
         _call(hook, 'state')
         doing = 'deleting %s' % PENDING
-        os.unlink(os.path.join(cat_dir, PENDING))
+        unlink_in(cat_dir, PENDING)
     except OSError as exc:
         raise _pending_failed(cat_dir, doing, exc) from exc
     fsync_dir(cat_dir)
@@ -189,16 +235,16 @@ def write_transaction(cat_dir: str, planned: list[PlannedFile], remove: list[str
     try:
         for number, item in enumerate(planned, 1):
             target = item.name
-            folder = os.path.join(cat_dir, os.path.dirname(item.name))
-            make_dirs(folder, attrs)
-            temp = _archive_fs.write_temp(folder, item.data, attrs)
+            with open_folder(cat_dir, os.path.dirname(item.name), create=attrs):
+                pass  # the day folder, made and entered without following a link
+            temp = _archive_fs.write_temp(os.path.join(cat_dir, os.path.dirname(item.name)), item.data, attrs)
             temps.append(temp)
             files.append({'file': item.name, 'temp': os.path.relpath(temp, cat_dir).replace(os.sep, '/'), 'sha256': item.sha256})
             _call(hook, 'temp:%d' % number)
         target = PENDING
         pending = {'version': STATE_VERSION, 'files': files, 'remove': remove,
                    'manifest': [line.decode('utf-8') for line in manifest_lines], 'state': new_state}
-        atomic_write(os.path.join(cat_dir, PENDING), dumps_compact(pending).encode('utf-8'), attrs)
+        atomic_write_in(cat_dir, PENDING, dumps_compact(pending).encode('utf-8'), attrs)
     except (OSError, ArchiveError) as exc:
         for temp in temps:
             unlink_quietly(temp)

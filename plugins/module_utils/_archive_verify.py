@@ -36,11 +36,15 @@ def live_file_problems(cat_dir: str, live: dict[str, dict[str, Any]]) -> list[di
     """The live files of the manifest that are missing or whose sha256 is not the manifest's."""
     problems = []
     for name, record in live.items():
-        path = os.path.join(cat_dir, name)
-        if not os.path.isfile(path):
+        try:
+            actual = sha256_file(cat_dir, name)
+        except FileNotFoundError:
             problems.append(_file_problem('missing', name, 'missing: %s' % name))
             continue
-        actual = sha256_file(path)
+        except ArchiveError as exc:
+            # A link or a special file where an archive file belongs: never followed, never hashed.
+            problems.append(_file_problem('tampered', name, 'tampered: %s' % exc.message))
+            continue
         if actual != record.get('sha256'):
             problems.append(_file_problem('tampered', name, 'tampered: %s has sha256 %s, the manifest says %s'
                                                             % (name, actual, record.get('sha256'))))

@@ -24,7 +24,14 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import 
     parse_manifest,
     read_manifest,
 )
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import PENDING, ArchiveLock, category_dir, parse_archive_bytes
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
+    PENDING,
+    ArchiveLock,
+    category_dir,
+    lexists_in,
+    open_read,
+    parse_archive_bytes,
+)
 from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import check_head, head_of, head_problems
 from ansible_collections.opswat.itot.plugins.module_utils._archive_verify import verify_error
 from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
@@ -75,7 +82,7 @@ class HeadCheck:
 
 def _live_records(cat_dir: str, category: str, heads: HeadCheck | None = None) -> dict[str, dict[str, Any]]:
     """The live files of a folder whose chain holds and which no write is pending in (under its shared lock)."""
-    if os.path.exists(os.path.join(cat_dir, PENDING)):
+    if lexists_in(cat_dir, PENDING):
         raise ArchiveError('%s holds an interrupted write: run opswat.itot.itot_archive (state=present) on this host '
                            'to complete it before reporting' % cat_dir)
     lines = read_manifest(cat_dir)
@@ -87,10 +94,11 @@ def _live_records(cat_dir: str, category: str, heads: HeadCheck | None = None) -
     return live_files(parse_manifest(lines)[0])[0]
 
 
-def _read_checked(path: str, record: dict[str, Any]) -> bytes:
-    """An archive file's bytes, once its sha256 is the manifest's."""
+def _read_checked(cat_dir: str, name: str, record: dict[str, Any]) -> bytes:
+    """An archive file's bytes (no link followed), once its sha256 is the manifest's."""
+    path = os.path.join(cat_dir, name)
     try:
-        with open(path, 'rb') as stream:
+        with open_read(cat_dir, name) as stream:
             raw = stream.read()
     except OSError as exc:
         raise ArchiveError('cannot read archive file %s: %s' % (path, exc.strerror or exc)) from exc
@@ -130,7 +138,7 @@ def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeo
                 continue
             if last < start_ms or first > end_ms:
                 continue
-            raw = _read_checked(os.path.join(cat_dir, name), record)
+            raw = _read_checked(cat_dir, name, record)
             files_read += 1
             for moment, entry in _in_period(raw, start_ms, end_ms):
                 found.append((moment, len(found), entry))

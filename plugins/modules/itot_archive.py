@@ -61,6 +61,9 @@ options:
   window_end_ms:
     description:
       - End of the time window (epoch ms) the O(entries) were read for; must not be before O(window_start_ms).
+      - Entries stamped outside O(window_start_ms)..O(window_end_ms) are archived but do not move the cursor (see RV(outside_window)).
+      - When the host's cursor is already after it (an earlier version let a future-stamped entry move it), the module warns:
+        the window's entries before the cursor minus O(overlap) are taken as archived.
     type: int
   overlap:
     description:
@@ -143,6 +146,13 @@ notes:
     set to a step of a write (C(temp:N), C(pending), C(rename:N), C(remove:N), C(files), C(manifest), C(state), C(done)),
     optionally prefixed by a category (C(device:manifest)), the module kills itself with SIGKILL right after that step.
     The collection's integration tests use it to check that a run killed at that point is completed by the next one."
+  - Nothing under the category folder is trusted (an account given O(owner) or O(group) can write there). Every path read from
+    C(.pending.json) or C(manifest.jsonl) must name an archive file inside the category folder (a relative path without C(..)),
+    and a pending write's temporary file must be a C(.tmp-*) file in its archive file's own folder. Files and folders under the
+    category folder are reached without following symbolic links, and C(.lock), C(manifest.jsonl), C(state.json),
+    C(.pending.json) and the archive files must be regular files (a FIFO is refused at once, not waited on). Anything else fails
+    the host with a message naming the path, before anything is renamed, deleted or has its owner or mode changed; a manifest
+    line naming a path outside the archive is a verification problem and is never deleted by O(retention_days).
   - Timestamps are read as ISO 8601 (with or without a fraction, with C(Z), an offset, or none for UTC), epoch seconds or
     milliseconds (numbers or digit strings; 1e11 or more means milliseconds), or RFC 1123 (C(Sun, 29 Nov 2026 07:00:00 GMT)).
 seealso:
@@ -240,6 +250,17 @@ entries_skipped:
   returned: always
   type: int
   sample: 30
+outside_window:
+  description:
+    - Entries of O(entries) stamped outside the window they were read for (before O(window_start_ms) or after
+      O(window_end_ms)), a server clock error. They are archived under their own time (and counted in RV(entries_written),
+      or in RV(entries_skipped) when the host already holds them; their identities are kept in C(state.json) for good), but
+      they never move the cursor, so that one entry stamped in 2099 cannot make every later window empty. The module warns
+      once when there are any.
+    - 0 without O(window_start_ms)/O(window_end_ms), in O(state=query), and when all entries lie inside the window.
+  returned: always
+  type: int
+  sample: 0
 verified:
   description: Whether the archive was verified (O(verify), not in O(state=query), not in check mode while a write is pending).
   returned: always
