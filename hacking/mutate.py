@@ -31,6 +31,7 @@ WALK = 'plugins/module_utils/_walk.py'
 T_ARCHIVE = ['tests/unit/plugins/module_utils/test_archive.py']
 T_ATTACKS = ['tests/unit/plugins/module_utils/test_archive_attacks.py']
 ARCHIVE_FS = 'plugins/module_utils/_archive_fs.py'
+ARCHIVE_NAMES = 'plugins/module_utils/_archive_names.py'
 ARCHIVE_TXN = 'plugins/module_utils/_archive_txn.py'
 ARCHIVE = 'plugins/module_utils/_archive.py'
 T_WALK = ['tests/unit/plugins/module_utils/test_itot_client_walk.py',
@@ -83,15 +84,15 @@ MUTATIONS = [
      '    check_pending(cat_dir, pending)\n    return pending\n',
      '    return pending\n',
      T_ATTACKS, "a planted .pending.json moves a payload into a root-only folder and deletes files outside ('../')"),
-    ('archive-name-allows-dotdot', ARCHIVE_FS,
+    ('archive-name-allows-dotdot', ARCHIVE_NAMES,
      "    if '..' in parts:\n        return \"it has a '..' component\"\n",
      '',
      T_ATTACKS, "a manifest or pending path with '..' reaches outside the category folder"),
-    ('archive-name-allows-absolute', ARCHIVE_FS,
+    ('archive-name-allows-absolute', ARCHIVE_NAMES,
      "    if name.startswith('/'):\n        return 'it is an absolute path'\n",
      '',
      T_ATTACKS, 'retention deletes the absolute path a planted manifest line names'),
-    ('temp-any-folder', ARCHIVE_FS,
+    ('temp-any-folder', ARCHIVE_NAMES,
      "    if folder != final.rpartition('/')[0] or not base.startswith(TEMP_PREFIX):\n",
      "    if not base.startswith(TEMP_PREFIX):\n",
      T_ATTACKS, "a pending temp file from another folder (the attacker's) is renamed into place"),

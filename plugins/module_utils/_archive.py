@@ -38,6 +38,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import AttrSetter, attrs_if_exists, guarded_attrs, no_attrs
 from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import (
     ZERO_HASH,
     chain_problems,
@@ -50,20 +51,10 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import 
     parse_manifest,
     read_manifest,
 )
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
-    LOCK,
-    PENDING,
-    ArchiveLock,
-    AttrSetter,
-    attrs_if_exists,
-    category_dir,
-    check_root,
-    guarded_attrs,
-    lexists_in,
-    make_dirs,
-    no_attrs,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import category_dir, check_root, lexists_in, make_dirs
 from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import check_head, day_summary, head_problems
+from ansible_collections.opswat.itot.plugins.module_utils._archive_lock import ArchiveLock
+from ansible_collections.opswat.itot.plugins.module_utils._archive_names import LOCK, PENDING
 from ansible_collections.opswat.itot.plugins.module_utils._archive_select import Plan, next_state, plan_run
 from ansible_collections.opswat.itot.plugins.module_utils._archive_txn import (
     StepHook,

@@ -16,13 +16,8 @@ import json
 import os
 from typing import Any
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
-    MANIFEST,
-    STATE,
-    archive_name_problem,
-    dumps_compact,
-    read_bytes,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import dumps_compact, read_bytes
+from ansible_collections.opswat.itot.plugins.module_utils._archive_names import MANIFEST, STATE, archive_name_problem
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 
 ZERO_HASH = '0' * 64

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import gzip
 import hashlib
 import io
@@ -29,25 +28,14 @@ import json
 import os
 import secrets
 import stat
-import time
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
+from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import AttrSetter
+from ansible_collections.opswat.itot.plugins.module_utils._archive_names import TEMP_PREFIX, refuse
 from ansible_collections.opswat.itot.plugins.module_utils._checks import absolute_path_problem
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError, ItotError
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
-
-# The names inside ``{root}/{category}/`` (the layout is described in _archive.py).
-MANIFEST = 'manifest.jsonl'
-STATE = 'state.json'
-PENDING = '.pending.json'
-LOCK = '.lock'
-TEMP_PREFIX = '.tmp-'
-ARCHIVE_SUFFIX = '.jsonl.gz'
-UNDATED_DIR = 'undated'
-
-# apply_attrs(path, is_dir) -> changed: sets owner/group/mode on a path (the module's set_fs_attributes_if_different).
-AttrSetter = Callable[[str, bool], bool]
 
 
 def os_reason(exc: OSError) -> str:
@@ -124,59 +112,7 @@ def category_dir(root: str, category: str) -> str:
     return os.path.join(root, category)
 
 
-# --- paths read from the archive's own files, and reaching them without following links ------------------------
-
-def refuse(path: str, why: str) -> ArchiveError:
-    return ArchiveError('refusing %s: %s; nothing was renamed, deleted or changed' % (path, why))
-
-
-def check_relative(cat_dir: str, name: Any, source: str) -> str:
-    """name, when it is a relative path of plain components ('a/b/c'); ArchiveError naming it and its source otherwise."""
-    if not isinstance(name, str) or not name or '\x00' in name:
-        raise refuse(os.path.join(cat_dir, source), 'it names %r, which is not a path' % (name,))
-    if name.startswith('/'):
-        raise refuse(os.path.join(cat_dir, source), 'it names the absolute path %r (only paths inside %s are allowed)' % (name, cat_dir))
-    parts = name.split('/')
-    if '..' in parts:
-        raise refuse(os.path.join(cat_dir, source), "it names %r, which has a '..' component (only paths inside %s are allowed)" % (name, cat_dir))
-    if '' in parts or '.' in parts:
-        raise refuse(os.path.join(cat_dir, source), "it names %r, which has an empty or '.' component" % (name,))
-    return name
-
-
-def archive_name_problem(name: Any) -> str | None:
-    """Why name cannot be an archive file's name (``YYYY/MM/DD/x.jsonl.gz``, ``undated/x.jsonl.gz``), or None."""
-    if not isinstance(name, str) or not name or '\x00' in name:
-        return 'it is not a path'
-    if name.startswith('/'):
-        return 'it is an absolute path'
-    parts = name.split('/')
-    if '..' in parts:
-        return "it has a '..' component"
-    if '' in parts or '.' in parts:
-        return "it has an empty or '.' component"
-    if len(parts) < 2 or parts[-1].startswith('.') or not parts[-1].endswith(ARCHIVE_SUFFIX):
-        return 'it is not an archive file (a *%s file in a day or undated folder)' % ARCHIVE_SUFFIX
-    return None
-
-
-def check_archive_name(cat_dir: str, name: Any, source: str) -> str:
-    """name when it can be an archive file of cat_dir; ArchiveError naming it and where it was read otherwise."""
-    problem = archive_name_problem(name)
-    if problem is not None:
-        raise refuse(os.path.join(cat_dir, source), 'it names %r: %s (only archive files inside %s are allowed)' % (name, problem, cat_dir))
-    return name
-
-
-def check_temp_name(cat_dir: str, temp: Any, final: str, source: str) -> str:
-    """temp when it is a ``.tmp-*`` file in final's own folder; ArchiveError naming it otherwise."""
-    check_relative(cat_dir, temp, source)
-    folder, _sep, base = temp.rpartition('/')
-    if folder != final.rpartition('/')[0] or not base.startswith(TEMP_PREFIX):
-        raise refuse(os.path.join(cat_dir, source), 'its temp file %r for %s is not a %s* file in the folder of %s'
-                     % (temp, final, TEMP_PREFIX, final))
-    return temp
-
+# --- reaching files under a category folder without following links -----------------------------------------
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
 # O_NONBLOCK: opening a FIFO must not wait for a writer (the FIFO is then refused as not a regular file).
@@ -254,81 +190,6 @@ def open_file(cat_dir: str, name: str, flags: int, mode: int = 0o666) -> int:
 def open_read(cat_dir: str, name: str) -> io.BufferedReader:
     """open_file for reading, as a binary stream."""
     return os.fdopen(open_file(cat_dir, name, os.O_RDONLY), 'rb')
-
-
-def check_tree(cat_dir: str, path: str, is_dir: bool) -> None:
-    """ArchiveError unless path (cat_dir or a path under it) and each folder between are no links and of the right kind."""
-    rel = os.path.relpath(path, cat_dir)
-    if rel == '.':
-        parts: list[str] = []
-    elif rel == '..' or rel.startswith('../') or os.path.isabs(rel):
-        return  # the root or another folder the administrator named: not the archive's own
-    else:
-        parts = rel.split('/')
-    current = cat_dir
-    for number, part in enumerate([''] + parts):
-        current = os.path.join(current, part) if part else current
-        info = os.lstat(current)
-        last = number == len(parts)
-        if stat.S_ISLNK(info.st_mode):
-            raise refuse(current, 'it is a symbolic link (the archive follows no links)')
-        if (not last or is_dir) and not stat.S_ISDIR(info.st_mode):
-            raise refuse(current, 'it is not a folder')
-        if last and not is_dir and not stat.S_ISREG(info.st_mode):
-            raise refuse(current, 'it is not a regular file')
-
-
-def guarded_attrs(cat_dir: str, attrs: AttrSetter) -> AttrSetter:
-    """attrs, called only on paths that check_tree accepts (chown and chmod must not reach through a planted link)."""
-    if attrs is no_attrs:
-        return attrs
-
-    def apply(path: str, is_dir: bool) -> bool:
-        check_tree(cat_dir, path, is_dir)
-        return attrs(path, is_dir)
-
-    return apply
-
-
-# --- owner, group and mode ----------------------------------------------------------------------------------
-
-# Options the archive modules share: who owns what they write, with which modes, and how long to wait for the lock.
-FILE_OPTIONS = dict(
-    owner=dict(type='str'),
-    group=dict(type='str'),
-    mode=dict(type='raw'),
-    dir_mode=dict(type='raw'),
-    lock_timeout=dict(type='int', default=300),
-)
-
-
-def module_attr_setter(module: Any) -> AttrSetter:
-    """apply(path, is_dir) -> changed, with an AnsibleModule's owner/group/mode/dir_mode (a no-op for the unset ones)."""
-    params = module.params
-
-    def apply(path: str, is_dir: bool) -> bool:
-        mode = params['dir_mode'] if is_dir else params['mode']
-        if mode is None and params['owner'] is None and params['group'] is None:
-            return False
-        file_args = dict(path=path, mode=mode, owner=params['owner'], group=params['group'], attributes=None,
-                         seuser=None, serole=None, setype=None, selevel=None, secontext=[None, None, None])
-        return module.set_fs_attributes_if_different(file_args, False)
-
-    return apply
-
-
-def no_attrs(path: str, is_dir: bool) -> bool:
-    return False
-
-
-def attrs_if_exists(attrs: AttrSetter, cat_dir: str) -> bool:
-    """The attributes on the lock file, the manifest and the state, those that exist; True when one changed."""
-    changed = False
-    for name in (LOCK, MANIFEST, STATE):
-        path = os.path.join(cat_dir, name)
-        if os.path.lexists(path):
-            changed = attrs(path, False) or changed
-    return changed
 
 
 # --- writing and reading ------------------------------------------------------------------------------------
@@ -504,61 +365,3 @@ def make_dirs(path: str, apply_attrs: AttrSetter) -> bool:
                 raise ArchiveError('cannot create %s: %s' % (folder, os_reason(exc))) from exc
         apply_attrs(folder, True)
     return bool(missing)
-
-
-# --- lock ---------------------------------------------------------------------------------------------------
-
-class ArchiveLock:
-    """``flock`` on ``{category}/.lock``: exclusive for writers, shared for readers.
-
-    A shared lock on a folder without a lock file is a no-op: nobody has written there yet.
-    """
-
-    def __init__(self, cat_dir: str, exclusive: bool, timeout: float) -> None:
-        self.cat_dir = cat_dir
-        self.path = os.path.join(cat_dir, LOCK)
-        self.exclusive = exclusive
-        self.timeout = timeout
-        self.fd: int | None = None
-        self.changed = False
-
-    def __enter__(self) -> ArchiveLock:
-        # No link is followed and a FIFO does not block the open: both are refused before lock_timeout starts.
-        if self.exclusive:
-            existed = lexists_in(self.cat_dir, LOCK)
-            self.fd = open_file(self.cat_dir, LOCK, os.O_RDWR | os.O_CREAT)
-            self.changed = not existed
-        else:
-            try:
-                self.fd = open_file(self.cat_dir, LOCK, os.O_RDONLY)
-            except OSError as exc:
-                if exc.errno == errno.ENOENT:
-                    return self
-                raise
-        self._wait()
-        return self
-
-    def _wait(self) -> None:
-        operation = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(self.fd, operation | fcntl.LOCK_NB)
-                return
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    self._close()
-                    raise
-            if time.monotonic() >= deadline:
-                self._close()
-                raise ArchiveError('timed out after %ss waiting for the lock %s (another run is writing this archive)'
-                                   % (self.timeout, self.path))
-            time.sleep(0.05)
-
-    def _close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing the descriptor releases the flock
-            self.fd = None
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._close()

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import MANIFEST_KEYS, empty_state, live_files
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import ARCHIVE_SUFFIX, UNDATED_DIR, gzip_bytes
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import gzip_bytes
+from ansible_collections.opswat.itot.plugins.module_utils._archive_names import ARCHIVE_SUFFIX, UNDATED_DIR
 from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_identity, entry_line, entry_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import day_folder, format_iso, format_stamp, parse_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import DAY_MS

@@ -18,6 +18,7 @@ import stat
 from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils import _archive_fs
+from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import AttrSetter, no_attrs
 from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import (
     STATE_VERSION,
     lines_to_append,
@@ -25,26 +26,26 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import 
     state_bytes,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
-    MANIFEST,
-    PENDING,
-    STATE,
-    TEMP_PREFIX,
-    AttrSetter,
     append_all,
     atomic_write_in,
-    check_archive_name,
-    check_temp_name,
     cut_partial_line,
     dumps_compact,
     fsync_dir,
     lexists_in,
-    no_attrs,
     open_folder,
     os_reason,
     read_bytes,
-    refuse,
     unlink_in,
     unlink_quietly,
+)
+from ansible_collections.opswat.itot.plugins.module_utils._archive_names import (
+    MANIFEST,
+    PENDING,
+    STATE,
+    TEMP_PREFIX,
+    check_archive_name,
+    check_temp_name,
+    refuse,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._archive_select import PlannedFile
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import chain_problems, live_files, parse_manifest
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import ARCHIVE_SUFFIX, TEMP_PREFIX, sha256_file
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import sha256_file
+from ansible_collections.opswat.itot.plugins.module_utils._archive_names import ARCHIVE_SUFFIX, TEMP_PREFIX
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 
 

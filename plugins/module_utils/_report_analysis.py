@@ -24,15 +24,10 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import 
     parse_manifest,
     read_manifest,
 )
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
-    PENDING,
-    ArchiveLock,
-    category_dir,
-    lexists_in,
-    open_read,
-    parse_archive_bytes,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import category_dir, lexists_in, open_read, parse_archive_bytes
 from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import check_head, head_of, head_problems
+from ansible_collections.opswat.itot.plugins.module_utils._archive_lock import ArchiveLock
+from ansible_collections.opswat.itot.plugins.module_utils._archive_names import PENDING
 from ansible_collections.opswat.itot.plugins.module_utils._archive_verify import verify_error
 from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError

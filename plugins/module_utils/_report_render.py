@@ -13,7 +13,8 @@ import json
 import os
 from typing import Any
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import AttrSetter, atomic_write, make_dirs, os_reason
+from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import AttrSetter
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import atomic_write, make_dirs, os_reason
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 
 

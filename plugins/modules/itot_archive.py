@@ -335,7 +335,8 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.opswat.itot.plugins.module_utils._archive import ArchiveRequest, read_cursor, write_archive
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import FILE_OPTIONS, module_attr_setter, os_errors_as
+from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import FILE_OPTIONS, module_attr_setter
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import os_errors_as
 from ansible_collections.opswat.itot.plugins.module_utils._archive_txn import StepHook
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES

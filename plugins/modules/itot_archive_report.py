@@ -226,12 +226,8 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import (
-    FILE_OPTIONS,
-    check_root,
-    module_attr_setter,
-    os_errors_as,
-)
+from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import FILE_OPTIONS, module_attr_setter
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import check_root, os_errors_as
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import HeadCheck, build_report, default_period, parse_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._report_render import write_report

@@ -23,7 +23,7 @@ import pytest
 
 from ansible_collections.opswat.itot.plugins.filter import archive_plan as archive_plan_module
 from ansible_collections.opswat.itot.plugins.module_utils._archive import ArchiveError, ArchiveRequest, read_cursor, write_archive
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import ArchiveLock
+from ansible_collections.opswat.itot.plugins.module_utils._archive_lock import ArchiveLock
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import read_period
 from ansible_collections.opswat.itot.tests.unit.plugins.module_utils.test_archive import HOUR, MINUTE, T0, check_archive, entry, iso
 

@@ -18,7 +18,7 @@ import stat
 import pytest
 from ansible.module_utils import basic
 
-from ansible_collections.opswat.itot.plugins.module_utils import _archive_fs
+from ansible_collections.opswat.itot.plugins.module_utils import _archive_fs, _archive_lock
 from ansible_collections.opswat.itot.plugins.modules import itot_archive
 from ansible_collections.opswat.itot.tests.unit.plugins.module_runner import run_module
 
@@ -186,7 +186,7 @@ def test_other_os_errors_name_the_folder_and_the_reason(monkeypatch, tmp_path):
     def read_only(self):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), self.path)
 
-    monkeypatch.setattr(_archive_fs.ArchiveLock, '__enter__', read_only)
+    monkeypatch.setattr(_archive_lock.ArchiveLock, '__enter__', read_only)
     ok, result = run(monkeypatch, {'dir': str(tmp_path), 'category': 'admin', 'entries': []})
     assert not ok
     assert result['msg'] == 'cannot update the archive in %s (%s): Read-only file system (EROFS)' % (
