@@ -13,8 +13,8 @@ import json
 import os
 from typing import Any
 
-from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import AttrSetter
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import atomic_write, make_dirs, os_reason
+from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import AttrSetter, guarded_attrs
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import atomic_write_in, make_dirs, os_reason, read_bytes
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 
 
@@ -98,30 +98,36 @@ def report_paths(dest: str, stamp: str) -> tuple[str, str]:
     return base + '.json', base + '.md'
 
 
+def _holds(dest: str, name: str, data: bytes) -> bool:
+    """Whether dest/name is a regular file holding data (ArchiveError when a link or a special file is there)."""
+    return read_bytes(dest, name) == data
+
+
 def write_report(dest: str, stamp: str, report: dict[str, Any], apply_attrs: AttrSetter, check_mode: bool) -> tuple[bool, str, str]:
-    """(changed, json path, markdown path): both files written atomically unless they already hold the same bytes."""
+    """(changed, json path, markdown path): both files written atomically unless they already hold the same bytes.
+
+    ``dest`` (by default ``{dir}/reports``) may sit in a folder the archive's owner can write: a link planted at
+    ``dest`` or at a report's name is refused (ArchiveError naming it), never written through or chowned.
+    """
     json_path, markdown_path = report_paths(dest, stamp)
     wanted = [(json_path, (json.dumps(report, indent=2, ensure_ascii=False) + '\n').encode('utf-8')),
               (markdown_path, render_markdown(report).encode('utf-8'))]
     changed = False
-    if not os.path.isdir(dest):
+    if not os.path.lexists(dest):
         if check_mode:
             return True, json_path, markdown_path
         changed = make_dirs(dest, apply_attrs)
-    changed = apply_attrs(dest, True) or changed
+    attrs = guarded_attrs(dest, apply_attrs)
+    changed = attrs(dest, True) or changed
     for path, data in wanted:
-        try:
-            with open(path, 'rb') as stream:
-                same = stream.read() == data
-        except OSError:
-            same = False
-        if same:
-            changed = apply_attrs(path, False) or changed
+        name = os.path.basename(path)
+        if _holds(dest, name, data):
+            changed = attrs(path, False) or changed
             continue
         changed = True
         if not check_mode:
             try:
-                atomic_write(path, data, apply_attrs)
+                atomic_write_in(dest, name, data, attrs)
             except OSError as exc:
                 raise ArchiveError('cannot write the report %s: %s; no partial report was left' % (path, os_reason(exc))) from exc
     return changed, json_path, markdown_path

@@ -290,3 +290,46 @@ def test_a_full_disk_fails_naming_the_report_and_leaves_no_partial_file(monkeypa
     assert result['msg'] == ('cannot write the report %s: No space left on device (ENOSPC); no partial report was left'
                              % (tmp_path / 'r' / 'audit-20261201T000000Z.json'))
     assert os.listdir(str(tmp_path / 'r')) == []
+
+
+def tree_state(folder):
+    """Every path under folder with what it is and holds: what a planted link must not change."""
+    state = {}
+    for base, dirs, files in os.walk(str(folder)):
+        for name in dirs + files:
+            path = os.path.join(base, name)
+            info = os.lstat(path)
+            content = open(path, 'rb').read() if os.path.isfile(path) and not os.path.islink(path) else None
+            state[os.path.relpath(path, str(folder))] = (info.st_mode, info.st_uid, content)
+    return state
+
+
+@pytest.mark.parametrize('check', [False, True])
+def test_a_reports_folder_planted_as_a_link_is_refused(monkeypatch, tmp_path, check):
+    root = tmp_path / 'itot'
+    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}]))
+    elsewhere = tmp_path / 'rootonly'
+    elsewhere.mkdir(mode=0o700)
+    (elsewhere / 'keep.conf').write_text('keep\n')
+    (root / 'reports').symlink_to(elsewhere)
+    before = tree_state(elsewhere)
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z',
+                                   'mode': '0644', 'dir_mode': '0755'}, check=check)
+    assert not ok
+    assert result['msg'].startswith('refusing %s: it is a symbolic link' % (root / 'reports'))
+    assert tree_state(elsewhere) == before and oct(elsewhere.stat().st_mode & 0o777) == '0o700'
+
+
+def test_a_report_file_planted_as_a_link_is_refused(monkeypatch, tmp_path):
+    root = tmp_path / 'itot'
+    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}]))
+    (root / 'reports').mkdir()
+    victim = tmp_path / 'victim.conf'
+    victim.write_text('keep\n')
+    victim.chmod(0o600)
+    (root / 'reports' / 'audit-20261201T000000Z.json').symlink_to(victim)
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z',
+                                   'mode': '0644'})
+    assert not ok
+    assert result['msg'].startswith('refusing %s: it is a symbolic link' % (root / 'reports' / 'audit-20261201T000000Z.json'))
+    assert victim.read_text() == 'keep\n' and oct(victim.stat().st_mode & 0o777) == '0o600'
