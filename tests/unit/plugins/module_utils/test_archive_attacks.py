@@ -21,7 +21,6 @@ import stat
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.filter import archive_plan as archive_plan_module
 from ansible_collections.opswat.itot.plugins.module_utils._archive import ArchiveError, ArchiveRequest, read_cursor, write_archive
 from ansible_collections.opswat.itot.plugins.module_utils._archive_lock import ArchiveLock
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import read_period
@@ -361,12 +360,10 @@ def test_issue_reproduction_a_stray_time_is_archived_counted_warned_and_does_not
     again = write_archive(ArchiveRequest(str(tmp_path), 'admin', [entry(T0 + MINUTE, 1), stray(2)], **window))
     assert again['changed'] is False and again['entries_skipped'] == 2 and again['outside_window'] == 1
     assert '0 new, 1 already held' in again['warnings'][0]
-    # The next window still reads and archives new entries.
-    plan = archive_plan_module.archive_plan([{'results': [{'item': 'admin', 'cursor_ms': again['cursor_ms']}]}], ['admin'],
-                                            overlap=300, now_ms=T0 + 2 * HOUR)
-    assert [(item['start_time'], item['end_time']) for item in plan] == [(T0 + MINUTE - 300000, T0 + 2 * HOUR)]
+    # The next window (cursor - overlap to now: what archive_plan plans from this cursor, see
+    # tests/unit/plugins/filter/test_archive_plan_cursors.py) still reads and archives new entries.
     later = write_archive(ArchiveRequest(str(tmp_path), 'admin', [entry(T0 + MINUTE, 1), entry(T0 + 90 * MINUTE, 3)],
-                                         window_start_ms=plan[0]['start_time'], window_end_ms=plan[0]['end_time'], now=T0 + 2 * HOUR))
+                                         window_start_ms=T0 + MINUTE - 300000, window_end_ms=T0 + 2 * HOUR, now=T0 + 2 * HOUR))
     assert later['entries_written'] == 1 and later['cursor_ms'] == T0 + 90 * MINUTE and later['outside_window'] == 0
     assert later['warnings'] == []
     assert sum(check_archive(os.path.join(str(tmp_path), 'admin')).values()) == 3
@@ -397,7 +394,7 @@ def test_check_mode_counts_the_stray_entries_too(tmp_path):
     assert not os.path.exists(str(tmp_path / 'admin'))
 
 
-def test_a_cursor_already_in_the_future_is_reported_by_the_module_and_the_plan(tmp_path, monkeypatch):
+def test_a_cursor_already_in_the_future_is_reported_by_the_module(tmp_path):
     # An archive an earlier version let a stray time move (no window given: the module cannot tell).
     write_archive(ArchiveRequest(str(tmp_path), 'admin', [stray(1)], now=NOW))
     assert read_cursor(str(tmp_path), 'admin')['cursor'] == '2099-01-01T00:00:00.000Z'
@@ -405,13 +402,3 @@ def test_a_cursor_already_in_the_future_is_reported_by_the_module_and_the_plan(t
                                           window_end_ms=T0 + HOUR, now=NOW))
     assert len(result['warnings']) == 1 and 'is after the end of the window read' in result['warnings'][0]
     assert 'NOT archived here' in result['warnings'][0] and os.path.join(str(tmp_path), 'admin', 'state.json') in result['warnings'][0]
-    warned = []
-    monkeypatch.setattr(archive_plan_module.display, 'warning', warned.append)
-    hosts = [{'results': [{'item': 'admin', 'cursor_ms': 4070908800000}]}, {'results': [{'item': 'admin', 'cursor_ms': T0}]}]
-    plan = archive_plan_module.archive_plan(hosts, ['admin'], overlap=300, now_ms=T0 + HOUR)
-    assert len(warned) == 1 and '1 host(s) hold a admin cursor after the end of this run' in warned[0]
-    assert '2099-01-01T00:00:00.000Z' in warned[0]
-    assert [(item['start_time'], item['end_time']) for item in plan] == [(T0 - 300000, T0 + HOUR)]
-    # Only future cursors: the plan is one window that does not end before it starts.
-    plan = archive_plan_module.archive_plan(hosts[:1], ['admin'], overlap=300, now_ms=T0 + HOUR)
-    assert all(item['start_time'] <= item['end_time'] for item in plan) and len(warned) == 2

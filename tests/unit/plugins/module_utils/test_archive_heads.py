@@ -13,7 +13,6 @@ import os
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.filter.archive_day_disagreements import archive_day_disagreements
 from ansible_collections.opswat.itot.plugins.module_utils import _archive_heads as heads
 from ansible_collections.opswat.itot.plugins.module_utils._archive import ArchiveRequest, write_archive
 from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import chain_records, line_hash, read_manifest, state_bytes
@@ -242,22 +241,3 @@ def test_a_host_added_later_is_not_flagged_for_days_it_never_had_nor_its_partial
     assert heads.day_disagreements({'a': full, 'b': full, 'c': later}) == {}
     # ... and other groups (another category, other filters) are not compared with each other
     assert heads.day_disagreements({'a': {'g': days(day(5), day(7))}, 'b': {'h': days(day(1), day(2))}}) == {}
-
-
-def test_the_filter_groups_by_category_and_filters():
-    result = {'item': 'admin', 'days': days(day(1), day(2), day(3))}
-    other = {'item': 'admin', 'days': days(day(1), day(9), day(3))}
-    held = {'a': {'results': [result], 'filters': {}}, 'b': {'results': [result], 'filters': {}},
-            'c': {'results': [other], 'filters': {'admin': {'events': ['login']}}}}
-    assert archive_day_disagreements(held) == {}
-    held['c']['filters'] = {}
-    assert list(archive_day_disagreements(held)) == ['c']
-    assert 'tenant default, category admin' in archive_day_disagreements(held)['c'][0]
-
-
-@pytest.mark.parametrize('value', ['itot-heads.json', '/a/../heads.json', '', 3])
-def test_the_role_checks_its_heads_file_variable(value):
-    from ansible_collections.opswat.itot.plugins.filter.log_archive_problems import log_archive_problems
-    [problem] = log_archive_problems({'itot_log_archive_heads_file': value})
-    assert problem.startswith('itot_log_archive_heads_file: ') and 'absolute path on the controller' in problem
-    assert log_archive_problems({'itot_log_archive_heads_file': '/etc/ansible/itot-heads.json'}) == []
