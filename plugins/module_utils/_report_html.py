@@ -52,9 +52,12 @@ def _text(value: Any) -> str:
     return esc(value)
 
 
+def _td(value: Any, numeric: bool) -> str:
+    return '<td class="num">%s</td>' % _text(value) if numeric else '<td>%s</td>' % _text(value)
+
+
 def _row(cells: list[Any], attrs: str = '', numeric: tuple[int, ...] = ()) -> str:
-    return '<tr%s>%s</tr>' % (attrs, ''.join('<td class="num">%s</td>' % _text(cell) if index in numeric else '<td>%s</td>' % _text(cell)
-                                              for index, cell in enumerate(cells)))
+    return '<tr%s>%s</tr>' % (attrs, ''.join(_td(cell, index in numeric) for index, cell in enumerate(cells)))
 
 
 def _table(table_id: str, headers: list[str], rows: list[str], empty: str = 'None in the period.') -> str:

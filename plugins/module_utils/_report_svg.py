@@ -68,7 +68,7 @@ def day_chart(per_day: dict[str, dict[str, int]]) -> str:
     if not days:
         return '<p class="empty">No entries in the period.</p>'
     totals = [sum(per_day[category].get(day, 0) for category in categories) for day in days]
-    top = max(max(totals), 1)
+    top = max([1] + totals)
     step = max(4, min(24, 720 // len(days)))
     width, plot = max(360, 60 + step * len(days), 60 + 130 * len(categories)), 160
     body = ['<text x="4" y="14">%d</text>' % top, '<line class="axis" x1="40" y1="%d" x2="%d" y2="%d"/>' % (plot + 10, width - 10, plot + 10)]
@@ -80,9 +80,9 @@ def day_chart(per_day: dict[str, dict[str, int]]) -> str:
                 continue
             height = max(1, round(value * plot / top))
             base -= height
+            shape = (number % 6, x, base, max(step - 2, 2), height, esc(day), esc(category), value, esc(day), esc(category), value)
             body.append('<rect class="c%d" x="%d" y="%d" width="%d" height="%d" data-day="%s" data-category="%s" data-value="%d">'
-                        '<title>%s %s: %d</title></rect>' % (number % 6, x, base, max(step - 2, 2), height, esc(day), esc(category),
-                                                              value, esc(day), esc(category), value))
+                        '<title>%s %s: %d</title></rect>' % shape)
         if index == 0 or index == len(days) - 1 or (len(days) <= 14):
             body.append('<text class="tick" x="%d" y="%d">%s</text>' % (x, plot + 24, esc(day[5:])))
     body += _legend(categories, plot + 44)
@@ -94,7 +94,7 @@ def bar_chart(rows: list[tuple[str, int, str]], label: str) -> str:
     if not rows:
         return ''
     shown = rows[:MAX_BARS]
-    top = max(max(value for _name, value, _kind in shown), 1)
+    top = max([1] + [value for _name, value, _kind in shown])
     body = []
     for index, (name, value, kind) in enumerate(shown):
         y = 6 + index * 22

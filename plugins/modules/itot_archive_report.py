@@ -235,7 +235,7 @@ report:
         - C(chain) is C(holds) (the manifest's hash chain agrees with C(state.json)) or C(empty) (no manifest line yet);
           C(files_checked) the archive files read, each checked against its SHA-256 in the manifest; C(known_head) is
           C(extended) (the manifest extends the head given in O(known_heads)), C(none recorded) (O(known_heads) has none for
-          the category: every C(remove) line was checked) or C(not given) (O(known_heads) omitted).
+          the category, so every C(remove) line was checked) or C(not given) (O(known_heads) omitted).
       type: dict
       sample: {device: {chain: holds, files_checked: 2, known_head: extended}}
     webhook_errors:

@@ -143,8 +143,8 @@ def check_figures(root: ET.Element, prefix: str, part: dict) -> None:
             found = dict((cell.get('data-category'), int(text_of(cell))) for cell in row if cell.get('data-category') is not None)
             assert found == dict((category, per_day[category].get(row.get('data-day'), 0)) for category in per_day)
     section = by_id(root, prefix)
-    bars = dict(((bar.get('data-category'), bar.get('data-day')), int(bar.get('data-value')))
-                for bar in section.iter('rect') if bar.get('data-day') is not None)
+    bars = dict(((rect.get('data-category'), rect.get('data-day')), int(rect.get('data-value')))
+                for rect in section.iter('rect') if rect.get('data-day') is not None)
     assert bars == dict(((category, day), number) for category, counts in per_day.items() for day, number in counts.items())
 
     rows = body_rows(by_id(root, prefix + '-counts'))
@@ -164,11 +164,11 @@ def check_figures(root: ET.Element, prefix: str, part: dict) -> None:
     _check_table(root, prefix + '-heads', heads, ['category', 'lines', 'sha256', 'chain', 'files_checked', 'known_head'])
 
     # The charts: one bar per admin (most first) and per device, green when it came back to compliant.
-    charts = [bar for bar in section.iter('rect') if bar.get('data-label') is not None]
-    admins = [bar for bar in charts if bar.get('class') == 'warn']
-    assert [int(bar.get('data-value')) for bar in admins] == [item['count'] for item in part['failed_auth']][:30]
-    devices = [bar for bar in charts if bar.get('class') in ('good', 'bad')]
-    assert [(int(bar.get('data-value')), bar.get('class') == 'good') for bar in devices] == [
+    charts = [rect for rect in section.iter('rect') if rect.get('data-label') is not None]
+    admins = [rect for rect in charts if rect.get('class') == 'warn']
+    assert [int(rect.get('data-value')) for rect in admins] == [item['count'] for item in part['failed_auth']][:30]
+    devices = [rect for rect in charts if rect.get('class') in ('good', 'bad')]
+    assert [(int(rect.get('data-value')), rect.get('class') == 'good') for rect in devices] == [
         (item['noncompliant_events'], item['back_to_compliant']) for item in part['noncompliant_devices']][:30]
 
 

@@ -68,7 +68,7 @@ def test_hostile_names_stay_text(tmp_path):
              for row in reader.body_rows(reader.by_id(root, table)) for cell in reader.cells(row)]
     assert set(HOSTILE) <= set(names)
     # Attribute values hold them intact too (quotes escaped), never cut short into a new attribute.
-    labels = [bar.get('data-label') for bar in root.iter('rect') if bar.get('data-label')]
+    labels = [rect.get('data-label') for rect in root.iter('rect') if rect.get('data-label')]
     assert '%s <%s>' % (HOSTILE[2], HOSTILE[2]) in labels
     assert [row.get('data-event') for row in reader.body_rows(reader.by_id(root, 'all-counts'))].count(HOSTILE[1]) == 1
     assert report['verification']['admin']['known_head'] == 'none recorded'
