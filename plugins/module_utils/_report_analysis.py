@@ -74,6 +74,13 @@ class HeadCheck:
         known = self.known.get(category) or {'lines': 0, 'sha256': '0' * 64}
         return head_problems(lines, parse_manifest(lines)[0], known, self.retention_days, self.now)
 
+    def known_head(self, category: str) -> str:
+        """What the chain was held to beyond its own state.json: 'extended' (the head recorded off the host), 'none recorded'
+        (heads were given, none for this category: every remove line checked), 'not given' (no heads given)."""
+        if self.known is None:
+            return 'not given'
+        return 'extended' if self.known.get(category) else 'none recorded'
+
 
 def _live_records(cat_dir: str, category: str, heads: HeadCheck | None = None) -> dict[str, dict[str, Any]]:
     """The live files of a folder whose chain holds and which no write is pending in (under its shared lock)."""
@@ -242,6 +249,12 @@ def _webhook_findings(items: list[Timed]) -> tuple[int, dict[str, Any]]:
     return noncompliant, {'total': len(errors), 'by_code': dict(sorted(by_code.items())), 'events': errors}
 
 
+def _per_day(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
+    """Per category, the entries of each UTC day (YYYY-MM-DD) that has any, oldest day first."""
+    return dict((category, dict(sorted(Counter(format_iso(moment)[:10] for moment, _entry in items).items())))
+                for category, items in entries_by_category.items())
+
+
 def analyse(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
     """Counts and findings from the period's entries of each category (each list oldest first)."""
     noncompliant, deleted_user = _device_findings(entries_by_category.get('device', []))
@@ -249,6 +262,7 @@ def analyse(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
     webhook_noncompliant, webhook_errors = _webhook_findings(entries_by_category.get('webhook', []))
     return {
         'counts': _counts(entries_by_category),
+        'entries_per_day': _per_day(entries_by_category),
         'summary': {
             'failed_auth': sum(item['count'] for item in failed_auth),
             'noncompliant_devices': len(noncompliant),
@@ -261,6 +275,12 @@ def analyse(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
         'deleted_user_devices': deleted_user,
         'webhook_errors': webhook_errors,
     }
+
+
+def _verification(heads: HeadCheck, category: str, files_checked: int) -> dict[str, Any]:
+    """What was checked of a category before its entries were counted (a report is only written when all of it held)."""
+    return {'chain': 'holds' if heads.found[category]['lines'] else 'empty', 'files_checked': files_checked,
+            'known_head': heads.known_head(category)}
 
 
 def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, generated_ms: int,
@@ -277,22 +297,20 @@ def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, g
         if category not in CATEGORIES:
             raise ArchiveError('categories must be among %s, got %r' % (allowed(CATEGORIES), category))
     by_category = {}
-    files_read = 0
+    files_read = {}
     undated = {}
     for category in categories:
-        items, read, held = read_period(root, category, start_ms, end_ms, lock_timeout, heads)
-        by_category[category] = items
-        files_read += read
-        undated[category] = held
+        by_category[category], files_read[category], undated[category] = read_period(root, category, start_ms, end_ms, lock_timeout, heads)
     report = {
         'generated': format_iso(generated_ms),
         'archive': root,
         'period': {'start': format_iso(start_ms), 'end': format_iso(end_ms), 'start_ms': start_ms, 'end_ms': end_ms},
         'categories': list(categories),
         'entries_total': sum(len(items) for items in by_category.values()),
-        'files_read': files_read,
+        'files_read': sum(files_read.values()),
         'undated_entries': undated,
         'heads': dict((category, heads.found[category]) for category in categories),
+        'verification': dict((category, _verification(heads, category, files_read[category])) for category in categories),
     }
     report.update(analyse(by_category))
     return report

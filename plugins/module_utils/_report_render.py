@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The compliance report on disk: Markdown tables a person reads, and the JSON and Markdown files written atomically.
+"""The compliance report on disk: Markdown tables a person reads, and the JSON, Markdown and HTML files written atomically.
 
-For internal collection use only.  The report's content is _report_analysis.py's job.
+For internal collection use only.  The report's content is _report_analysis.py's job; its HTML page _report_html.py's.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import AttrSetter, guarded_attrs
 from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import atomic_write_in, make_dirs, os_reason, read_bytes
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
+from ansible_collections.opswat.itot.plugins.module_utils._report_html import render_html
 
 
 def _cell(value: Any) -> str:
@@ -93,9 +94,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     return '\n'.join(lines).rstrip('\n') + '\n'
 
 
-def report_paths(dest: str, stamp: str) -> tuple[str, str]:
+def report_paths(dest: str, stamp: str) -> tuple[str, str, str]:
     base = os.path.join(dest, 'audit-%s' % stamp)
-    return base + '.json', base + '.md'
+    return base + '.json', base + '.md', base + '.html'
 
 
 def _holds(dest: str, name: str, data: bytes) -> bool:
@@ -103,25 +104,29 @@ def _holds(dest: str, name: str, data: bytes) -> bool:
     return read_bytes(dest, name) == data
 
 
-def write_report(dest: str, stamp: str, report: dict[str, Any], apply_attrs: AttrSetter, check_mode: bool) -> tuple[bool, str, str]:
-    """(changed, json path, markdown path): both files written atomically unless they already hold the same bytes.
+def write_report(dest: str, stamp: str, report: dict[str, Any], apply_attrs: AttrSetter,
+                 check_mode: bool) -> tuple[bool, str, str, str]:
+    """(changed, json path, markdown path, html path): each file written atomically unless it already holds the same bytes.
 
     ``dest`` (by default ``{dir}/reports``) may sit in a folder the archive's owner can write: a link planted at
     ``dest`` or at a report's name is refused (ArchiveError naming it), never written through or chowned.
     """
-    json_path, markdown_path = report_paths(dest, stamp)
+    json_path, markdown_path, html_path = report_paths(dest, stamp)
     wanted = [(json_path, (json.dumps(report, indent=2, ensure_ascii=False) + '\n').encode('utf-8')),
-              (markdown_path, render_markdown(report).encode('utf-8'))]
+              (markdown_path, render_markdown(report).encode('utf-8')),
+              (html_path, render_html(report).encode('utf-8'))]
     changed = False
     if not os.path.lexists(dest):
         if check_mode:
-            return True, json_path, markdown_path
+            return True, json_path, markdown_path, html_path
         changed = make_dirs(dest, apply_attrs)
     attrs = guarded_attrs(dest, apply_attrs)
     changed = attrs(dest, True) or changed
-    for path, data in wanted:
+    # Every name is looked at before any is written: a link planted at any of them leaves no new file beside it.
+    held = [_holds(dest, os.path.basename(path), data) for path, data in wanted]
+    for (path, data), same in zip(wanted, held):
         name = os.path.basename(path)
-        if _holds(dest, name, data):
+        if same:
             changed = attrs(path, False) or changed
             continue
         changed = True
@@ -130,4 +135,4 @@ def write_report(dest: str, stamp: str, report: dict[str, Any], apply_attrs: Att
                 atomic_write_in(dest, name, data, attrs)
             except OSError as exc:
                 raise ArchiveError('cannot write the report %s: %s; no partial report was left' % (path, os_reason(exc))) from exc
-    return changed, json_path, markdown_path
+    return changed, json_path, markdown_path, html_path

@@ -21,7 +21,13 @@ description:
     time in the period, and whether a later C(compliant) event brought them back); the webhook
     C(status_changed_to_non_compliant) events; failed admin logins (admin C(failed_auth) events) per admin; the devices whose
     agent a local user removed (device C(deleted_user) events); and the webhook calls answered with an HTTP code of 400 or more.
-  - It is written as C({dest}/audit-{YYYYMMDDTHHMMSSZ}.json) (pretty JSON) with a Markdown twin C(audit-{...}.md) beside it.
+  - It is written as C({dest}/audit-{YYYYMMDDTHHMMSSZ}.json) (pretty JSON) with a Markdown twin C(audit-{...}.md) and an HTML
+    twin C(audit-{...}.html) beside it. The HTML page is self-contained for an auditor who opens it offline (tables and inline
+    SVG charts of entries per day per category, failed admin logins per admin, devices that went non-compliant and whether they
+    came back, chain heads and what was verified); it holds no script, loads no external asset or font, and shows the JSON's
+    figures. Every text taken from the entries (admin and device names, ...) is HTML-escaped.
+  - A file that already holds the same bytes is left untouched; C(changed) is true when any of the three is (or, in check mode,
+    would be) written, or its attributes changed.
 options:
   dir:
     description:
@@ -119,7 +125,7 @@ EXAMPLES = r"""
 - name: Fail when too many admin logins failed
   ansible.builtin.assert:
     that: audit.report.summary.failed_auth <= 5
-    fail_msg: "{{ audit.report.summary.failed_auth }} failed admin logins, see {{ audit.markdown_path }}"
+    fail_msg: "{{ audit.report.summary.failed_auth }} failed admin logins, see {{ audit.html_path }}"
 """
 
 RETURN = r"""
@@ -133,6 +139,12 @@ markdown_path:
   returned: always
   type: str
   sample: /var/log/itot/reports/audit-20261129T080000Z.md
+html_path:
+  description:
+    - The self-contained HTML twin of RV(json_path) (tables and inline SVG charts, no script, no external asset).
+  returned: always
+  type: str
+  sample: /var/log/itot/reports/audit-20261129T080000Z.html
 problems:
   description: When the manifest's chain is broken, what is wrong (C(kind), C(file), C(line), C(detail)).
   returned: failure
@@ -177,6 +189,10 @@ report:
       description: Per category, C(total) entries in the period and C(events), the count per event name.
       type: dict
       sample: {admin: {total: 3, events: {failed_auth: 2, login: 1}}}
+    entries_per_day:
+      description: Per category, the entries of each UTC day (C(YYYY-MM-DD)) of the period that has any, oldest day first.
+      type: dict
+      sample: {admin: {'2026-11-28': 2, '2026-11-29': 1}, device: {}}
     summary:
       description:
         - Totals for thresholds. C(failed_auth) is the number of failed_auth events, C(noncompliant_devices) the number of
@@ -213,6 +229,15 @@ report:
         - Kept with the report on the controller, it is what a later manifest must extend.
       type: dict
       sample: {device: {lines: 12, sha256: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195}}
+    verification:
+      description:
+        - Per category, what was checked before its entries were counted (a report is written only when all of it held).
+        - C(chain) is C(holds) (the manifest's hash chain agrees with C(state.json)) or C(empty) (no manifest line yet);
+          C(files_checked) the archive files read, each checked against its SHA-256 in the manifest; C(known_head) is
+          C(extended) (the manifest extends the head given in O(known_heads)), C(none recorded) (O(known_heads) has none for
+          the category, so every C(remove) line was checked) or C(not given) (O(known_heads) omitted).
+      type: dict
+      sample: {device: {chain: holds, files_checked: 2, known_head: extended}}
     webhook_errors:
       description: C(total), C(by_code) (count per HTTP code) and C(events) (C(time), C(device_id), C(device_name), C(event), C(code)).
       type: dict
@@ -246,8 +271,9 @@ def run(module: AnsibleModule) -> dict[str, Any]:
         start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
         heads = HeadCheck(params['known_heads'], params['retention_days'], now)
         report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'], heads)
-        changed, json_path, markdown_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module), module.check_mode)
-    return dict(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path)
+        changed, json_path, markdown_path, html_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module),
+                                                                    module.check_mode)
+    return dict(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path, html_path=html_path)
 
 
 def main() -> None:

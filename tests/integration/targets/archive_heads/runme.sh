@@ -80,6 +80,9 @@ for h in archive_a archive_b; do for c in admin device; do
 done; done
 grep -q '"heads"' "$(find "$ITOT_WORK/a/reports" -name 'audit-*.json' | sort | tail -n 1)" || fail "the report holds no heads"
 grep -q "## Chain heads" "$(find "$ITOT_WORK/a/reports" -name 'audit-*.md' | sort | tail -n 1)" || fail "the Markdown report holds no heads"
+html=$(find "$ITOT_WORK/a/reports" -name 'audit-*.html' | sort | tail -n 1)
+grep -q 'id="all-heads"' "$html" || fail "the HTML report holds no heads"
+if grep -Eqi '<script|https?://' "$html"; then fail "the HTML report holds a script or an outside reference"; fi
 cp "$ITOT_WORK/a/device/state.json" "$ITOT_WORK/state-before.json"
 
 step "an honest second run with new entries passes and advances the head"

@@ -19,6 +19,8 @@ import pytest
 from ansible_collections.opswat.itot.plugins.module_utils import _archive_fs
 from ansible_collections.opswat.itot.plugins.module_utils._archive import ArchiveRequest, write_archive
 from ansible_collections.opswat.itot.plugins.modules import itot_archive_report
+from ansible_collections.opswat.itot.tests.unit.plugins import report_html_reader as reader
+from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import ACCESS_TOKEN
 from ansible_collections.opswat.itot.tests.unit.plugins.module_runner import run_module
 
 
@@ -333,3 +335,85 @@ def test_a_report_file_planted_as_a_link_is_refused(monkeypatch, tmp_path):
     assert not ok
     assert result['msg'].startswith('refusing %s: it is a symbolic link' % (root / 'reports' / 'audit-20261201T000000Z.json'))
     assert victim.read_text() == 'keep\n' and oct(victim.stat().st_mode & 0o777) == '0o600'
+
+
+# --- the HTML twin ----------------------------------------------------------------------------------------------
+
+def test_the_html_twin_shows_the_json_figures(monkeypatch, tmp_path, generated):
+    root, data = generated
+    dest = str(tmp_path / 'reports')
+    ok, result = run(monkeypatch, args_for(root, data, dest=dest))
+    assert ok, result
+    assert result['html_path'] == os.path.join(dest, 'audit-20261201T080000Z.html')
+    assert sorted(os.listdir(dest)) == ['audit-20261201T080000Z.html', 'audit-20261201T080000Z.json', 'audit-20261201T080000Z.md']
+    with open(result['json_path']) as stream:
+        report = json.load(stream)
+    with open(result['html_path'], encoding='utf-8') as stream:
+        page = reader.read(stream.read())  # strict parse, and no script or outside reference
+    # Entries per day per category, computed here from the generated entries: the analysis' new figure.
+    inside = dict((category, [ms for ms, _item in items if period_of(data)[0] <= ms <= period_of(data)[1]]) for category, items in data.items())
+    assert report['entries_per_day'] == dict((category, dict(sorted(Counter(iso_ms(ms)[:10] for ms in times).items())))
+                                             for category, times in inside.items())
+    assert len(set(day for days in report['entries_per_day'].values() for day in days)) >= 2
+    assert report['verification'] == dict((category, {'chain': 'holds', 'files_checked': report['verification'][category]['files_checked'],
+                                                      'known_head': 'not given'}) for category in report['categories'])
+    assert sum(item['files_checked'] for item in report['verification'].values()) == report['files_read']
+    assert [section.get('id') for section in page.iter('section')] == ['all']
+    reader.check_figures(page, 'all', report)
+    assert reader.text_of(reader.by_id(page, 'report')).count(report['period']['start']) == 1
+
+    # Same report again: all three files are left alone; a missing HTML twin alone is written again, byte for byte.
+    with open(result['html_path'], 'rb') as stream:
+        first = stream.read()
+    before = os.stat(result['html_path']).st_mtime_ns
+    ok, again = run(monkeypatch, args_for(root, data, dest=dest))
+    assert ok and again['changed'] is False and os.stat(result['html_path']).st_mtime_ns == before
+    os.unlink(result['html_path'])
+    ok, again = run(monkeypatch, args_for(root, data, dest=dest), check=True)
+    assert ok and again['changed'] is True and not os.path.exists(result['html_path'])
+    ok, again = run(monkeypatch, args_for(root, data, dest=dest))
+    assert ok and again['changed'] is True
+    with open(result['html_path'], 'rb') as stream:
+        assert stream.read() == first
+
+
+def test_check_mode_writes_no_html(monkeypatch, tmp_path, generated):
+    root, data = generated
+    dest = tmp_path / 'reports'
+    dest.mkdir()
+    ok, result = run(monkeypatch, args_for(root, data, dest=str(dest)), check=True)
+    assert ok and result['changed'] is True and result['html_path'] == str(dest / 'audit-20261201T080000Z.html')
+    assert os.listdir(str(dest)) == []
+
+
+def test_no_secret_reaches_the_html(monkeypatch, tmp_path):
+    """Only the report's figures and names are rendered: a token echoed in an entry's other fields stays out."""
+    root = tmp_path / 'itot'
+    leak = 'https://itot.example/api?access_token=%s' % ACCESS_TOKEN
+    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'failed_auth', 'admin_name': 'Ann',
+                                                       'details': leak}]))
+    write_archive(ArchiveRequest(str(root), 'webhook', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'added', 'device_id': 'd1',
+                                                         'response_code': 500, 'response_body': leak, 'url': leak}]))
+    monkeypatch.setenv('ITOT_ACCESS_TOKEN', ACCESS_TOKEN)
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin', 'webhook'], 'name_time': '20261201T000000Z',
+                                   'period_start_ms': 1795935600000, 'period_end_ms': 1795935600000})
+    assert ok and result['report']['summary'] == {'failed_auth': 1, 'noncompliant_devices': 0, 'deleted_user': 0, 'webhook_errors': 1}
+    with open(result['html_path'], encoding='utf-8') as stream:
+        text = stream.read()
+    reader.check_figures(reader.read(text), 'all', result['report'])
+    assert ACCESS_TOKEN not in text and 'itot.example' not in text
+
+
+def test_an_html_twin_planted_as_a_link_is_refused_before_any_file_is_written(monkeypatch, tmp_path):
+    root = tmp_path / 'itot'
+    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}]))
+    (root / 'reports').mkdir()
+    victim = tmp_path / 'victim.conf'
+    victim.write_text('keep\n')
+    victim.chmod(0o600)
+    (root / 'reports' / 'audit-20261201T000000Z.html').symlink_to(victim)
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z', 'mode': '0644'})
+    assert not ok
+    assert result['msg'].startswith('refusing %s: it is a symbolic link' % (root / 'reports' / 'audit-20261201T000000Z.html'))
+    assert victim.read_text() == 'keep\n' and oct(victim.stat().st_mode & 0o777) == '0o600'
+    assert os.listdir(str(root / 'reports')) == ['audit-20261201T000000Z.html']
