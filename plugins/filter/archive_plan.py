@@ -25,11 +25,11 @@ description:
   - Used by the M(opswat.itot.itot_archive)-based role C(opswat.itot.log_archive) to read the API once for all hosts.
   - For each category, the run starts at the oldest host cursor minus O(overlap) seconds; a host without an archive
     starts at O(initial_lookback). The run ends at O(now_ms). The window is cut into slices of at most O(slice_seconds),
-    oldest first, each with a readable label. No slice ends before it starts: a start after O(now_ms) is planned as
+    oldest first, each with a readable label. No slice ends before it starts; a start after O(now_ms) is planned as
     O(now_ms).
   - A host cursor after O(now_ms) (an entry stamped in the future moved it there, before
     M(opswat.itot.itot_archive) stopped letting an entry outside its window move the cursor) is reported
-    with one warning per category, naming the newest such cursor: those hosts take every entry older than their cursor
+    with one warning per category, naming the newest such cursor; those hosts take every entry older than their cursor
     minus the overlap as archived until the cursor is set back (see the archive guide). The plan itself is unchanged by
     it (it starts at the oldest cursor of all hosts).
 options:

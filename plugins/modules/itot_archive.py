@@ -62,8 +62,8 @@ options:
     description:
       - End of the time window (epoch ms) the O(entries) were read for; must not be before O(window_start_ms).
       - Entries stamped outside O(window_start_ms)..O(window_end_ms) are archived but do not move the cursor (see RV(outside_window)).
-      - When the host's cursor is already after it (an earlier version let a future-stamped entry move it), the module warns:
-        the window's entries before the cursor minus O(overlap) are taken as archived.
+      - When the host's cursor is already after it (an earlier version let a future-stamped entry move it), the module warns
+        that the window's entries before the cursor minus O(overlap) are taken as archived.
     type: int
   overlap:
     description:
