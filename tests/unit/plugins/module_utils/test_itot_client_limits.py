@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The client's bounds on a hostile server's answers (issue 13): the whole request's time, the size of an answer,
-JSON nested too deep; over a real socket (a tiny local server) where the socket is the point, else the fake API."""
+JSON nested too deep (over a real socket, a tiny local server, where the socket is the point; else the fake API);
+pages that repeat, bring too little or never end; entries that are not objects."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ import time
 
 import pytest
 
-from ansible_collections.opswat.itot.plugins.module_utils import _http
+from ansible_collections.opswat.itot.plugins.module_utils import _http, _limits, _paging
 from ansible_collections.opswat.itot.plugins.module_utils._answer import CHUNK_BYTES, TooDeep, parse_json
 from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient
-from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, ItotError, RetryError
+from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, ItotError, PaginationError, RetryError
 from ansible_collections.opswat.itot.plugins.module_utils._options import OptionAdapter, connection_settings
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
-from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import MAX_ANSWER_BYTES
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
+    MAX_ANSWER_BYTES,
+    MAX_ENTRIES_PER_WINDOW,
+    PAGE_SLACK,
+)
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import ACCESS_TOKEN, iso_ms, status_answer
 
 NOW = 1795939200000
@@ -187,3 +192,117 @@ def test_a_deep_error_answer_is_still_an_error(api, make_client, make_query):
     assert err.value.message.startswith("The IT-OT Access API rejected the logs request for category 'device' "
                                         "(HTTP 400 Bad Request): {")
     assert len(err.value.message) < 500
+
+
+# --- pages that never end ---------------------------------------------------------------------------------------
+
+WINDOW = "the window 2026-11-29T06:59:59.999Z .. 2026-11-29T08:00:00.001Z"
+
+
+@pytest.fixture
+def short_cap(monkeypatch):
+    """A page cap of 60: a walk these bounds do not stop ends within a second, failing its test, instead of hanging."""
+    monkeypatch.setattr(_paging, 'MAX_PAGES_PER_WINDOW', 60)
+
+
+def fails(client, query, error=PaginationError):
+    with pytest.raises(error) as err:
+        client.fetch(query)
+    assert_clean(err.value.message)
+    assert 'p-' not in err.value.message  # no pagination token either
+    return err.value.message
+
+
+@pytest.mark.parametrize('reading', ['token406', 'token200', 'token413'])
+def test_a_page_repeated_under_a_new_token_stops_the_walk(api, make_client, make_query, short_cap, reading):
+    api.reading, api.endless = reading, 'repeat'
+    api.add_many('device', [NOW - 1000 * i for i in range(12)])
+    message = fails(make_client(), make_query(start_time='-1h', page_size=5))
+    assert message == ("The IT-OT Access API kept offering more pages for category 'device' in %s: page 2 repeats "
+                       "page 1 under a new pagination token: the server hands out the same entries again, so following "
+                       "it would double them; giving up" % WINDOW)
+    assert len(api.bodies) == 2
+
+
+def test_a_run_of_one_identical_entry_may_fill_pages_alike(api, make_client, make_query, short_cap):
+    # Exact duplicates are real events: [A] [A] [A] [B] with page_size 1 are four honest pages.
+    for ms, seq in ((NOW - 5000, 0), (NOW - 5000, 0), (NOW - 5000, 0), (NOW - 4000, 1)):
+        api.add('device', ms, seq=seq, device_id='dev-1', device_name='host-1')
+    result = make_client().fetch(make_query(start_time='-1h', page_size=1))
+    assert [entry['seq'] for entry in result.logs] == [0, 0, 0, 1]
+
+
+def test_a_run_of_one_entry_repeated_forever_stops(api, make_client, make_query, short_cap):
+    api.endless = 'repeat'
+    api.add('device', NOW - 5000)
+    message = fails(make_client(), make_query(start_time='-1h', page_size=1))
+    assert 'page 7 repeats page 6 under a new pagination token' in message
+    assert len(api.bodies) == 1 + 1 + PAGE_SLACK
+
+
+@pytest.mark.parametrize('endless, requests, entries', [('sparse', 1 + PAGE_SLACK, 1 + PAGE_SLACK),
+                                                        ('empty', PAGE_SLACK, 0)])
+def test_pages_that_bring_too_little_stop_the_walk(api, make_client, make_query, short_cap, endless, requests,
+                                                   entries):
+    api.endless = endless
+    message = fails(make_client(), make_query(start_time='-1h', page_size=100))
+    needed = -(-entries // 100) + PAGE_SLACK
+    assert message == ("The IT-OT Access API kept offering more pages for category 'device' in %s: %d requests brought "
+                       "%d entries, and it offers more: %d entries need at most ceil(entries / page_size=100) + %d = %d "
+                       "requests; giving up" % (WINDOW, requests, entries, entries, PAGE_SLACK, needed))
+    assert len(api.bodies) == requests
+
+
+def test_fresh_full_pages_forever_stop_at_the_entries_cap(api, make_client, make_query, short_cap, monkeypatch):
+    monkeypatch.setattr(_limits, 'MAX_ENTRIES_PER_WINDOW', 1000)
+    api.endless = 'fresh'
+    message = fails(make_client(), make_query(start_time='-1h', page_size=100))
+    assert message == ("The IT-OT Access API kept offering more pages for category 'device' in %s: more than 1000 "
+                       "entries (the most one window is read for) after 11 requests, and it still offers more; giving "
+                       "up. If the tenant holds that many, read narrower windows (max_window, or a shorter "
+                       "start_time..end_time)" % WINDOW)
+    assert len(api.bodies) == 11
+
+
+def test_the_entries_cap_is_a_hundred_thousand_and_ends_a_fresh_server_in_bounded_time(api, make_client,
+                                                                                         make_query):
+    assert MAX_ENTRIES_PER_WINDOW == 100000 and _paging.MAX_PAGES_PER_WINDOW == 10000 and PAGE_SLACK == 5
+    api.endless = 'fresh'
+    started = time.monotonic()
+    message = fails(make_client(), make_query(start_time='-1h', page_size=100))
+    assert 'more than 100000 entries (the most one window is read for) after 1001 requests' in message
+    assert len(api.bodies) == 1001 and time.monotonic() - started < 60
+
+
+def test_honest_pages_are_unaffected(api, make_client, make_query):
+    for reading in ('token406', 'token200', 'token413'):
+        api.reading = reading
+        api.store.clear()
+        api.add_many('device', [NOW - 100000 + i for i in range(1000)])
+        before = len(api.bodies)
+        result = make_client().fetch(make_query(start_time='-1h', page_size=10))
+        assert len(result.logs) == 1000
+        assert len(api.bodies) - before == 100 + (reading == 'token413')  # a 413 past the last page
+
+
+# --- entries that are not objects -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('odd, kind', [('oops', 'a string'), (42, 'a number'), (None, 'null'), ([1], 'an array'),
+                                       (True, 'a boolean')])
+def test_an_entry_that_is_not_an_object_is_refused_naming_where(api, make_client, make_query, odd, kind):
+    api.add_many('device', [NOW - 1000 * i for i in range(12)])
+    api.odd_entries, api.odd_at = [odd], 2
+    client = make_client()
+    message = fails(client, make_query(start_time='-1h', page_size=5, max_results=3), ApiError)
+    assert message == ("The IT-OT Access API answered an entry that is not a JSON object for category 'device' in %s: "
+                       "request 1 of that window, entry 3 of 6 is %s; an entry is an object (the archive keeps nothing "
+                       "else), so the answer is refused rather than the entry dropped or passed on" % (WINDOW, kind))
+
+
+def test_an_odd_entry_on_a_later_page_names_its_request(api, make_client, make_query):
+    api.add_many('device', [NOW - 1000 * i for i in range(12)])
+    api.queue = [status_answer(406, {'data': [{'timestamp': NOW - 1000, 'seq': 0}], 'token': 'p-1'}),
+                 status_answer(200, {'data': [{'timestamp': NOW - 900, 'seq': 1}, 'oops'], 'token': ''})]
+    message = fails(make_client(), make_query(age=600), ApiError)
+    assert ("for category 'device' in the window of the last 600 s (age): request 2 of that window, entry 2 of 2 is a "
+            "string" in message)
