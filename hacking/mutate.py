@@ -38,6 +38,9 @@ T_WALK = ['tests/unit/plugins/module_utils/test_itot_client_walk.py',
           'tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
 T_TOKENS = ['tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
 T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
+ANSWER = 'plugins/module_utils/_answer.py'
+LIMITS = 'plugins/module_utils/_limits.py'
+T_LIMITS = ['tests/unit/plugins/module_utils/test_itot_client_limits.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -175,6 +178,35 @@ MUTATIONS = [
      '            while index < len(items) and items[index][0] == point.after_us and same < point.same:\n',
      '            while index < len(items) and items[index][0] == point.after_us and same <= point.same:\n',
      T_WALK, 'a resumed walk skips one entry too many of the millisecond it stopped in'),
+    # --- the client's bounds on a hostile server (issue 13) -------------------------------------------------------
+    ('deadline-watchdog-idle', ANSWER,
+     '                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)\n',
+     '                pass\n',
+     T_LIMITS, 'timeout is per socket read again: a server dripping its answer holds a request for as long as it likes'),
+    ('answer-cap-ignored', ANSWER,
+     '            if size > cap:\n',
+     '            if False:\n',
+     T_LIMITS, 'an answer of any size is read whole into memory'),
+    ('deep-json-recursion', ANSWER,
+     '    except RecursionError:\n',
+     '    except KeyError:\n',
+     T_LIMITS, 'JSON nested too deep ends the task with a bare RecursionError instead of being retried'),
+    ('repeated-page-followed', LIMITS,
+     "        if earlier != self._pages - 1 or self._run > PAGE_SLACK or any(entry != data[0] for entry in data):\n",
+     "        if False:\n",
+     T_LIMITS, 'a page repeated under a new token is kept again and again: its entries doubled until a page cap'),
+    ('requests-beyond-entries', LIMITS,
+     '        if self._pages + 1 > needed:\n',
+     '        if False:\n',
+     T_LIMITS, 'pages that bring one entry, or none, under new tokens are followed 10,000 times'),
+    ('entries-cap-ignored', LIMITS,
+     '        if self._entries > MAX_ENTRIES_PER_WINDOW:\n',
+     '        if False:\n',
+     T_LIMITS, 'a server handing out fresh full pages forever is followed for 10,000 pages (a million entries)'),
+    ('odd-entry-passed-on', LIMITS,
+     '        if not isinstance(entry, dict):\n',
+     '        if False:\n',
+     T_LIMITS, 'an entry that is not an object reaches the role, whose archive task fails with a generic message'),
 ]
 
 

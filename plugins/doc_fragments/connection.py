@@ -52,7 +52,10 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for each HTTP request (connect and read), a number more than V(0) and at most V(3600).
+      - Seconds one HTTP request may take in all, from connecting to the last byte of the answer, a number more than
+        V(0) and at most V(3600). A server that sends its answer slowly (however often a byte comes) is cut off when
+        the time is up, and the request counts as failed (it is retried, see O(max_retries)).
+      - An answer larger than 20 MiB is refused without being read whole, and not retried.
     type: raw
     default: 30
   max_retries:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, Transport
+from ansible_collections.opswat.itot.plugins.module_utils._limits import ObjectsOnly
 from ansible_collections.opswat.itot.plugins.module_utils._options import ConnectionSettings
 from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget
@@ -71,13 +72,17 @@ class LogsClient:
         self._transport.close()
 
     def iter_entries(self, query: LogQuery) -> LogWalk:
-        """Every entry of the query, once, oldest first (a lazy iterator, see LogWalk)."""
+        """Every entry of the query, once, oldest first (a lazy iterator, see LogWalk), as the API gave it."""
         return LogWalk(query, self._transport.post_logs, self._limit)
 
     def fetch(self, query: LogQuery) -> LogsResult:
-        """The entries of the query, at most ``max_results`` of them, and the token to get the rest."""
+        """The entries of the query, at most ``max_results`` of them, and the token to get the rest.
+
+        An answer holding an entry that is not a JSON object is refused (ApiError naming category, window and
+        position): the module's and the lookup's entries are objects, as the archive needs them.
+        """
         before = self.api_requests
-        walk = self.iter_entries(query)
+        walk = LogWalk(query, ObjectsOnly(self._transport.post_logs), self._limit)
         logs = []
         next_token = None
         for entry in walk:

@@ -7,8 +7,9 @@ use only.
 
 ``Transport.post_logs(body)`` sends one logs request and returns its ``Page`` (HTTP 200 or 406), getting and renewing
 the access token (in the query or an ``Authorization`` header; OAuth client credentials), pacing it with the shared
-``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``). Every other answer is an
-``ItotError`` whose message holds no URL, token or secret. What the pages mean is the walk's business (_paging.py, _walk.py).
+``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``). Each request ends within
+``timeout`` seconds, connect to last byte, and reads no answer larger than ``MAX_ANSWER_BYTES`` (_answer.py). Every
+other answer is an ``ItotError`` whose message holds no URL, token or secret. What the pages mean is the walk's business (_paging.py, _walk.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ansible_collections.opswat.itot.plugins.module_utils._answer import (
+    AnswerTooLarge,
+    Deadline,
+    DeadlinePassed,
+    TooDeep,
+    parse_json,
+    read_body,
+    size_text,
+)
 from ansible_collections.opswat.itot.plugins.module_utils._errors import (
     ApiError,
     AuthenticationError,
@@ -33,7 +43,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import (
 )
 from ansible_collections.opswat.itot.plugins.module_utils._options import ConnectionSettings
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget, connection_identity
-from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import LOGS_PATH, TOKEN_PATH
+from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import LOGS_PATH, MAX_ANSWER_BYTES, TOKEN_PATH
 
 try:
     import requests
@@ -118,6 +128,11 @@ def parse_retry_after(value: str | None, now: float, cap: float) -> float | None
     return min(max(seconds, 0.0), cap)
 
 
+def _why(exc: ValueError) -> str:
+    """`` (JSON nested too deep to parse)`` for an answer too deep to parse; nothing for other malformed ones."""
+    return ' (%s)' % exc if isinstance(exc, TooDeep) else ''
+
+
 @dataclass(frozen=True)
 class _Retry:
     """An attempt worth repeating (a connection error, a 5xx, a 429, a malformed answer), and why."""
@@ -192,8 +207,8 @@ class Transport:
                 auth: dict[str, Any] = {'headers': {'Authorization': 'Bearer %s' % self._token}}
             else:
                 auth = {'params': {'access_token': self._token}}
-            send = functools.partial(self._session.post, self._logs_url, json=body, timeout=self.settings.timeout,
-                                     verify=self.settings.verify, allow_redirects=False, **auth)
+            send = functools.partial(self._session.post, self._logs_url, json=body, verify=self.settings.verify,
+                                     allow_redirects=False, **auth)
             answer = self._send(what, send, functools.partial(self._accept_logs, category=category), paced=True)
             if not isinstance(answer, _Unauthorized):
                 return answer
@@ -221,8 +236,8 @@ class Transport:
         if not self.settings.has_client_credentials:
             raise AuthenticationError('Authentication to the IT-OT Access API failed: no access_token, and no '
                                       'client_id and client_secret to get one')
-        send = functools.partial(self._session.post, self._token_url, data=form, timeout=self.settings.timeout,
-                                 verify=self.settings.verify, allow_redirects=False)
+        send = functools.partial(self._session.post, self._token_url, data=form, verify=self.settings.verify,
+                                 allow_redirects=False)
         token = self._send('Token request', send, self._accept_token, paced=False)
         self._accepted = 0
         self._scrub.add(token)
@@ -244,22 +259,35 @@ class Transport:
                                  status=answer.status, attempts=attempts)
             self._sleep(self._retry_wait(answer, attempts))
 
-    def _attempt(self, what: str, send: Callable[[], Any], accept: Callable[[Any], Any], paced: bool) -> Any:
-        """One request (paced when ``paced``): what ``accept`` makes of the answer, or a ``_Retry`` when none came."""
+    def _attempt(self, what: str, send: Callable[..., Any], accept: Callable[[Any], Any], paced: bool) -> Any:
+        """One request (paced when ``paced``): what ``accept`` makes of the answer, or a ``_Retry`` when none came.
+
+        The request has ``timeout`` seconds in all, from connecting to the answer's last byte: the connect and each
+        read of the status line and headers wait at most that long, and the body is read against what is left.
+        """
         stamp = None
         if paced:
             stamp = self.budget.reserve()
             self.api_requests += 1
+        deadline = Deadline(self.settings.timeout)
         try:
             try:
                 with warnings.catch_warnings():
                     if not self.settings.validate_certs:
                         warnings.simplefilter('ignore', InsecureRequestWarning)
-                    response = send()
+                    response = send(timeout=self.settings.timeout, stream=True)
+                    read_body(response, deadline, MAX_ANSWER_BYTES)
             finally:
                 if stamp is not None:
                     self.budget.settle(stamp)
             return accept(response)
+        except DeadlinePassed:
+            return _Retry('no whole answer within timeout=%g s (the time one request may take, connect to last '
+                          'byte)' % self.settings.timeout)
+        except AnswerTooLarge as exc:
+            said = ' (its Content-Length says %d bytes)' % exc.declared if exc.declared is not None else ''
+            raise ApiError('%s failed: the answer is larger than %s%s, the most the client reads of one answer '
+                           '(MAX_ANSWER_BYTES); refused' % (what, size_text(exc.cap), said)) from None
         except requests.exceptions.SSLError as exc:
             raise ApiError('%s failed: %s' % (what, describe_exception(exc, self._scrub))) from None
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
@@ -305,9 +333,9 @@ class Transport:
     def _page(self, response: Any, status: int) -> Page | _Retry:
         """A 200 or 406 answer as a ``Page``; a ``_Retry`` when its JSON holds no list of entries."""
         try:
-            doc = response.json()
-        except ValueError:
-            doc = None
+            doc = parse_json(response.content)
+        except ValueError as exc:
+            return _Retry('%s with a malformed JSON answer%s' % (http_status_text(status), _why(exc)), status)
         data = doc.get('data', []) if isinstance(doc, dict) else None
         if data is None and isinstance(doc, dict):
             data = []
@@ -324,9 +352,9 @@ class Transport:
         status = response.status_code
         if status == 200:
             try:
-                doc = response.json()
-            except ValueError:
-                return _Retry('%s with a malformed JSON answer' % http_status_text(status), status)
+                doc = parse_json(response.content)
+            except ValueError as exc:
+                return _Retry('%s with a malformed JSON answer%s' % (http_status_text(status), _why(exc)), status)
             token = doc.get('access_token') if isinstance(doc, dict) else None
             if not isinstance(token, str) or not token:
                 raise AuthenticationError('Authentication to the IT-OT Access API failed: the token endpoint '
@@ -355,7 +383,7 @@ class Transport:
     def _api_message(self, response: Any) -> str:
         text = ''
         try:
-            doc = response.json()
+            doc = parse_json(response.content)
         except ValueError:
             doc = None
         if isinstance(doc, dict):

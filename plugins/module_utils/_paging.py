@@ -19,10 +19,12 @@ from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._http import Page
+from ansible_collections.opswat.itot.plugins.module_utils._limits import ChainGuard
 from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery
 from ansible_collections.opswat.itot.plugins.module_utils._windows import Span, WindowLimit
 
-MAX_PAGES_PER_WINDOW = 10000  # a server that hands out new tokens forever must not keep us here forever
+MAX_PAGES_PER_WINDOW = 10000  # a server that hands out new tokens forever must not keep us here forever (and see
+# _limits.py: pages that repeat, requests beyond what the entries need, MAX_ENTRIES_PER_WINDOW)
 
 
 class Outcome(enum.Enum):
@@ -92,6 +94,7 @@ class PageReader:
         body = self.body(span, events, use_age)
         entries: list[Any] = []
         seen: dict[str, list] = {}  # token -> the page it came with
+        guard = ChainGuard(body, self._query.page_size)
         token: str | None = None
         pages = 0
         while True:
@@ -111,6 +114,7 @@ class PageReader:
             if pages >= MAX_PAGES_PER_WINDOW:
                 raise PaginationError('The IT-OT Access API kept offering more pages for category %r after %d '
                                       'pages of one window; giving up' % (self._query.event_category, pages))
+            guard.follow(page.data)
             seen[page.token] = page.data
             token = page.token
 

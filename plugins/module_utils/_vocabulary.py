@@ -43,6 +43,11 @@ TOKEN_LOCATIONS = ('query', 'header')  # access_token_location: the page's ?acce
 RATE_LIMIT = 10  # requests per RATE_WINDOW seconds, per account: the page's limit
 RATE_WINDOW = 60
 
+# The client's own bounds on what a server may hand it (not the API's: the page names none of these).
+MAX_ANSWER_BYTES = 20 * 1024 * 1024  # one answer's body; a larger one is refused unread
+MAX_ENTRIES_PER_WINDOW = 100000  # entries one window's chain of pagination tokens may bring (memory and time)
+PAGE_SLACK = 5  # requests a window's chain may send beyond ceil(entries / page_size)
+
 
 def allowed(values) -> str:
     """``a, b, c``: a vocabulary list as messages show what is allowed (sorted, so easy to scan)."""

@@ -16,6 +16,12 @@ agent types, search, age), and pages under each reading of API-NOTES.md:
   a token past the last entry is answered HTTP 413 "No items for current page"; nothing at all: 200, [] and "".
 - ``repeat``: every answer is the first page with the same token (a broken server).
 
+Hostile servers (issue 13; the emulator's ``endless`` and ``odd_entries`` modes), in every reading above:
+``endless`` = ``fresh``: every page is full (``limit`` new entries, 1 ms apart from the window's start) with a new
+token, forever; ``repeat``: every page is the first one again, under a new token; ``sparse``: one new entry per page,
+under a new token (HTTP 406), forever; ``empty``: no entries, a new token (HTTP 406), forever. ``odd_entries``: JSON
+values (not objects) inserted into every page's data before its ``odd_at``-th entry.
+
 ``auth`` says where the access token is looked for (``query``, ``header`` = ``Authorization: Bearer``, ``both``);
 ``url_tokens`` and ``header_tokens`` record what each request carried. ``max_window_ms`` (None: no limit) answers
 HTTP 400 to a start/end window longer than that.
@@ -66,6 +72,9 @@ class FakeLogsApi:
         self.token_requests: list[dict[str, list[str]]] = []
         self.token_answers: list[Any] = []
         self._issued = 0
+        self.endless: str | None = None
+        self.odd_entries: list[Any] = []
+        self.odd_at = 0
         rsps.add_callback(responses.POST, LOGS_URL, callback=self._logs)
         rsps.add_callback(responses.POST, TOKEN_URL, callback=self._oauth)
 
@@ -125,7 +134,28 @@ class FakeLogsApi:
         offset = 0
         if body.get('token'):
             offset = int(body['token'].split('-')[1])
+        if self.endless:
+            return self._endless(body, selected, offset, limit)
         return self._page(body, selected, offset, limit)
+
+    def _endless(self, body: dict[str, Any], selected: list[dict[str, Any]], offset: int,
+                 limit: int) -> tuple[int, dict[str, str], str]:
+        """A page of a server that never ends (``endless``)."""
+        start = body.get('start_time', self.now_ms - 3600000)
+        if self.endless == 'fresh':
+            page = [{'timestamp': iso_ms(start + offset + i), 'seq': offset + i} for i in range(limit)]
+        elif self.endless == 'repeat':
+            page = selected[:limit]
+        elif self.endless == 'sparse':
+            page = [{'timestamp': iso_ms(start + offset), 'seq': offset}]
+        else:
+            page = []
+        step = limit if self.endless == 'fresh' else 1
+        status = 200 if self.reading in ('token200', 'token413') and len(page) == limit else 406
+        return status, {}, json.dumps({'data': self._with_odd(page), 'token': 'p-%d' % (offset + step)})
+
+    def _with_odd(self, page: list[Any]) -> list[Any]:
+        return page[:self.odd_at] + list(self.odd_entries) + page[self.odd_at:]
 
     def _refusal(self, body: dict[str, Any], url_token: str | None,
                  header_token: str | None) -> tuple[int, dict[str, str], str] | None:
@@ -164,7 +194,7 @@ class FakeLogsApi:
             page = selected[:limit]
         else:
             raise AssertionError(self.reading)
-        answer: dict[str, Any] = {'data': page}
+        answer: dict[str, Any] = {'data': self._with_odd(page)}
         if token is not None:
             answer['token'] = token
         return status, {}, json.dumps(answer)
