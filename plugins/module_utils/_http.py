@@ -14,7 +14,6 @@ other answer is an ``ItotError`` whose message holds no URL, token or secret. Wh
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import http
 import math
@@ -43,6 +42,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import (
 )
 from ansible_collections.opswat.itot.plugins.module_utils._options import ConnectionSettings
 from ansible_collections.opswat.itot.plugins.module_utils._rate_budget import RateBudget, connection_identity
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_http_date
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import LOGS_PATH, MAX_ANSWER_BYTES, TOKEN_PATH
 
 try:
@@ -116,10 +116,7 @@ def parse_retry_after(value: str | None, now: float, cap: float) -> float | None
     try:
         seconds = float(text)
     except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
+        when = parse_http_date(text)
         if when is None:
             return None
         seconds = when.timestamp() - now

@@ -42,14 +42,18 @@ SUMMARY = [
 ]
 
 
-def _text(value: Any) -> str:
+def cell_word(value: Any) -> str | None:
+    """How a report shows an empty value or a boolean in a table cell (Markdown and HTML alike), else None."""
     if value is None or value == '':
         return '-'
-    if value is True:
-        return 'yes'
-    if value is False:
-        return 'no'
-    return esc(value)
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
+    return None
+
+
+def _text(value: Any) -> str:
+    word = cell_word(value)
+    return esc(value) if word is None else word
 
 
 def _td(value: Any, numeric: bool) -> str:

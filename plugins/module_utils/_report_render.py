@@ -16,16 +16,13 @@ from typing import Any
 from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import AttrSetter, guarded_attrs
 from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import atomic_write_in, make_dirs, os_reason, read_bytes
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
-from ansible_collections.opswat.itot.plugins.module_utils._report_html import render_html
+from ansible_collections.opswat.itot.plugins.module_utils._report_html import cell_word, render_html
 
 
 def _cell(value: Any) -> str:
-    if value is None or value == '':
-        return '-'
-    if value is True:
-        return 'yes'
-    if value is False:
-        return 'no'
+    word = cell_word(value)
+    if word is not None:
+        return word
     return str(value).replace('\\', '\\\\').replace('|', '\\|').replace('\r', ' ').replace('\n', ' ')
 
 

@@ -104,6 +104,17 @@ def _number(value: Any) -> int | float | None:
     return None
 
 
+def parse_http_date(text: str) -> datetime.datetime | None:
+    """An RFC 1123 date (``Sun, 29 Nov 2026 07:00:00 GMT``: HTTP headers, some entry timestamps), aware, or None."""
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when
+
+
 def parse_entry_time(value: Any) -> int | None:
     """The ``timestamp`` of an API entry to epoch microseconds, or None when its form is unknown.
 
@@ -121,14 +132,9 @@ def parse_entry_time(value: Any) -> int | None:
     parsed = parse_iso8601_us(text)
     if parsed is not None:
         return parsed if parsed >= 0 else None
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
+    when = parse_http_date(text)
     if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
     delta = when - _EPOCH
     micros = (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
     return micros if micros >= 0 else None
