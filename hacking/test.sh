@@ -167,7 +167,11 @@ EOF
 at() { (cd "$coll" && PATH="$build/bin:$venv/bin:$PATH" "$@"); }
 
 # ruff (pinned, ruff.toml): style, pyupgrade, bugbear and complexity (max 10) over every Python file of the repo.
-step_ruff() { PATH="$venv/bin:$PATH" ruff check --no-cache --output-format concise "$root"; }
+# pycodestyle's continuation-line rules (E1), which ruff does not have and ansible-test's pep8 test applies, run beside it.
+step_ruff() {
+  PATH="$venv/bin:$PATH" ruff check --no-cache --output-format concise "$root" &&
+    git ls-files -z -- '*.py' | xargs -0 "$venv/bin/python" -m pycodestyle --max-line-length 160 --select E1
+}
 step_emulator() { at python -m pytest -q -rs -p no:cacheprovider tests/emulator; }
 # Target Pythons this machine lacks (setup_pythons) and a missing shellcheck would make ansible-test skip checks.
 step_sanity() {
@@ -279,7 +283,7 @@ matrix_what="integration of the module and the role on ansible-core 2.16 and 2.2
 
 for s in "${steps[@]}"; do
   case $s in
-    ruff) run_step ruff "ruff check (ruff.toml: pycodestyle, pyflakes, isort, pyupgrade, bugbear, complexity <= 10)" step_ruff ;;
+    ruff) run_step ruff "ruff check (ruff.toml: pycodestyle, pyflakes, isort, pyupgrade, bugbear, complexity <= 10) and pycodestyle E1" step_ruff ;;
     emulator) run_step emulator "emulator's own tests (pytest)" step_emulator ;;
     sanity) run_step sanity "ansible-test sanity (Python $(cat "$build/pythons"))" step_sanity ;;
     units) run_step units "ansible-test units" step_units ;;

@@ -262,8 +262,7 @@ def test_fresh_full_pages_forever_stop_at_the_entries_cap(api, make_client, make
     assert len(api.bodies) == 11
 
 
-def test_the_entries_cap_is_a_hundred_thousand_and_ends_a_fresh_server_in_bounded_time(api, make_client,
-                                                                                         make_query):
+def test_the_entries_cap_is_a_hundred_thousand_and_ends_a_fresh_server_in_bounded_time(api, make_client, make_query):
     assert MAX_ENTRIES_PER_WINDOW == 100000 and _paging.MAX_PAGES_PER_WINDOW == 10000 and PAGE_SLACK == 5
     api.endless = 'fresh'
     started = time.monotonic()
