@@ -322,19 +322,21 @@ def test_a_reports_folder_planted_as_a_link_is_refused(monkeypatch, tmp_path, ch
     assert tree_state(elsewhere) == before and oct(elsewhere.stat().st_mode & 0o777) == '0o700'
 
 
-def test_a_report_file_planted_as_a_link_is_refused(monkeypatch, tmp_path):
+@pytest.mark.parametrize('planted', ['json', 'md', 'html'])
+def test_a_report_file_planted_as_a_link_is_refused_before_any_file_is_written(monkeypatch, tmp_path, planted):
     root = tmp_path / 'itot'
     write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}]))
     (root / 'reports').mkdir()
     victim = tmp_path / 'victim.conf'
     victim.write_text('keep\n')
     victim.chmod(0o600)
-    (root / 'reports' / 'audit-20261201T000000Z.json').symlink_to(victim)
-    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z',
-                                   'mode': '0644'})
+    name = 'audit-20261201T000000Z.' + planted
+    (root / 'reports' / name).symlink_to(victim)
+    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z', 'mode': '0644'})
     assert not ok
-    assert result['msg'].startswith('refusing %s: it is a symbolic link' % (root / 'reports' / 'audit-20261201T000000Z.json'))
+    assert result['msg'].startswith('refusing %s: it is a symbolic link' % (root / 'reports' / name))
     assert victim.read_text() == 'keep\n' and oct(victim.stat().st_mode & 0o777) == '0o600'
+    assert os.listdir(str(root / 'reports')) == [name]
 
 
 # --- the HTML twin ----------------------------------------------------------------------------------------------
@@ -402,18 +404,3 @@ def test_no_secret_reaches_the_html(monkeypatch, tmp_path):
         text = stream.read()
     reader.check_figures(reader.read(text), 'all', result['report'])
     assert ACCESS_TOKEN not in text and 'itot.example' not in text
-
-
-def test_an_html_twin_planted_as_a_link_is_refused_before_any_file_is_written(monkeypatch, tmp_path):
-    root = tmp_path / 'itot'
-    write_archive(ArchiveRequest(str(root), 'admin', [{'timestamp': '2026-11-29T07:00:00Z', 'event': 'login'}]))
-    (root / 'reports').mkdir()
-    victim = tmp_path / 'victim.conf'
-    victim.write_text('keep\n')
-    victim.chmod(0o600)
-    (root / 'reports' / 'audit-20261201T000000Z.html').symlink_to(victim)
-    ok, result = run(monkeypatch, {'dir': str(root), 'categories': ['admin'], 'name_time': '20261201T000000Z', 'mode': '0644'})
-    assert not ok
-    assert result['msg'].startswith('refusing %s: it is a symbolic link' % (root / 'reports' / 'audit-20261201T000000Z.html'))
-    assert victim.read_text() == 'keep\n' and oct(victim.stat().st_mode & 0o777) == '0o600'
-    assert os.listdir(str(root / 'reports')) == ['audit-20261201T000000Z.html']
