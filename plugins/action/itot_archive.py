@@ -48,7 +48,7 @@ class ActionModule(ActionBase):
         key = None
         module_args = args
         if heads_file and args.get('state', 'present') == 'present':
-            key = heads_key(host, args.get('dir'), args.get('category'), DEFAULT_TENANT)
+            key = heads_key(host, args.get('dir'), args.get('category'), args.get('tenant') or DEFAULT_TENANT)
             try:
                 known = find_head(load_heads(heads_file), key) or dict(ZERO_HEAD)
             except ArchiveError as exc:

@@ -29,7 +29,7 @@ options:
   _input:
     description:
       - Per host (C(inventory_hostname)), C(results), the registered loop results of M(opswat.itot.itot_archive) (each with
-        C(item), the category, and C(days)), and C(filters), the host's C(itot_log_archive_filters).
+        C(item), the category or C([tenant, category]), and C(days)), and C(filters), the host's C(itot_log_archive_filters).
     type: dict
     required: true
 """
@@ -47,6 +47,13 @@ _value:
 """
 
 
+def _tenant_category(item: Any) -> tuple[str, Any]:
+    """(tenant name, category) of a loop item: the role's [tenant, category], or a category alone (one tenant)."""
+    if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], dict):
+        return str(item[0].get('name', DEFAULT_TENANT)), item[1]
+    return DEFAULT_TENANT, item
+
+
 def _groups(held: Any) -> dict[str, Any]:
     """{group label: days} of one host: the label names the tenant, the category and the filters."""
     if not isinstance(held, dict):
@@ -56,8 +63,8 @@ def _groups(held: Any) -> dict[str, Any]:
     for result in held.get('results') or []:
         if not isinstance(result, dict) or result.get('failed') or result.get('skipped'):
             continue
-        category = result.get('item')
-        label = 'tenant %s, category %s' % (DEFAULT_TENANT, category)
+        tenant, category = _tenant_category(result.get('item'))
+        label = 'tenant %s, category %s' % (tenant, category)
         if isinstance(filters, dict) and filters.get(category):
             label += ' (filters %s)' % json.dumps(filters[category], sort_keys=True)
         groups[label] = result.get('days') or {}

@@ -109,9 +109,9 @@ def _host_cursor(host_result: Any, category: str) -> int | None:
     raise AnsibleFilterError('archive_plan: a host reported no cursor for category %r' % category)
 
 
-def _category_start(host_results: list[Any], category: str, overlap: int, lookback: int, end: int) -> int:
-    """Where a category's run starts: the oldest host start, never before 0 nor after end; a future cursor is warned."""
-    cursors = [_host_cursor(host_result, category) for host_result in host_results]
+def category_start(cursors: list[int | None], category: str, overlap: int, lookback: int, end: int) -> int:
+    """Where a category's run starts for hosts with these cursors: the oldest host start, never before 0 nor after
+    end; a future cursor is warned."""
     future = [cursor for cursor in cursors if cursor is not None and cursor > end]
     if future:
         display.warning('archive_plan: %d host(s) hold a %s cursor after the end of this run (%s), the newest %s: an entry '
@@ -123,11 +123,22 @@ def _category_start(host_results: list[Any], category: str, overlap: int, lookba
     return min(max(min(starts), 0), end)
 
 
-def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 300, initial_lookback: Any = '-1d',
-                 now_ms: int | None = None, slice_seconds: int = DAY_SECONDS) -> list[dict[str, Any]]:
-    """Slices (category, start, end, label) covering, per category, the oldest host cursor minus overlap up to now."""
-    if not host_results:
-        raise AnsibleFilterError('archive_plan: no host results to plan from')
+def slice_bounds(start: int, end: int, slice_seconds: int) -> list[tuple[int, int]]:
+    """[start, end] cut into windows of at most slice_seconds, oldest first; consecutive windows share their edge."""
+    # The module sends each window 1 ms wider on each side (the API may not serve a window's ends): a slice 2 ms
+    # shorter than slice_seconds is one request of at most slice_seconds.
+    step = max(int(slice_seconds) * 1000 - 2, 1)
+    bounds = []
+    while True:
+        stop = min(start + step, end)
+        bounds.append((start, stop))
+        if stop >= end:
+            return bounds
+        start = stop  # boundaries are inclusive: read the boundary again rather than risk a gap
+
+
+def plan_settings(overlap: Any, initial_lookback: Any, now_ms: Any, slice_seconds: Any) -> tuple[int, int, int, int]:
+    """(overlap, lookback ms, end ms, slice seconds) checked; AnsibleFilterError naming the bad one."""
     try:
         slice_seconds = int_value('slice_seconds', slice_seconds, 1, MAX_SLICE_SECONDS, ' seconds')
     except OptionError as exc:
@@ -139,26 +150,26 @@ def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 
         lookback = parse_time_option(initial_lookback, end, 'itot_log_archive_initial_lookback')
     except OptionError as exc:
         raise AnsibleFilterError(str(exc)) from exc
-    # The module sends each window 1 ms wider on each side (the API may not serve a window's ends): a slice 2 ms
-    # shorter than slice_seconds is one request of at most slice_seconds.
-    step = max(int(slice_seconds) * 1000 - 2, 1)
+    return int(overlap), lookback, end, slice_seconds
+
+
+def slice_label(category: str, bounds: tuple[int, int], number: int, count: int) -> str:
+    return '%s %s .. %s (%d/%d)' % (category, format_ms(bounds[0]), format_ms(bounds[1]), number, count)
+
+
+def archive_plan(host_results: list[Any], categories: list[str], overlap: int = 300, initial_lookback: Any = '-1d',
+                 now_ms: int | None = None, slice_seconds: int = DAY_SECONDS) -> list[dict[str, Any]]:
+    """Slices (category, start, end, label) covering, per category, the oldest host cursor minus overlap up to now."""
+    if not host_results:
+        raise AnsibleFilterError('archive_plan: no host results to plan from')
+    overlap, lookback, end, slice_seconds = plan_settings(overlap, initial_lookback, now_ms, slice_seconds)
     plan = []
     for category in categories:
-        start = _category_start(host_results, category, int(overlap), lookback, end)
-        bounds = []
-        while True:
-            stop = min(start + step, end)
-            bounds.append((start, stop))
-            if stop >= end:
-                break
-            start = stop  # boundaries are inclusive: read the boundary again rather than risk a gap
-        for number, (lo, hi) in enumerate(bounds, 1):
-            plan.append({
-                'category': category,
-                'start_time': lo,
-                'end_time': hi,
-                'label': '%s %s .. %s (%d/%d)' % (category, format_ms(lo), format_ms(hi), number, len(bounds)),
-            })
+        cursors = [_host_cursor(host_result, category) for host_result in host_results]
+        bounds = slice_bounds(category_start(cursors, category, overlap, lookback, end), end, slice_seconds)
+        plan.extend({'category': category, 'start_time': lo, 'end_time': hi,
+                     'label': slice_label(category, (lo, hi), number, len(bounds))}
+                    for number, (lo, hi) in enumerate(bounds, 1))
     return plan
 
 

@@ -22,8 +22,8 @@ description:
     C(itot_access_token), C(itot_timeout), C(itot_max_retries), ...) into the options of the same names without the
     C(itot_) prefix of M(opswat.itot.itot_logs_info), so that a task passes every one of them without naming them.
   - Used by the C(opswat.itot.log_archive) role for its reads.
-  - A variable whose value is V(null) is left out (the module then takes its E(ITOT_*) environment variable or its
-    default), and so are names that are not connection variables.
+  - A variable whose value is V(null) or C(omit) is left out (the module then takes its E(ITOT_*) environment
+    variable or its default), and so are names that are not connection variables.
   - The result holds the secrets (C(access_token), C(client_secret)) as they were given; the module's argument spec
     marks them C(no_log). Pass it to the module, never to a task that prints it.
 options:
@@ -50,14 +50,23 @@ _value:
 """
 
 
+def omitted(value: Any) -> bool:
+    """Whether a variable's value is None or ``omit`` (a placeholder string before ansible-core 2.19, an object after)."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.startswith('__omit_place_holder__')
+    return type(value).__name__.lstrip('_').lower().startswith('omit')
+
+
 def itot_connection_args(variables: Any) -> dict[str, Any]:
-    """``{option: value}`` for every connection variable (``itot_<option>``) set in ``variables`` and not None."""
+    """``{option: value}`` for every connection variable (``itot_<option>``) set in ``variables``, not None nor omit."""
     if not isinstance(variables, Mapping):
         # Never show the value: it may be the variables with their secrets.
         raise AnsibleFilterError('itot_connection_args: a value of type %s is not a dict of variables'
                                  % type(variables).__name__)
     return {option: variables[variable] for variable, option in CONNECTION_VARIABLES.items()
-            if variables.get(variable) is not None}
+            if not omitted(variables.get(variable))}
 
 
 class FilterModule:

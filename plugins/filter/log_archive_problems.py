@@ -13,6 +13,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._checks import absolut
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import CONNECTION_VARIABLES, OptionAdapter, check_values
 from ansible_collections.opswat.itot.plugins.module_utils._query import build_query
+from ansible_collections.opswat.itot.plugins.module_utils._tenant import host_tenants, tenant_name_value
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import TIME_FORMS, parse_time_option
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
 
@@ -166,6 +167,16 @@ def _filters(name: str, value: Any, now: int) -> list[str]:
     return problems
 
 
+def _tenant_name(name: str, value: Any, _now: int) -> None:
+    tenant_name_value(name, value)
+
+
+def _tenants(name: str, value: Any, _now: int) -> None:
+    """The definitions on their own (the host's other settings and the environment come on top in the role)."""
+    if value:
+        host_tenants({name: value}, {}, {}, '/')
+
+
 # The role's own variables (meta/argument_specs.yml declares them; a unit test holds the two to each other).
 ROLE_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     'itot_log_archive_categories': _categories,
@@ -180,6 +191,8 @@ ROLE_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     'itot_log_archive_retention_days': _count(' days (0 keeps all)'),
     'itot_log_archive_verify': _boolean,
     'itot_log_archive_heads_file': _heads_file,
+    'itot_tenant': _tenant_name,
+    'itot_log_archive_tenants': _tenants,
 }
 
 # Checks by variable, in the order of the messages; each raises OptionError (or, for the filters, returns problems).

@@ -94,6 +94,8 @@ class ArchiveRequest:
     # The head recorded off the host last time (_archive_heads): the manifest must extend it, and its remove lines
     # since then must be ones retention_days allows.  None: not checked; {lines: 0, ...}: nothing recorded yet.
     known_head: dict[str, Any] | None = None
+    # Where the read this window continues began (a run reading a category in slices); window_start_ms when None.
+    read_from_ms: int | None = None
 
     def check(self) -> None:
         """ArchiveError naming the first number that is out of range."""
@@ -243,7 +245,8 @@ class _Run:
                 for record in plan.expired])
 
     def _gap_warnings(self, cursor: int | None) -> list[str]:
-        start, end = self.request.window_start_ms, self.request.window_end_ms
+        end = self.request.window_end_ms
+        start = self.request.read_from_ms if self.request.read_from_ms is not None else self.request.window_start_ms
         if cursor is not None and end is not None and cursor > end:
             return ['the newest entry this host holds (%s) is after the end of the window read (%s): an entry stamped in '
                     'the future (a server clock error) moved the cursor there before this version; entries of the window '

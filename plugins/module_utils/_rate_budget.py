@@ -230,8 +230,10 @@ def _folder_problem(folder: str) -> str | None:
     """Why ``folder`` cannot hold the ledger (created 0700 when missing), or None."""
     try:
         os.makedirs(os.path.dirname(folder) or '.', exist_ok=True)
-        if not os.path.lexists(folder):
+        try:
             os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass  # there already, or made a moment ago by another process or thread: checked below as any other
         info = os.lstat(folder)
     except OSError as exc:
         return 'the cache folder %s cannot be used: %s' % (folder, exc.strerror or exc)

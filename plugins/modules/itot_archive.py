@@ -56,7 +56,14 @@ options:
   window_start_ms:
     description:
       - Start of the time window (epoch ms) the O(entries) were read for.
-      - When it lies after the host's cursor, entries between the two were never offered; the module warns.
+      - When it (or O(read_from_ms)) lies after the host's cursor, entries between the two were never offered; the module warns.
+    type: int
+  read_from_ms:
+    description:
+      - Where the read that this window continues began (epoch ms), when a run reads a category in several windows one after
+        another (the C(opswat.itot.log_archive) role's slices) and archives each in turn; the warning about entries never
+        offered compares the host's cursor with it instead of O(window_start_ms).
+      - Omitted, O(window_start_ms).
     type: int
   window_end_ms:
     description:
@@ -104,6 +111,12 @@ options:
         (RV(manifest_lines), RV(manifest_head)) is written back, atomically and under a lock, other records kept as they are.
       - It holds line counts and hashes, no secret. A missing file is created; a file that is not a heads file fails the task.
     type: path
+  tenant:
+    description:
+      - The tenant whose archive O(dir) holds (its name; see the C(opswat.itot.log_archive) role's C(itot_tenant)), under
+        which its head is kept in O(heads_file). Omitted, the head is kept under the tenant V(default), as in 1.0.
+      - Letters, digits, C(-) and C(_).
+    type: str
   owner:
     description:
       - Owner of the files and folders the module creates or writes, and of O(dir), the category folder, C(manifest.jsonl),
@@ -374,7 +387,7 @@ def run(module: AnsibleModule) -> dict[str, Any]:
                 retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
                 window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
                 lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(params['category']),
-                known_head=params['known_head'],
+                known_head=params['known_head'], read_from_ms=params['read_from_ms'],
             ))
     for warning in result.pop('warnings'):
         module.warn(warning)
@@ -393,12 +406,14 @@ def main() -> None:
             state=dict(type='str', default='present', choices=['present', 'query']),
             entries=dict(type='list', elements='dict'),
             window_start_ms=dict(type='int'),
+            read_from_ms=dict(type='int'),
             window_end_ms=dict(type='int'),
             overlap=dict(type='int', default=300),
             retention_days=dict(type='int', default=0),
             verify=dict(type='bool', default=True),
             known_head=dict(type='dict'),
             heads_file=dict(type='path'),
+            tenant=dict(type='str'),
             **FILE_OPTIONS
         ),
         supports_check_mode=True,
