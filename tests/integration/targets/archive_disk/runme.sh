@@ -67,7 +67,8 @@ append_all() {
   for c in "${categories[@]}"; do itot_ctl POST /_control/append "{\"category\": \"$c\", \"count\": 4}" >/dev/null; done
 }
 # the result block Ansible printed for archive_a's failure
-failure_of_a() { awk '/^fatal: \[archive_a\]: FAILED!/ {p = 1} p {print} p && /^}/ {exit}' "$ITOT_LAST_PLAY"; }
+# (the role archives a round's slices in a loop: a failed item shows as "failed: [archive_a] (item=...) => {")
+failure_of_a() { awk '/^(fatal: \[archive_a\]: FAILED!|failed: \[archive_a\] \(item=)/ {p = 1} p {print} p && /^}/ {exit}' "$ITOT_LAST_PLAY"; }
 
 # failing_run WHAT: a run in which archive_a must fail for lack of space and archive_b must be archived
 failing_run() {

@@ -80,7 +80,8 @@ killed_on_hosts() {
   unset OPSWAT_ITOT_TEST_KILL_AT
   [ $rc -ne 0 ] || fail "the run killed at $1 succeeded"
   for h in archive_a archive_b; do
-    grep -A 8 "^fatal: \[$h\]: FAILED!" "$ITOT_LAST_PLAY" | grep -q '"rc": 137' ||
+    # a task's failure, or a loop item's (the role archives a round's slices in a loop)
+    grep -E -A 60 "^(fatal: \[$h\]: FAILED!|failed: \[$h\] \(item=)" "$ITOT_LAST_PLAY" | grep -q '"rc": 137' ||
       fail "the kill at $1 does not show as $h's module killed by SIGKILL (rc 137)"
   done
 }
