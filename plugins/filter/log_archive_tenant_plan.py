@@ -23,7 +23,7 @@ author: opswat.itot maintainers (@opswat-itot)
 description:
   - Used by the C(opswat.itot.log_archive) role, once for the play. Groups the play's hosts by tenant (the tenants
     each host archives, from P(opswat.itot.log_archive_tenants#filter)) and plans each tenant as
-    P(opswat.itot.archive_plan#filter) plans one: per category from the oldest cursor among that tenant's hosts minus
+    P(opswat.itot.archive_plan#filter) plans one, per category from the oldest cursor among that tenant's hosts minus
     O(overlap) (a host without an archive from O(initial_lookback)) up to O(now_ms), in slices of at most the
     tenant's C(slice_seconds).
   - The slices are dealt into rounds, the first slice of every tenant in the first round, and so on, so that a

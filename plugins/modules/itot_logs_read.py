@@ -12,7 +12,7 @@ short_description: Read the event logs of several IT-OT Access tenants side by s
 version_added: 1.1.0
 description:
   - Reads queries of several tenants (accounts of OPSWAT MetaDefender IT-OT Access, each with its own C(base_url) or
-    credentials and its own request budget) at once, on the controller: one thread per tenant, each through the
+    credentials and its own request budget) at once, on the controller, one thread per tenant, each through the
     collection's client (paging, pacing with the tenant's own ledger, retries, secret scrubbing) exactly as
     M(opswat.itot.itot_logs_info) reads one query. A tenant's queries are read one after another.
   - Used by the C(opswat.itot.log_archive) role to read every tenant of a round once. It runs on the controller only

@@ -151,8 +151,10 @@ def test_one_tenant_alone_keeps_the_plain_labels():
 
 
 @pytest.mark.parametrize('hosts, message', [
-    ({'h1': [tenant('a', 'https://x client:1')], 'h2': [tenant('a', 'https://x client:2')]}, 'tenant a: the name is given to two tenants, https://x client:1 (host h1) and https://x client:2 (host h2)'),
-    ({'h1': [tenant('a', 'https://x client:1')], 'h2': [tenant('b', 'https://x client:1')]}, 'one tenant (https://x client:1) has two names, a (host h1) and b (host h2)'),
+    ({'h1': [tenant('a', 'https://x client:1')], 'h2': [tenant('a', 'https://x client:2')]},
+     'tenant a: the name is given to two tenants, https://x client:1 (host h1) and https://x client:2 (host h2)'),
+    ({'h1': [tenant('a', 'https://x client:1')], 'h2': [tenant('b', 'https://x client:1')]},
+     'one tenant (https://x client:1) has two names, a (host h1) and b (host h2)'),
 ])
 def test_names_and_identities_must_agree_across_hosts(hosts, message):
     registered = {host: cursors((t['name'], 'admin', None)) for host, ts in hosts.items() for t in ts}
