@@ -64,15 +64,13 @@ class TenantHeads:
                                    '(one of %s) to its {category: head}' % (name, ', '.join(names)))
             if heads is not None and not isinstance(heads, dict):
                 raise ArchiveError('known_heads.%s must be a mapping {category: {lines, sha256}}, got %r' % (name, heads))
-        self.known = known
-        self.retention_days = retention_days
-        self.now = now
+        # Every head is checked here, before any tenant's archive is read.
+        self.checks = dict((name, HeadCheck(None if known is None else known.get(name) or {}, retention_days, now, 'known_heads.%s' % name))
+                           for name in names)
 
     def of(self, name: str) -> HeadCheck:
         """The tenant's HeadCheck: not given when known_heads is omitted, none recorded when it lacks the tenant."""
-        if self.known is None:
-            return HeadCheck(None, self.retention_days, self.now)
-        return HeadCheck(self.known.get(name) or {}, self.retention_days, self.now, 'known_heads.%s' % name)
+        return self.checks[name]
 
 
 # --- the reports ----------------------------------------------------------------------------------------------
