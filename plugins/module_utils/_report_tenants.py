@@ -21,12 +21,13 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import Archive
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import HeadCheck, build_report, check_request
 
 TENANT_NAME_RE = re.compile(r'^[A-Za-z0-9_-]+$')
-_SHAPE = "a list of {name, dir}: name of letters, digits, '_' and '-', each name once; dir an absolute path without '..' components"
+_SHAPE = ("a list of {name, dir}: name of letters, digits, '_' and '-', each name once; dir an absolute path without '..' "
+          "components, each folder once")
 
 
 # --- the options ----------------------------------------------------------------------------------------------
 
-def _check_tenant(index: int, item: Any, seen: set[str]) -> tuple[str, str]:
+def _check_tenant(index: int, item: Any, seen: set[str], folders: set[str]) -> tuple[str, str]:
     where = 'tenants[%d]' % index
     if not isinstance(item, dict):
         raise ArchiveError('%s must be a mapping {name, dir} (tenants must be %s), got %r' % (where, _SHAPE, item))
@@ -39,7 +40,12 @@ def _check_tenant(index: int, item: Any, seen: set[str]) -> tuple[str, str]:
     if name in seen:
         raise ArchiveError('%s.name %r is given twice: each tenant of tenants must have its own name' % (where, name))
     seen.add(name)
-    return name, check_root(item.get('dir'), '%s.dir' % where)
+    folder = check_root(item.get('dir'), '%s.dir' % where)
+    if folder in folders:
+        raise ArchiveError('%s.dir %r is given twice: each tenant of tenants must have its own folder (its entries would be '
+                           'counted twice)' % (where, item.get('dir')))
+    folders.add(folder)
+    return name, folder
 
 
 def check_tenants(value: Any) -> list[tuple[str, str]]:
@@ -49,7 +55,8 @@ def check_tenants(value: Any) -> list[tuple[str, str]]:
     if not isinstance(value, list):
         raise ArchiveError('tenants must be %s, got %r' % (_SHAPE, value))
     seen: set[str] = set()
-    return [_check_tenant(index, item, seen) for index, item in enumerate(value)]
+    folders: set[str] = set()
+    return [_check_tenant(index, item, seen, folders) for index, item in enumerate(value)]
 
 
 class TenantHeads:

@@ -68,7 +68,7 @@ options:
   tenants:
     description:
       - 'The tenants whose archives the host holds, a list of C(name) (letters, digits, C(_) and C(-); each name once) and
-        C(dir) (the folder holding that tenant''s category folders; an absolute path without C(..) components), for example
+        C(dir) (the folder holding that tenant''s category folders, each folder once; an absolute path without C(..) components), for example
         C([{name: acme, dir: /var/log/itot/acme}]).'
       - Given and not empty, the report covers each tenant's archive and their total; O(known_heads) is then per tenant.
       - Omitted or empty, the report covers the one archive under O(dir), as without tenants.

@@ -210,7 +210,9 @@ def test_known_heads_per_tenant(monkeypatch, tmp_path, tenants_archive):
 
 @pytest.mark.parametrize('value, expected', [
     ('acme', "tenants must be a list of {name, dir}: name of letters, digits, '_' and '-', each name once; dir an absolute path "
-             "without '..' components, got 'acme'"),
+             "without '..' components, each folder once, got 'acme'"),
+    ([{'name': 'a', 'dir': '/x/a'}, {'name': 'b', 'dir': '/x/a/'}],
+     "tenants[1].dir '/x/a/' is given twice: each tenant of tenants must have its own folder"),
     ({'name': 'acme', 'dir': '/x'}, "tenants must be a list of {name, dir}"),
     (['acme'], "tenants[0] must be a mapping {name, dir} (tenants must be a list of {name, dir}"),
     ([{'name': 'a', 'dir': '/x/a'}, {'name': 'a', 'dir': '/x/b'}],
