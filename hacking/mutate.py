@@ -41,6 +41,8 @@ T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
 ANSWER = 'plugins/module_utils/_answer.py'
 LIMITS = 'plugins/module_utils/_limits.py'
 T_LIMITS = ['tests/unit/plugins/module_utils/test_itot_client_limits.py']
+HTTP = 'plugins/module_utils/_http.py'
+T_TRANSPORT = ['tests/unit/plugins/module_utils/test_itot_client_transport.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -207,6 +209,16 @@ MUTATIONS = [
      '        if not isinstance(entry, dict):\n',
      '        if False:\n',
      T_LIMITS, 'an entry that is not an object reaches the role, whose archive task fails with a generic message'),
+    # --- the client against a server whose budget is smaller than its own (issue 18 item 7) -----------------------
+    ('429-bare-waits-only-backoff', HTTP,
+     '        wait = max(self.settings.rate_window, self._backoff(attempts)) * (1 + RATE_LIMITED_JITTER * self._rand())\n',
+     '        wait = self._backoff(attempts) * (1 + RATE_LIMITED_JITTER * self._rand())\n',
+     T_TRANSPORT, 'a 429 without Retry-After is retried before the server\'s window turned: max_retries used up, the '
+                  'read lost'),
+    ('429-block-not-shared', HTTP,
+     '            self.budget.block_until(self._clock() + wait)\n',
+     '            pass\n',
+     T_TRANSPORT, 'after a 429 the other tasks of the tenant keep sending and draw 429s of their own'),
 ]
 
 
