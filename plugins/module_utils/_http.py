@@ -7,8 +7,9 @@ use only.
 
 ``Transport.post_logs(body)`` sends one logs request and returns its ``Page`` (HTTP 200 or 406), getting and renewing
 the access token (in the query or an ``Authorization`` header; OAuth client credentials), pacing it with the shared
-``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``; without it, waiting a whole ``rate_window``). Each request ends within
-``timeout`` seconds, connect to last byte, and reads no answer larger than ``MAX_ANSWER_BYTES`` (_answer.py). Every
+``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``; without it, waiting a whole
+``rate_window``). Each request ends within ``timeout`` seconds, connect to last byte, and reads no answer larger than
+``MAX_ANSWER_BYTES`` (_answer.py). Every
 other answer is an ``ItotError`` whose message holds no URL, token or secret. What the pages mean is the walk's business (_paging.py, _walk.py).
 """
 
