@@ -43,6 +43,8 @@ LIMITS = 'plugins/module_utils/_limits.py'
 T_LIMITS = ['tests/unit/plugins/module_utils/test_itot_client_limits.py']
 REPORT_TENANTS = 'plugins/module_utils/_report_tenants.py'
 T_TENANTS = ['tests/unit/plugins/modules/test_itot_archive_report_tenants.py']
+HTTP = 'plugins/module_utils/_http.py'
+T_TRANSPORT = ['tests/unit/plugins/module_utils/test_itot_client_transport.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -220,6 +222,16 @@ MUTATIONS = [
      "        'summary': _sum_counts([part['summary'] for part in values], list(values[0]['summary'])),\n",
      "        'summary': dict(values[0]['summary']),\n",
      T_TENANTS, 'the total\'s summary is the first tenant\'s: the other tenants\' failed logins are not counted'),
+    # --- the client against a server whose budget is smaller than its own (issue 18 item 7) -----------------------
+    ('429-bare-waits-only-backoff', HTTP,
+     '        wait = max(self.settings.rate_window, self._backoff(attempts)) * (1 + RATE_LIMITED_JITTER * self._rand())\n',
+     '        wait = self._backoff(attempts) * (1 + RATE_LIMITED_JITTER * self._rand())\n',
+     T_TRANSPORT, 'a 429 without Retry-After is retried before the server\'s window turned: max_retries used up, the '
+                  'read lost'),
+    ('429-block-not-shared', HTTP,
+     '            self.budget.block_until(self._clock() + wait)\n',
+     '            pass\n',
+     T_TRANSPORT, 'after a 429 the other tasks of the tenant keep sending and draw 429s of their own'),
 ]
 
 

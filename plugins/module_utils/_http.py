@@ -7,8 +7,9 @@ use only.
 
 ``Transport.post_logs(body)`` sends one logs request and returns its ``Page`` (HTTP 200 or 406), getting and renewing
 the access token (in the query or an ``Authorization`` header; OAuth client credentials), pacing it with the shared
-``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``). Each request ends within
-``timeout`` seconds, connect to last byte, and reads no answer larger than ``MAX_ANSWER_BYTES`` (_answer.py). Every
+``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``; without it, waiting a whole
+``rate_window``). Each request ends within ``timeout`` seconds, connect to last byte, and reads no answer larger than
+``MAX_ANSWER_BYTES`` (_answer.py). Every
 other answer is an ``ItotError`` whose message holds no URL, token or secret. What the pages mean is the walk's business (_paging.py, _walk.py).
 """
 
@@ -56,6 +57,9 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 RETRY_STATUSES = (500, 502, 503, 504)
+# A 429 without Retry-After waits ``rate_window`` seconds (or the retry's backoff, when longer), lengthened by up to
+# this share at random: the server's window has turned by then whatever its budget and wherever its window began.
+RATE_LIMITED_JITTER = 0.1
 
 
 class Scrubber:
@@ -294,16 +298,20 @@ class Transport:
 
     def _retry_wait(self, failure: _Retry, attempts: int) -> float:
         if failure.rate_limited:
-            if failure.retry_after is not None:
-                # Tell the other processes of this connection too.
-                self.budget.block_until(self._clock() + failure.retry_after)
-                return failure.retry_after
-            self.budget.exhaust()
-            wait = self.budget.delay()
-            if wait > 0:
-                return wait
-        delay = min(self._backoff_cap, self._backoff_base * 2 ** (attempts - 1))
-        return delay * (0.5 + 0.5 * self._rand())
+            wait = failure.retry_after if failure.retry_after is not None else self._rate_limited_wait(attempts)
+            # Tell the other processes of this connection (this tenant's ledger) too.
+            self.budget.block_until(self._clock() + wait)
+            return wait
+        return self._backoff(attempts) * (0.5 + 0.5 * self._rand())
+
+    def _backoff(self, attempts: int) -> float:
+        return min(self._backoff_cap, self._backoff_base * 2 ** (attempts - 1))
+
+    def _rate_limited_wait(self, attempts: int) -> float:
+        """A 429 that says nothing of when: a whole ``rate_window`` (the server's budget may be smaller than ours,
+        spent by others, or counted in other windows), never less, at most the ledger's cap on a block."""
+        wait = max(self.settings.rate_window, self._backoff(attempts)) * (1 + RATE_LIMITED_JITTER * self._rand())
+        return min(wait, max(self.budget.max_block, self.settings.rate_window))
 
     def _retry_status(self, response: Any) -> _Retry | None:
         """A ``_Retry`` for an answer whose status is worth retrying (429, 5xx); else None."""
