@@ -115,8 +115,8 @@ EXAMPLES = r"""
 - name: Report on the last day of archived logs
   opswat.itot.itot_archive_report:
     dir: /var/log/itot
-    period_start_ms: "{{ (now(utc=true).timestamp() * 1000) | int - 86400000 }}"
-    period_end_ms: "{{ (now(utc=true).timestamp() * 1000) | int }}"
+    period_start_ms: "{{ (now().timestamp() * 1000) | int - 86400000 }}"
+    period_end_ms: "{{ (now().timestamp() * 1000) | int }}"
     owner: root
     group: root
     mode: '0640'
