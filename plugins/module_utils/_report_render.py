@@ -51,7 +51,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += _table(['check', 'count'], [
         ['Failed admin logins (`failed_auth`)', summary['failed_auth']],
         ['Devices that went non-compliant', summary['noncompliant_devices']],
-        ['Devices whose agent a local user removed (`deleted_user`)', summary['deleted_user']],
+        ['Devices whose agent a local user removed (distinct devices with a `deleted_user` event)', summary['deleted_user']],
         ['Webhook calls answered with an error (HTTP >= 400)', summary['webhook_errors']],
         ['Webhook `status_changed_to_non_compliant` events', report['webhook_noncompliant_events']],
     ], '')
@@ -70,7 +70,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += _table(['admin', 'email', 'count', 'first', 'last'],
                     [[item['admin_name'], item['admin_email'], item['count'], item['first'], item['last']] for item in report['failed_auth']],
                     'none in the period')
-    lines += ['## Devices whose agent a local user removed', '']
+    lines += ['## Agents removed by a local user (`deleted_user` events)', '']
     lines += _table(['device id', 'device name', 'user', 'time'],
                     [[item['device_id'], item['device_name'], item['device_username'], item['time']] for item in report['deleted_user_devices']],
                     'none in the period')

@@ -19,8 +19,9 @@ description:
     against C(state.json); a mismatch fails the host, naming the file.
   - The report holds counts per category and per event; the devices that went C(noncompliant) (from device events; the first
     time in the period, and whether a later C(compliant) event brought them back); the webhook
-    C(status_changed_to_non_compliant) events; failed admin logins (admin C(failed_auth) events) per admin; the devices whose
-    agent a local user removed (device C(deleted_user) events); and the webhook calls answered with an HTTP code of 400 or more.
+    C(status_changed_to_non_compliant) events; failed admin logins (admin C(failed_auth) events) per admin; each device
+    C(deleted_user) event (an agent a local user removed) and the number of distinct devices they name; and the webhook calls
+    answered with an HTTP code of 400 or more.
   - It is written as C({dest}/audit-{YYYYMMDDTHHMMSSZ}.json) (pretty JSON) with a Markdown twin C(audit-{...}.md) and an HTML
     twin C(audit-{...}.html) beside it. The HTML page is self-contained for an auditor who opens it offline (tables and inline
     SVG charts of entries per day per category, failed admin logins per admin, devices that went non-compliant and whether they
