@@ -137,7 +137,7 @@ def _deleted_user(prefix: str, part: dict[str, Any]) -> str:
     if events is None:
         return ''
     rows = [_row([item.get('device_id'), item.get('device_name'), item.get('device_username'), item.get('time')]) for item in events]
-    return '<h3>Agents removed by a local user (deleted_user events)</h3>' + _table(prefix + '-deleted-user', ['device id', 'device name', 'user', 'time'], rows)
+    return '<h3>Agents a local user removed (deleted_user events)</h3>' + _table(prefix + '-deleted-user', ['device id', 'device name', 'user', 'time'], rows)
 
 
 def _webhook(prefix: str, part: dict[str, Any]) -> str:

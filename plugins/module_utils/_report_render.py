@@ -70,7 +70,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += _table(['admin', 'email', 'count', 'first', 'last'],
                     [[item['admin_name'], item['admin_email'], item['count'], item['first'], item['last']] for item in report['failed_auth']],
                     'none in the period')
-    lines += ['## Agents removed by a local user (`deleted_user` events)', '']
+    lines += ['## Agents a local user removed (`deleted_user` events)', '']
     lines += _table(['device id', 'device name', 'user', 'time'],
                     [[item['device_id'], item['device_name'], item['device_username'], item['time']] for item in report['deleted_user_devices']],
                     'none in the period')
