@@ -97,6 +97,8 @@ def test_the_argument_spec_declares_every_variable_the_role_reads():
             assert 'E(%s)' % option['env'] in text, variable
         if option.get('default') is not None and name not in ('base_url', 'validate_certs'):
             assert str(option['default']) in text, variable
+    assert 'requests per O(itot_rate_window) seconds (default 60, per minute' in ' '.join(
+        options['itot_rate_limit']['description'])
 
 
 def test_the_argument_spec_has_the_defaults_of_the_defaults_file():
