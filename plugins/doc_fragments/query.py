@@ -81,9 +81,12 @@ options:
     default: 0
 # The user guide, for the module and the lookup alike.
 seealso:
-  - ref: ansible_collections.opswat.itot.docsite.guide_archive
+  - name: The user guide, archiving the logs
+    link: https://github.com/opswat-itot/opswat.itot/blob/main/docs/docsite/rst/guide_archive.rst
     description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which archive these logs on hosts
-      exactly once and report on them.
-  - ref: ansible_collections.opswat.itot.docsite.guide_troubleshooting
-    description: What HTTP 406, 429, 401 and TLS errors mean, and what to do about them.
+      exactly once and report on them. Also installed with the collection as ansible_collections/opswat/itot/docs/docsite/rst/guide_archive.rst.
+  - name: The user guide, troubleshooting
+    link: https://github.com/opswat-itot/opswat.itot/blob/main/docs/docsite/rst/guide_troubleshooting.rst
+    description: What HTTP 406, 429, 401 and TLS errors mean, and what to do about them. Also
+      installed with the collection as ansible_collections/opswat/itot/docs/docsite/rst/guide_troubleshooting.rst.
 '''
