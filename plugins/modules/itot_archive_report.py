@@ -110,7 +110,8 @@ seealso:
   - name: The user guide, archiving the logs
     link: https://github.com/opswat-itot/opswat.itot/blob/main/docs/docsite/rst/guide_archive.rst
     description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which use this module; the
-      archive's layout and how to verify it without Ansible. Also installed with the collection as ansible_collections/opswat/itot/docs/docsite/rst/guide_archive.rst.
+      archive's layout and how to verify it without Ansible. Also installed with the collection as
+      ansible_collections/opswat/itot/docs/docsite/rst/guide_archive.rst.
 """
 
 EXAMPLES = r"""
