@@ -50,7 +50,8 @@ options:
       - Epoch milliseconds (V(1795935600000)) or epoch seconds (V(1795935600)), a number or a digit string; a
         number below 1e11 is read as epoch seconds, any other as epoch milliseconds, the same rule the client applies
         to the C(timestamp) of the API's entries. ISO 8601 (V(2026-11-29T07:00:00Z),
-        V(2026-11-29T08:00:00.250+01:00), a time without offset is UTC); V(now); or a time relative to now,
+        V(2026-11-29T08:00:00.250+01:00), a time without offset is UTC); RFC 1123 (V(Sun, 29 Nov 2026 07:00:00 GMT), the
+        form of some entries' C(timestamp)); V(now); or a time relative to now,
         V(-30s), V(-15m), V(-2h), V(-7d), V(-1w) (seconds, minutes, hours, days, weeks).
       - The time must lie from V(2000-01-01T00:00:00Z) to one day after now. Any other time is refused before the
         first request, with the time the value was read as and, for a number, what was probably meant (for example
