@@ -101,6 +101,12 @@ def test_the_argument_spec_declares_every_variable_the_role_reads():
         options['itot_rate_limit']['description'])
 
 
+def test_the_role_page_has_an_example():
+    # ansible-doc -t role shows short_description, description and options only: the example lives in description.
+    text = ' '.join(load('meta/argument_specs.yml')['argument_specs']['main']['description'])
+    assert 'Example' in text and 'role: opswat.itot.log_archive' in text and 'ITOT_*' in text
+
+
 def test_the_argument_spec_has_the_defaults_of_the_defaults_file():
     options = load('meta/argument_specs.yml')['argument_specs']['main']['options']
     defaults = load('defaults/main.yml')
