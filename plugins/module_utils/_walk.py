@@ -422,12 +422,12 @@ class LogWalk:
         query = self._query
         narrow = narrowing_advice(query.event_category)
         if query.page_size < MAX_PAGE_SIZE:
-            advice = 'raise page_size (now %d) to its maximum of %d%s' % (query.page_size, MAX_PAGE_SIZE,
-                                                                         narrow and ', or ' + narrow)
+            advice = 'raise page_size (now %d) to its maximum of %d' % (query.page_size, MAX_PAGE_SIZE)
+            advice += narrow and ', or ' + narrow
         else:
-            advice = ('page_size is at its maximum of %d already: %sreport it to OPSWAT, since the API gives no way '
-                      'to read more than a page of entries of one millisecond' % (MAX_PAGE_SIZE,
-                                                                                  narrow and narrow + '; or '))
+            advice = 'page_size is at its maximum of %d already: ' % MAX_PAGE_SIZE
+            advice += (narrow and narrow + '; or ') + ('report it to OPSWAT, since the API gives no way to read more '
+                                                       'than a page of entries of one millisecond')
         return ('The IT-OT Access API answered HTTP 406 without a pagination token for category %r even for the '
                 'single millisecond %s (epoch ms %d): it holds more than page_size=%d entries at that time and gives '
                 'no way to read past the %d it returned, so at least one entry of that millisecond cannot be read; %s'

@@ -313,8 +313,8 @@ def test_other_statuses_are_errors_without_retry(api, make_client, make_query, s
     ('http://[2001:db8::7]/login?next=/o/api/v3.3/logs&access_token=%s' % ACCESS_TOKEN, 'http://[2001:db8::7]/login',
      None),
 ])
-def test_a_redirect_names_its_target_without_query_or_user_info(api, make_client, make_query, status, location,
-                                                                 target, base_url):
+def test_a_redirect_names_its_target_without_query_or_user_info(api, make_client, make_query, status, location, target,
+                                                                base_url):
     api.queue = [(status, {'Location': location}, '')]
     error = fail(make_client(), make_query(start_time='-1h'), ApiError, shown=[target] + [base_url] * bool(base_url))
     assert 'a redirect to %s, which is not followed' % target in error.message
