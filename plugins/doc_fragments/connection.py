@@ -72,13 +72,15 @@ options:
     default: 5
   rate_limit:
     description:
-      - Requests per minute the client allows itself (the API allows 10).
+      - Requests per O(rate_window) seconds (default 60, per minute) the client allows itself (the API allows 10 a
+        minute).
       - The budget is kept in a small locked file under C(${XDG_CACHE_HOME:-~/.cache}/opswat.itot/), named by a hash
         of O(base_url) and O(client_id) (or of a hash of O(access_token)), so every task and process of the same
         user on the same machine shares it, and a play never draws an HTTP 429 from its own traffic.
       - A server that allows fewer requests than this (or whose budget others spend too) answers HTTP 429; one
         without C(Retry-After) costs at most one 429 per O(rate_window) (see O(max_retries)).
-      - V(0) turns pacing off, for endpoints without a budget (such as a local emulator).
+      - V(0) turns pacing off, for endpoints without a budget (such as the bundled emulator started with
+        C(--rate-limit 0)).
       - An integer, at least V(0).
       - The E(ITOT_RATE_LIMIT) environment variable is used when the option is not set.
     type: raw

@@ -52,11 +52,20 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: Plan the slices of this run
+- name: Read where each host's archive ends, per category (changes nothing)
+  opswat.itot.itot_archive:
+    dir: /var/log/itot
+    category: "{{ item }}"
+    state: query
+  loop: [admin, device]
+  register: cursors
+
+- name: Plan the slices of this run from the cursors of every host of the play
   ansible.builtin.set_fact:
     plan: >-
       {{ ansible_play_hosts | map('extract', hostvars, 'cursors') | list
          | opswat.itot.archive_plan(['admin', 'device'], overlap=300, initial_lookback='-7d') }}
+  run_once: true
 """
 
 RETURN = r"""

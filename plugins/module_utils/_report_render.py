@@ -47,7 +47,7 @@ def _summary(report: dict[str, Any], level: str) -> list[str]:
     lines += _table(['check', 'count'], [
         ['Failed admin logins (`failed_auth`)', summary['failed_auth']],
         ['Devices that went non-compliant', summary['noncompliant_devices']],
-        ['Devices whose agent a local user removed (`deleted_user`)', summary['deleted_user']],
+        ['Devices whose agent a local user removed (distinct devices with a `deleted_user` event)', summary['deleted_user']],
         ['Webhook calls answered with an error (HTTP >= 400)', summary['webhook_errors']],
         ['Webhook `status_changed_to_non_compliant` events', report['webhook_noncompliant_events']],
     ], '')
@@ -72,7 +72,7 @@ def _findings(report: dict[str, Any], level: str, tenants: bool) -> list[str]:
     lines += _table(*_tagged(tenants, ['admin', 'email', 'count', 'first', 'last'],
                              [[item['admin_name'], item['admin_email'], item['count'], item['first'], item['last']] for item in items], items),
                     'none in the period')
-    lines += ['%s Devices whose agent a local user removed' % level, '']
+    lines += ['%s Agents a local user removed (`deleted_user` events)' % level, '']
     items = report['deleted_user_devices']
     lines += _table(*_tagged(tenants, ['device id', 'device name', 'user', 'time'],
                              [[item['device_id'], item['device_name'], item['device_username'], item['time']] for item in items], items),

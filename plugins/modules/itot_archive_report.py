@@ -19,8 +19,9 @@ description:
     against C(state.json); a mismatch fails the host, naming the file.
   - The report holds counts per category and per event; the devices that went C(noncompliant) (from device events; the first
     time in the period, and whether a later C(compliant) event brought them back); the webhook
-    C(status_changed_to_non_compliant) events; failed admin logins (admin C(failed_auth) events) per admin; the devices whose
-    agent a local user removed (device C(deleted_user) events); and the webhook calls answered with an HTTP code of 400 or more.
+    C(status_changed_to_non_compliant) events; failed admin logins (admin C(failed_auth) events) per admin; each device
+    C(deleted_user) event (an agent a local user removed) and the number of distinct devices they name; and the webhook calls
+    answered with an HTTP code of 400 or more.
   - It is written as C({dest}/audit-{YYYYMMDDTHHMMSSZ}.json) (pretty JSON) with a Markdown twin C(audit-{...}.md) and an HTML
     twin C(audit-{...}.html) beside it. The HTML page is self-contained for an auditor who opens it offline (tables and inline
     SVG charts of entries per day per category, failed admin logins per admin, devices that went non-compliant and whether they
@@ -122,17 +123,19 @@ attributes:
     platforms: posix
 seealso:
   - module: opswat.itot.itot_archive
-  - ref: ansible_collections.opswat.itot.docsite.guide_archive
+  - name: The user guide, archiving the logs
+    link: https://github.com/opswat-itot/opswat.itot/blob/main/docs/docsite/rst/guide_archive.rst
     description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which use this module; the
-      archive's layout and how to verify it without Ansible.
+      archive's layout and how to verify it without Ansible. Also installed with the collection as
+      ansible_collections/opswat/itot/docs/docsite/rst/guide_archive.rst.
 """
 
 EXAMPLES = r"""
 - name: Report on the last day of archived logs
   opswat.itot.itot_archive_report:
     dir: /var/log/itot
-    period_start_ms: "{{ (now(utc=true).timestamp() * 1000) | int - 86400000 }}"
-    period_end_ms: "{{ (now(utc=true).timestamp() * 1000) | int }}"
+    period_start_ms: "{{ (now().timestamp() * 1000) | int - 86400000 }}"
+    period_end_ms: "{{ (now().timestamp() * 1000) | int }}"
     owner: root
     group: root
     mode: '0640'

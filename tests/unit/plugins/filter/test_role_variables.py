@@ -97,6 +97,14 @@ def test_the_argument_spec_declares_every_variable_the_role_reads():
             assert 'E(%s)' % option['env'] in text, variable
         if option.get('default') is not None and name not in ('base_url', 'validate_certs'):
             assert str(option['default']) in text, variable
+    assert 'requests per O(itot_rate_window) seconds (default 60, per minute' in ' '.join(
+        options['itot_rate_limit']['description'])
+
+
+def test_the_role_page_has_an_example():
+    # ansible-doc -t role shows short_description, description and options only: the example lives in description.
+    text = ' '.join(load('meta/argument_specs.yml')['argument_specs']['main']['description'])
+    assert 'Example' in text and 'role: opswat.itot.log_archive' in text and 'ITOT_*' in text
 
 
 def test_the_argument_spec_has_the_defaults_of_the_defaults_file():

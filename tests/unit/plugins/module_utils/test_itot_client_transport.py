@@ -52,18 +52,21 @@ CERT_FAILED = requests.exceptions.SSLError(
     "verify failed: self-signed certificate (_ssl.c:1006)')))" % ACCESS_TOKEN)
 
 
-def assert_no_secret(text):
+def assert_no_secret(text, shown=()):
+    """No secret and no URL in ``text``, but the redirect targets ``shown`` (scheme, host, port and path)."""
     for secret in SECRETS:
         assert secret not in text
     assert 'access_token=' not in text.replace('access_token=***', '')
-    assert 'https://' not in text and 'example.test' not in text
+    for url in sorted(shown, key=len, reverse=True):
+        text = text.replace(url, '<shown>')
+    assert 'https://' not in text and 'http://' not in text and 'example.test' not in text
 
 
-def fail(client, query, error=ItotError):
+def fail(client, query, error=ItotError, shown=()):
     with pytest.raises(error) as err:
         client.fetch(query)
-    assert_no_secret(err.value.message)
-    assert_no_secret(str(err.value))
+    assert_no_secret(err.value.message, shown)
+    assert_no_secret(str(err.value), shown)
     return err.value
 
 
@@ -370,17 +373,59 @@ def test_400_quotes_the_api_scrubbed(api, make_client, make_query):
 @pytest.mark.parametrize('status, body, expected', [
     (403, {'message': 'not allowed'}, "(HTTP 403 Forbidden): not allowed"),
     (404, 'Not Found', "(HTTP 404 Not Found): check base_url: Not Found"),
-    (302, '', '(HTTP 302 Found): a redirect, which is not followed (the token must not leave base_url); check '
-              'base_url'),
+    (302, '', '(HTTP 302 Found): a redirect to https://elsewhere.example/, which is not followed (the token must not '
+              'leave base_url); check base_url; the server points to that address instead'),
     (418, {'detail': 'x' * 400}, '(HTTP 418 I\'m a Teapot): ' + 'x' * 300 + '...'),
 ])
 def test_other_statuses_are_errors_without_retry(api, make_client, make_query, status, body, expected):
     headers = {'Location': 'https://elsewhere.example/?access_token=%s' % ACCESS_TOKEN} if status == 302 else {}
     api.queue = [(status, headers, body)]
     client = make_client()
-    error = fail(client, make_query(start_time='-1h'), ApiError)
+    error = fail(client, make_query(start_time='-1h'), ApiError, shown=['https://elsewhere.example/'])
     assert error.message == "The IT-OT Access API rejected the logs request for category 'device' " + expected
     assert client.api_requests == 1
+
+
+@pytest.mark.parametrize('status', [301, 302, 307])
+@pytest.mark.parametrize('location, target, base_url', [
+    ('https://ann:pw-31@API.example.net:8443/o/api/v3.3/logs?access_token=%s&x=1#top' % ACCESS_TOKEN,
+     'https://api.example.net:8443/o/api/v3.3/logs', 'https://api.example.net:8443'),
+    ('/v2/o/api/v3.3/logs?access_token=%s' % ACCESS_TOKEN, 'https://itot.example.test/v2/o/api/v3.3/logs',
+     'https://itot.example.test/v2'),
+    ('http://[2001:db8::7]/login?next=/o/api/v3.3/logs&access_token=%s' % ACCESS_TOKEN, 'http://[2001:db8::7]/login',
+     None),
+])
+def test_a_redirect_names_its_target_without_query_or_user_info(api, make_client, make_query, status, location, target,
+                                                                base_url):
+    api.queue = [(status, {'Location': location}, '')]
+    error = fail(make_client(), make_query(start_time='-1h'), ApiError, shown=[target] + [base_url] * bool(base_url))
+    assert 'a redirect to %s, which is not followed' % target in error.message
+    if base_url:
+        assert error.message.endswith('; if that is the API, set base_url to %s' % base_url)
+    else:
+        assert error.message.endswith('; check base_url; the server points to that address instead')
+    for secret in (ACCESS_TOKEN, 'access_token', '?', 'x=1', '#', 'ann', 'pw-31'):
+        assert secret not in error.message
+    assert error.status == status
+
+
+def test_a_redirect_without_location_says_so(api, make_client, make_query):
+    api.queue = [(302, {}, '')]
+    assert fail(make_client(), make_query(start_time='-1h'), ApiError).message.endswith(
+        '(HTTP 302 Found): a redirect without a usable Location, which is not followed (the token must not leave '
+        'base_url); check base_url')
+
+
+def test_a_redirected_token_request_names_the_target(api, make_client, make_query):
+    api.token_answers = [(308, {'Location': 'https://login.example.net/o/oauth/token?client_secret=%s' % CLIENT_SECRET},
+                          '')]
+    client = make_client(access_token=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    error = fail(client, make_query(start_time='-1h'), ApiError,
+                 shown=['https://login.example.net/o/oauth/token', 'https://login.example.net'])
+    assert error.message == ('Token request failed (HTTP 308 Permanent Redirect): a redirect to '
+                             'https://login.example.net/o/oauth/token, which is not followed (the token must not leave '
+                             'base_url); if that is the API, set base_url to https://login.example.net')
+    assert CLIENT_SECRET not in error.message and client.api_requests == 0
 
 
 def test_certificate_failure_is_not_retried(api, make_client, make_query):
