@@ -89,8 +89,8 @@ def check_shown(result, prefix='all'):
     rows = reader.body_rows(reader.by_id(page, prefix + '-coverage'))
     assert [(row.get('data-category'), row.get('class') == 'gap') for row in rows] == [
         (key, bool(part['gaps'])) for key, part in report['coverage'].items()]
-    assert [reader.cells(row)[1:3] for row in rows] == [[reader.shown(part['from']), reader.shown(part['until'])]
-                                                       for part in report['coverage'].values()]
+    assert [reader.cells(row)[1:3] for row in rows] == [
+        [reader.shown(part['from']), reader.shown(part['until'])] for part in report['coverage'].values()]
     return markdown, page
 
 
@@ -114,8 +114,9 @@ def test_a_period_before_the_archive_and_after_its_last_read_is_two_gaps(monkeyp
         assert json.load(stream)['coverage'] == report['coverage']
     check_shown(result)
     # The play sees a warning naming the category, each gap and its reason (nothing host-specific).
-    assert warned(monkeypatch, args) == ['the archive does not cover all of the audit period: category admin, %s to %s (%s); %s to %s (%s)'
-                                   % (iso_ms(P0), iso_ms(P0 + 2 * DAY), LATER, iso_ms(P0 + 3 * DAY), iso_ms(P0 + 4 * DAY), NOT_READ)]
+    assert warned(monkeypatch, args) == [
+        'the archive does not cover all of the audit period: category admin, %s to %s (%s); %s to %s (%s)'
+        % (iso_ms(P0), iso_ms(P0 + 2 * DAY), LATER, iso_ms(P0 + 3 * DAY), iso_ms(P0 + 4 * DAY), NOT_READ)]
 
 
 def test_files_retention_removed_in_the_period_are_a_gap(monkeypatch, tmp_path):
