@@ -259,7 +259,7 @@ class _Run:
 
     def _gap_warnings(self, cursor: int | None) -> list[str]:
         end = self.request.window_end_ms
-        start = self.request.read_from_ms if self.request.read_from_ms is not None else self.request.window_start_ms
+        start = self._read_from()
         if cursor is not None and end is not None and cursor > end:
             return ['the newest entry this host holds (%s) is after the end of the window read (%s): an entry stamped in '
                     'the future (a server clock error) moved the cursor there before this version; entries of the window '
