@@ -45,6 +45,8 @@ REPORT_TENANTS = 'plugins/module_utils/_report_tenants.py'
 T_TENANTS = ['tests/unit/plugins/modules/test_itot_archive_report_tenants.py']
 HTTP = 'plugins/module_utils/_http.py'
 T_TRANSPORT = ['tests/unit/plugins/module_utils/test_itot_client_transport.py']
+REPORT_COVERAGE = 'plugins/module_utils/_report_coverage.py'
+T_COVERAGE = ['tests/unit/plugins/modules/test_itot_archive_report_coverage.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -232,6 +234,28 @@ MUTATIONS = [
      '            self.budget.block_until(self._clock() + wait)\n',
      '            pass\n',
      T_TRANSPORT, 'after a 429 the other tasks of the tenant keep sending and draw 429s of their own'),
+
+    # --- the audit's coverage of its period (issue 18): an under-count never passes without a word --------------
+    ('coverage-start-not-kept', ARCHIVE_SELECT,
+     "    kept = state.get('covered_from_ms')\n",
+     "    kept = None\n",
+     T_ARCHIVE, 'the second run forgets where the archive began: every later report counts from its first entry'),
+    ('quiet-first-run-not-recorded', ARCHIVE,
+     '        writes = bool(plan.planned or plan.expired or coverage is not None)\n',
+     '        writes = bool(plan.planned or plan.expired)\n',
+     T_ARCHIVE, 'a category with no entry in its first window never records where its archive began'),
+    ('started-later-not-a-gap', REPORT_COVERAGE,
+     '    if from_ms > start:\n',
+     '    if False:\n',
+     T_COVERAGE, 'a period reaching before the archive is reported covered: the issue\'s silent under-count'),
+    ('retention-not-a-gap', REPORT_COVERAGE,
+     '    if removed_until is not None:\n',
+     '    if False:\n',
+     T_COVERAGE, 'files retention removed from the period leave no gap in the report'),
+    ('unread-end-not-a-gap', REPORT_COVERAGE,
+     '    if until_ms < end:\n',
+     '    if False:\n',
+     T_COVERAGE, 'a period after the last read is reported covered'),
 ]
 
 

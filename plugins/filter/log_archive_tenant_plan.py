@@ -69,6 +69,11 @@ _value:
           and C(label).
       type: list
       elements: list
+    end_ms:
+      description:
+        - Where the run's reads end (epoch ms, O(now_ms)), the same for every tenant; a host that archived every round has
+          read each category up to it (the C(end_time) of the category's last slice).
+      type: int
 """
 
 
@@ -128,7 +133,7 @@ def log_archive_tenant_plan(hosts: Any, cursors: Any, categories: list[str], ove
         plans.append(slices)
     rounds = [[item for item in round_ if item is not None] for round_ in zip_longest(*plans)]
     return {'tenants': {name: {'identity': tenant['identity'], 'hosts': tenant['hosts']} for name, tenant in tenants.items()},
-            'rounds': rounds}
+            'rounds': rounds, 'end_ms': now_ms}
 
 
 class FilterModule:

@@ -26,6 +26,7 @@ Layout under ``{root}/{category}/`` (fixed by the collection's contract)::
      "undated_ids": {"<identity>": count, ...},             # every undated entry ever archived
      "outside_ids": {"<identity>": count, ...},   # every entry archived that was stamped outside its window read
      "manifest_lines": 12, "manifest_head": "<sha256 of the last manifest line>",
+     "covered_from_ms": 1795330800000,   # where the archive's reading began (its first run with a window); kept
      "overlap": 300, "updated": "<ISO time of the write>"}
 
 Only the standard library and the collection's own module_utils are used, so the code runs on any managed host
@@ -44,7 +45,6 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import 
     chain_problems,
     chain_records,
     empty_state,
-    line_hash,
     live_files,
     load_state,
     manifest_head,
@@ -55,7 +55,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import cat
 from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import check_head, day_summary, head_problems
 from ansible_collections.opswat.itot.plugins.module_utils._archive_lock import ArchiveLock
 from ansible_collections.opswat.itot.plugins.module_utils._archive_names import LOCK, PENDING
-from ansible_collections.opswat.itot.plugins.module_utils._archive_select import Plan, next_state, plan_run
+from ansible_collections.opswat.itot.plugins.module_utils._archive_select import Plan, covered_from, next_state, plan_run
 from ansible_collections.opswat.itot.plugins.module_utils._archive_txn import (
     StepHook,
     apply_pending,
@@ -228,12 +228,14 @@ class _Run:
         plan = plan_run(self.cat_dir, self.category, self.entries, start.state, parse_manifest(start.lines)[0],
                         request.retention_days, self.now, (request.window_start_ms, request.window_end_ms))
         warnings = start.warnings + self._gap_warnings(start.state.get('cursor_ms')) + self._outside_warnings(plan)
+        coverage = self._coverage_starts(start.state)
         new_state, lines, anchor = start.state, start.lines, start.anchor
-        if plan.planned or plan.expired:
+        writes = bool(plan.planned or plan.expired or coverage is not None)
+        if writes:
             new_state, lines, anchor = self._write(plan, start)
         verified = start.verify and request.verify and self._verify(lines, anchor)
         return build_result(
-            self.cat_dir, new_state, changed=start.changed or bool(plan.planned or plan.expired), verified=verified,
+            self.cat_dir, new_state, changed=start.changed or writes, verified=verified,
             recovered=start.recovered, temps_removed=start.temps_removed, warnings=warnings,
             days=day_summary(live_files(parse_manifest(lines)[0])[0].values()),
             entries_written=sum(item.entries for item in plan.planned), entries_skipped=plan.selection.skipped,
@@ -242,11 +244,22 @@ class _Run:
             removed=[dict((key, record[key]) for key in ('file', 'entries', 'first', 'last', 'sha256')) for record in plan.expired],
             diff_lines=['add %s (%s)' % (item.name, _describe(item.record())) for item in plan.planned] + [
                 'remove %s (%s; older than %d days)' % (record['file'], _describe(record), request.retention_days)
-                for record in plan.expired])
+                for record in plan.expired] + (['coverage from %s (state.json covered_from_ms)' % format_iso(coverage)]
+                                               if coverage is not None else []))
+
+    def _read_from(self) -> int | None:
+        """Where this run's reading began: read_from_ms, else window_start_ms (None without a window)."""
+        return self.request.read_from_ms if self.request.read_from_ms is not None else self.request.window_start_ms
+
+    def _coverage_starts(self, state: dict[str, Any]) -> int | None:
+        """covered_from_ms when this run is the one that records it (the folder's first run with a window), else None."""
+        if state.get('covered_from_ms') is not None:
+            return None
+        return covered_from(state, self._read_from())
 
     def _gap_warnings(self, cursor: int | None) -> list[str]:
         end = self.request.window_end_ms
-        start = self.request.read_from_ms if self.request.read_from_ms is not None else self.request.window_start_ms
+        start = self._read_from()
         if cursor is not None and end is not None and cursor > end:
             return ['the newest entry this host holds (%s) is after the end of the window read (%s): an entry stamped in '
                     'the future (a server clock error) moved the cursor there before this version; entries of the window '
@@ -274,9 +287,12 @@ class _Run:
         """(new state, manifest lines, state.json) after the plan: as written, or in check mode as they were."""
         at = format_iso(self.now)
         new_lines = chain_records(plan.records(), manifest_head(start.lines), at)
-        new_state = next_state(start.state, plan.selection, self.request.overlap) if plan.planned else dict(start.state)
+        # The folder's first run with a window writes state.json even without entries: it records covered_from_ms.
+        read_from = self._read_from()
+        new_state = (next_state(start.state, plan.selection, self.request.overlap, read_from) if plan.planned
+                     else dict(start.state, covered_from_ms=covered_from(start.state, read_from)))
         new_state.update(overlap=self.request.overlap, manifest_lines=len(start.lines) + len(new_lines),
-                         manifest_head=line_hash(new_lines[-1]), updated=at)
+                         manifest_head=manifest_head(start.lines + new_lines), updated=at)
         if self.request.check_mode:
             return new_state, start.lines, start.anchor
         write_transaction(self.cat_dir, plan.planned, [record['file'] for record in plan.expired], new_lines, new_state,

@@ -31,6 +31,9 @@ def empty_state(category: str) -> dict[str, Any]:
     return {
         'version': STATE_VERSION, 'category': category, 'cursor_ms': None, 'cursor': None, 'overlap_from_ms': None,
         'overlap_ids': {}, 'undated_ids': {}, 'outside_ids': {}, 'manifest_lines': 0, 'manifest_head': ZERO_HASH,
+        # Where the archive's reading began (set once, by its first run with a window); None in an archive made before
+        # coverage was recorded, whose coverage starts at its first archived entry.
+        'covered_from_ms': None,
     }
 
 

@@ -113,10 +113,27 @@ def _overlap_ids(state: dict[str, Any], selection: Selection, overlap_from: int)
     return dict(sorted(ids.items()))
 
 
-def next_state(state: dict[str, Any], selection: Selection, overlap_s: int) -> dict[str, Any]:
-    """The state after writing selection: new cursor, the identities from cursor - overlap on, undated ids, and the
-    ids of the entries stamped outside their window (which never move the cursor)."""
+def covered_from(state: dict[str, Any], read_from_ms: int | None) -> int | None:
+    """Where the archive's reading began (state.json's ``covered_from_ms``) after a run that began reading at read_from_ms.
+
+    Kept once set.  Set by the first run with a window (read_from_ms not None) of a folder that holds nothing yet.  None
+    for an archive made before coverage was recorded (it holds entries, but no ``covered_from_ms``): its coverage
+    starts at its first archived entry, which the report reads from the manifest.
+    """
+    kept = state.get('covered_from_ms')
+    if kept is not None:
+        return int(kept)
+    if state.get('manifest_lines') or state.get('cursor_ms') is not None:
+        return None
+    return read_from_ms
+
+
+def next_state(state: dict[str, Any], selection: Selection, overlap_s: int, read_from_ms: int | None = None) -> dict[str, Any]:
+    """The state after writing selection: new cursor, the identities from cursor - overlap on, undated ids, the
+    ids of the entries stamped outside their window (which never move the cursor), and where the archive's reading
+    began (covered_from: read_from_ms is where this run's reading began, None without a window)."""
     new = empty_state(state['category'])
+    new['covered_from_ms'] = covered_from(state, read_from_ms)
     cursor = state.get('cursor_ms')
     old_from = state.get('overlap_from_ms')
     times = [item[0] for item in selection.dated]

@@ -31,6 +31,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_names import 
 from ansible_collections.opswat.itot.plugins.module_utils._archive_verify import verify_error
 from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
+from ansible_collections.opswat.itot.plugins.module_utils._report_coverage import ArchiveFacts, category_coverage, facts_of, is_covered
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, parse_name_time_ms, parse_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, DAY_MS, allowed
 
@@ -82,8 +83,8 @@ class HeadCheck:
         return 'extended' if self.known.get(category) else 'none recorded'
 
 
-def _live_records(cat_dir: str, category: str, heads: HeadCheck | None = None) -> dict[str, dict[str, Any]]:
-    """The live files of a folder whose chain holds and which no write is pending in (under its shared lock)."""
+def _checked_records(cat_dir: str, category: str, heads: HeadCheck | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(manifest records, state) of a folder whose chain holds and which no write is pending in (under its shared lock)."""
     if lexists_in(cat_dir, PENDING):
         raise ArchiveError('%s holds an interrupted write: run opswat.itot.itot_archive (state=present) on this host '
                            'to complete it before reporting' % cat_dir)
@@ -93,7 +94,7 @@ def _live_records(cat_dir: str, category: str, heads: HeadCheck | None = None) -
     problems = problems or (heads.problems(category, lines) if heads is not None else [])
     if problems:
         raise verify_error(cat_dir, problems)
-    return live_files(parse_manifest(lines)[0])[0]
+    return parse_manifest(lines)[0], state
 
 
 def _read_checked(cat_dir: str, name: str, record: dict[str, Any]) -> bytes:
@@ -118,7 +119,13 @@ def _in_period(raw: bytes, start_ms: int, end_ms: int) -> list[Timed]:
 
 def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300,
                 heads: HeadCheck | None = None) -> tuple[list[Timed], int, int]:
-    """((time, entry) in the period, oldest first; files read; undated entries held) for one category.
+    """((time, entry) in the period, oldest first; files read; undated entries held) for one category."""
+    return read_category(root, category, start_ms, end_ms, lock_timeout, heads)[:3]
+
+
+def read_category(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300,
+                  heads: HeadCheck | None = None) -> tuple[list[Timed], int, int, ArchiveFacts]:
+    """read_period's answer and what the folder records about its coverage (_report_coverage.ArchiveFacts).
 
     Holds the folder's shared lock so that a writer's half-done transaction is never seen.
     """
@@ -127,12 +134,13 @@ def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeo
         problems = heads.problems(category, []) if heads is not None else []
         if problems:
             raise verify_error(cat_dir, problems)
-        return [], 0, 0
+        return [], 0, 0, ArchiveFacts()
     found: list[tuple[int, int, Any]] = []
     files_read = 0
     undated = 0
     with ArchiveLock(cat_dir, exclusive=False, timeout=lock_timeout):
-        for name, record in _live_records(cat_dir, category, heads).items():
+        records, state = _checked_records(cat_dir, category, heads)
+        for name, record in live_files(records)[0].items():
             first = parse_time_ms(record.get('first'))
             last = parse_time_ms(record.get('last'))
             if first is None or last is None:
@@ -145,7 +153,7 @@ def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeo
             for moment, entry in _in_period(raw, start_ms, end_ms):
                 found.append((moment, len(found), entry))
     found.sort(key=lambda item: (item[0], item[1]))
-    return [(item[0], item[2]) for item in found], files_read, undated
+    return [(item[0], item[2]) for item in found], files_read, undated, facts_of(state, records)
 
 
 # --- analysing it ---------------------------------------------------------------------------------------------
@@ -295,18 +303,22 @@ def check_request(categories: list[str], start_ms: int, end_ms: int) -> list[str
 
 
 def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, generated_ms: int,
-                 lock_timeout: float = 300, heads: HeadCheck | None = None) -> dict[str, Any]:
+                 lock_timeout: float = 300, heads: HeadCheck | None = None, until: dict[str, int] | None = None) -> dict[str, Any]:
     """The report over [start_ms, end_ms] (both included) of the archive under root.
 
     heads: the heads recorded off the host that each chain must extend; the heads read go into the report.
+    until: per category, how far the archive has been read (epoch ms); a category without one: up to its newest entry.
     """
     heads = heads if heads is not None else HeadCheck()
     categories = check_request(categories, start_ms, end_ms)
     by_category = {}
     files_read = {}
     undated = {}
+    coverage = {}
     for category in categories:
-        by_category[category], files_read[category], undated[category] = read_period(root, category, start_ms, end_ms, lock_timeout, heads)
+        by_category[category], files_read[category], undated[category], facts = read_category(root, category, start_ms, end_ms,
+                                                                                              lock_timeout, heads)
+        coverage[category] = category_coverage(facts, start_ms, end_ms, (until or {}).get(category))
     report = {
         'generated': format_iso(generated_ms),
         'archive': root,
@@ -317,6 +329,8 @@ def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, g
         'undated_entries': undated,
         'heads': dict((category, heads.found[category]) for category in categories),
         'verification': dict((category, _verification(heads, category, files_read[category])) for category in categories),
+        'covered': is_covered(coverage),
+        'coverage': coverage,
     }
     report.update(analyse(by_category))
     return report

@@ -12,7 +12,9 @@ reads it too.
 Stable hooks for readers and tests: a section per report part (``id`` = its prefix: ``all`` for a single archive;
 ``total`` and ``tenant-1``, ``tenant-2``, ... with ``data-tenant`` when the dict has a ``tenants`` mapping), tables
 ``{prefix}-summary``, ``-per-day``, ``-counts``, ``-failed-auth``, ``-noncompliant``, ``-deleted-user``,
-``-webhook-codes``, ``-webhook-errors``, ``-heads``; rows carry ``data-*`` keys, figures sit in ``td.num``.
+``-webhook-codes``, ``-webhook-errors``, ``-heads``, ``-coverage`` (a row per category, ``class="gap"`` when it has
+gaps) and ``-coverage-gaps`` (a row per gap); rows carry ``data-*`` keys, figures sit in ``td.num``.  A report that
+does not cover all of its period opens with ``p#coverage-warning``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ code{font-size:.85em;word-break:break-all}.empty,.note{color:#666;font-style:ita
 svg.chart{display:block;margin:.5em 0;font-size:11px}svg.chart text{fill:#333}.axis{stroke:#999}
 .c0{fill:#4e79a7}.c1{fill:#f28e2b}.c2{fill:#59a14f}.c3{fill:#b07aa1}.c4{fill:#edc948}.c5{fill:#76b7b2}
 .bad{fill:#d62728}.good{fill:#2ca02c}.warn{fill:#ff7f0e}
+tr.gap td{background:#fde2e1}p.warning{border:2px solid #d62728;background:#fde2e1;padding:.5em;font-weight:bold}
 """
 
 SUMMARY = [
@@ -168,6 +171,30 @@ def _heads(prefix: str, part: dict[str, Any]) -> str:
                      rows, 'No categories.') + note)
 
 
+def _coverage(prefix: str, part: dict[str, Any]) -> str:
+    """Per category how far the archive covers the period (a row flagged ``gap`` when it does not), then every gap."""
+    coverage = part.get('coverage')
+    if coverage is None:
+        return ''
+    rows = [_row([category, item.get('from'), item.get('until'), item.get('basis'), len(item.get('gaps') or [])],
+                 (' class="gap"' if item.get('gaps') else '') + _data(category=category, covered='no' if item.get('gaps') else 'yes'), (4,))
+            for category, item in coverage.items()]
+    gaps = [_row([category, gap.get('start'), gap.get('end'), gap.get('reason')], ' class="gap"' + _data(category=category))
+            for category, item in coverage.items() for gap in item.get('gaps') or []]
+    return ('<h3>Coverage of the period</h3>'
+            + _table(prefix + '-coverage', ['category', 'covered from', 'covered until', 'basis', 'gaps'], rows, 'No categories.')
+            + _table(prefix + '-coverage-gaps', ['category', 'gap from', 'gap to', 'reason'], gaps,
+                     'The archive covers the whole period.'))
+
+
+def _warning(report: dict[str, Any]) -> str:
+    """The line at the top of a report over a period the archive does not cover all of."""
+    if report.get('covered', True):
+        return ''
+    return ('<p class="warning" id="coverage-warning">Warning: the archive does not cover all of the period. The counts leave '
+            'out the gaps listed under Coverage of the period; they may be under-counts.</p>')
+
+
 def _meta(part: dict[str, Any]) -> str:
     rows = [('Host', part.get('host')), ('Archive', part.get('archive')), ('Categories', ', '.join(part.get('categories') or []) or None),
             ('Archive files read', part.get('files_read'))]
@@ -175,7 +202,7 @@ def _meta(part: dict[str, Any]) -> str:
                                                       for name, value in rows if value is not None)
 
 
-PARTS = (_summary, _per_day, _counts, _failed_auth, _noncompliant, _deleted_user, _webhook, _heads)
+PARTS = (_coverage, _summary, _per_day, _counts, _failed_auth, _noncompliant, _deleted_user, _webhook, _heads)
 
 
 def _section(prefix: str, title: str, part: dict[str, Any], tenant: str | None = None) -> str:
@@ -205,4 +232,4 @@ def render_html(report: dict[str, Any]) -> str:
     if len(parts) > 1:
         toc = '<ul class="toc">%s</ul>' % ''.join('<li><a href="#%s">%s</a></li>' % (esc(prefix), esc(title)) for prefix, title, _part, _t in parts)
     body = ''.join(_section(prefix, title, part, tenant) for prefix, title, part, tenant in parts)
-    return head + intro + toc + body + '</body></html>\n'
+    return head + intro + _warning(report) + toc + body + '</body></html>\n'

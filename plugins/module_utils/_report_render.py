@@ -100,9 +100,34 @@ def _webhook_and_heads(report: dict[str, Any], level: str, tenants: bool) -> lis
     return lines
 
 
+def _coverage(report: dict[str, Any], level: str, tenants: bool) -> list[str]:
+    """Per category (tenant/category in the total) how far the archive covers the period, then every gap."""
+    coverage = report.get('coverage')
+    if coverage is None:
+        return []
+    key = 'tenant/category' if tenants else 'category'
+    lines = ['%s Coverage' % level, '']
+    lines += _table([key, 'covered from', 'covered until', 'basis'],
+                    [[name, item['from'], item['until'], item['basis']] for name, item in coverage.items()], 'no categories')
+    gaps = [[name, gap['start'], gap['end'], gap['reason']] for name, item in coverage.items() for gap in item['gaps']]
+    if not gaps:
+        return lines + ['_The archive covers the whole period._', '']
+    return lines + ['**Gaps: parts of the period the archive does not cover (their entries are not counted):**', ''] + _table(
+        [key, 'gap from', 'gap to', 'reason'], gaps, '')
+
+
 def _body(report: dict[str, Any], level: str, tenants: bool = False) -> list[str]:
     """The sections of one archive's report (or of the total, with a tenant column), headings at ``level``."""
-    return _summary(report, level) + _findings(report, level, tenants) + _webhook_and_heads(report, level, tenants)
+    return (_coverage(report, level, tenants) + _summary(report, level) + _findings(report, level, tenants)
+            + _webhook_and_heads(report, level, tenants))
+
+
+def _warning(report: dict[str, Any]) -> list[str]:
+    """The line at the top of a report over a period the archive does not cover all of."""
+    if report.get('covered', True):
+        return []
+    return ['> **Warning: the archive does not cover all of the period.** The counts leave out the gaps listed under '
+            'Coverage; they may be under-counts.', '']
 
 
 def _about(report: dict[str, Any], tenants: dict[str, Any] | None) -> list[list[Any]]:
@@ -117,7 +142,7 @@ def _about(report: dict[str, Any], tenants: dict[str, Any] | None) -> list[list[
 def render_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown tables a person can read at a glance: with tenants, the total then a section per tenant."""
     tenants = report.get('tenants') if isinstance(report.get('tenants'), dict) else None
-    lines = ['# IT-OT Access audit report', '']
+    lines = ['# IT-OT Access audit report', ''] + _warning(report)
     lines += _table(['report', ''], _about(report, tenants), '')
     if not tenants:
         lines += _body(report, '##')

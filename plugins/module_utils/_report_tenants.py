@@ -7,7 +7,8 @@
 For internal collection use only.  Each tenant's report is _report_analysis.py's one-archive report over the tenant's
 folder; the total has the same keys and is only ever the sum of the tenants' figures: a device of one tenant is
 never the device of another, even with the same id, so nothing is merged across tenants.  Lists in the total carry a
-``tenant`` key per item; its ``heads`` and ``verification`` are keyed ``{tenant}/{category}``.
+``tenant`` key per item; its ``heads``, ``verification`` and ``coverage`` are keyed ``{tenant}/{category}`` (each
+coverage with its ``tenant`` and ``category``), and it is ``covered`` when every tenant's archive is.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Callable
 from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import check_root
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import HeadCheck, build_report, check_request
+from ansible_collections.opswat.itot.plugins.module_utils._report_coverage import check_until
 
 TENANT_NAME_RE = re.compile(r'^[A-Za-z0-9_-]+$')
 _SHAPE = ("a list of {name, dir}: name of letters, digits, '_' and '-', each name once; dir an absolute path without '..' "
@@ -82,12 +84,25 @@ class TenantHeads:
 
 # --- the reports ----------------------------------------------------------------------------------------------
 
+def check_tenants_until(value: Any, names: list[str]) -> dict[str, dict[str, int]]:
+    """Per tenant, {category: epoch ms} from ``covered_until_ms`` given with ``tenants`` ({} when omitted)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ArchiveError('covered_until_ms must map each tenant of tenants to its {category: epoch ms}, got %r' % (value,))
+    for name in value:
+        if name not in names:
+            raise ArchiveError('covered_until_ms names %r, which is not a tenant: with tenants given, covered_until_ms maps a '
+                               'tenant (one of %s) to its {category: epoch ms}' % (name, ', '.join(names)))
+    return dict((name, check_until(until or {}, 'covered_until_ms.%s' % name)) for name, until in value.items())
+
+
 def _tenant_report(name: str, folder: str, categories: list[str], period: tuple[int, int, int], lock_timeout: float,
-                   heads: TenantHeads) -> dict[str, Any]:
+                   heads: TenantHeads, until: dict[str, dict[str, int]]) -> dict[str, Any]:
     """One tenant's report; an error names the tenant (the category folder is in the message already)."""
     start_ms, end_ms, generated_ms = period
     try:
-        return build_report(folder, categories, start_ms, end_ms, generated_ms, lock_timeout, heads.of(name))
+        return build_report(folder, categories, start_ms, end_ms, generated_ms, lock_timeout, heads.of(name), until.get(name))
     except ArchiveError as exc:
         raise ArchiveError('tenant %s: %s' % (name, exc.message), [dict(problem, tenant=name) for problem in exc.problems]) from exc
 
@@ -149,6 +164,9 @@ def total_of(root: str, parts: dict[str, dict[str, Any]], categories: list[str])
         'heads': dict(('%s/%s' % (name, category), head) for name, part in parts.items() for category, head in part['heads'].items()),
         'verification': dict(('%s/%s' % (name, category), checked) for name, part in parts.items()
                              for category, checked in part['verification'].items()),
+        'covered': all(part['covered'] for part in parts.values()),
+        'coverage': dict(('%s/%s' % (name, category), dict(covered, tenant=name, category=category)) for name, part in parts.items()
+                         for category, covered in part['coverage'].items()),
     }
     report.update(_findings(parts, categories))
     report['tenants'] = parts
@@ -156,8 +174,11 @@ def total_of(root: str, parts: dict[str, dict[str, Any]], categories: list[str])
 
 
 def build_tenants_report(root: str, tenants: list[tuple[str, str]], categories: list[str], period: tuple[int, int, int],
-                         lock_timeout: float, heads: TenantHeads) -> dict[str, Any]:
-    """The report over each tenant's archive (``period``: start, end and generated, epoch ms), with the total at the top."""
+                         lock_timeout: float, heads: TenantHeads, until: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    """The report over each tenant's archive (``period``: start, end and generated, epoch ms), with the total at the top.
+
+    until: per tenant and category, how far its archive has been read (check_tenants_until).
+    """
     categories = check_request(categories, period[0], period[1])
-    parts = dict((name, _tenant_report(name, folder, categories, period, lock_timeout, heads)) for name, folder in tenants)
+    parts = dict((name, _tenant_report(name, folder, categories, period, lock_timeout, heads, until or {})) for name, folder in tenants)
     return total_of(root, parts, categories)

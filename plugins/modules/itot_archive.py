@@ -64,6 +64,9 @@ options:
         another (the C(opswat.itot.log_archive) role's slices) and archives each in turn; the warning about entries never
         offered compares the host's cursor with it instead of O(window_start_ms).
       - Omitted, O(window_start_ms).
+      - The folder's first run with a window records where its reading began (this, else O(window_start_ms)) as
+        C(covered_from_ms) in C(state.json), even when it archives no entry (a change), and keeps it afterwards;
+        M(opswat.itot.itot_archive_report) reports the archive's coverage of a period from it.
     type: int
   window_end_ms:
     description:

@@ -31,6 +31,12 @@ description:
     The report then covers each tenant's archive (RV(report.tenants)) and, at its top level, their total (the same keys,
     each figure the sum of the tenants'; devices of different tenants are never merged, even with the same id). The three
     files are still written once, the Markdown and HTML with a section for the total and one per tenant.
+  - The report says how much of the period the archive covers (RV(report.coverage), RV(report.covered)), per category from
+    where the archive began reading (C(covered_from_ms) in C(state.json); in an archive made before coverage was recorded,
+    its first archived entry) until O(covered_until_ms) (else its newest entry), and every gap in the period, when the
+    archive started later, when retention removed files of the period, or when it was not read that far yet. Counts over
+    a gap are under-counts; the Markdown and HTML twins open with a warning, and the module warns once per category
+    with gaps (naming the category, the tenant, each gap and its reason).
   - A file that already holds the same bytes is left untouched; C(changed) is true when any of the three is (or, in check mode,
     would be) written, or its attributes changed.
 options:
@@ -83,6 +89,13 @@ options:
         after it must be one O(retention_days) allows; a category without a head has every C(remove) line checked.
         Otherwise the host fails, naming the category folder and the manifest line.
       - Omitted, the heads are not checked (they are still reported in RV(report.heads)).
+    type: dict
+  covered_until_ms:
+    description:
+      - 'Per category, how far the archive has been read (epoch ms), for example C({admin: 1795939200000}): the end of
+        the last window the C(opswat.itot.log_archive) role archived, which the C(opswat.itot.audit) playbook takes from
+        the role''s plan. With O(tenants), per tenant name (C({tenant: {category: ms}})); a name that is not a tenant fails.'
+      - A category without it is covered up to its newest archived entry (its cursor), and RV(report.coverage) says so.
     type: dict
   retention_days:
     description:
@@ -262,6 +275,27 @@ report:
       type: dict
       sample: {total: 1, by_code: {'500': 1}, events: [{time: '2026-11-29T07:00:00.000Z', device_id: d-1, device_name: pc-1,
                                                       event: added, code: 500}]}
+    covered:
+      description:
+        - Whether the archive covers all of the period in every category (with O(tenants), every tenant's); false when
+          RV(report.coverage) lists any gap.
+      type: bool
+      sample: false
+    coverage:
+      description:
+        - Per category (with O(tenants), in the total, per C({tenant}/{category}), each with its C(tenant) and C(category)),
+          the part of the period the archive covers. C(from) and C(until) (ISO 8601 UTC; C(from_ms), C(until_ms) epoch ms;
+          null without an archive), C(basis) (where both come from in words; an archive made before coverage was recorded
+          is covered from the first archived entry, and says so), and C(gaps), the parts of the period the archive does
+          not cover, each C(start), C(end), C(start_ms), C(end_ms) and C(reason).
+        - 'The reasons: C(the archive started later) (before C(from); the role does not reach back once a category has an
+          archive), C(removed by retention (itot_log_archive_retention_days)) (up to the newest time of the files retention
+          removed that overlap the period), C(not read yet) (after C(until)), C(no archive of this category).'
+      type: dict
+      sample: {admin: {from: '2026-11-28T08:00:00.000Z', until: '2026-11-29T08:00:00.000Z', from_ms: 1795852800000,
+                       until_ms: 1795939200000, gaps: [],
+                       basis: 'from where the archive began reading (state.json covered_from_ms); until the end of the last read
+                               of the archive run (covered_until_ms)'}}
     tenants:
       description:
         - Per tenant name of O(tenants) (in their order), that tenant's report, with the same keys as a report without tenants
@@ -288,8 +322,9 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import 
 from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import check_root, os_errors_as
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import HeadCheck, build_report, default_period, parse_name_time
+from ansible_collections.opswat.itot.plugins.module_utils._report_coverage import check_until, coverage_warnings
 from ansible_collections.opswat.itot.plugins.module_utils._report_render import write_report
-from ansible_collections.opswat.itot.plugins.module_utils._report_tenants import TenantHeads, build_tenants_report, check_tenants
+from ansible_collections.opswat.itot.plugins.module_utils._report_tenants import TenantHeads, build_tenants_report, check_tenants, check_tenants_until
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES
 
@@ -299,9 +334,12 @@ def _report(params: dict[str, Any], root: str, period: tuple[int, int, int], now
     tenants = check_tenants(params['tenants'])
     if not tenants:
         heads = HeadCheck(params['known_heads'], params['retention_days'], now)
-        return build_report(root, params['categories'], period[0], period[1], period[2], params['lock_timeout'], heads)
-    tenant_heads = TenantHeads(params['known_heads'], [name for name, _folder in tenants], params['retention_days'], now)
-    return build_tenants_report(root, tenants, params['categories'], period, params['lock_timeout'], tenant_heads)
+        until = check_until(params['covered_until_ms'])
+        return build_report(root, params['categories'], period[0], period[1], period[2], params['lock_timeout'], heads, until)
+    names = [name for name, _folder in tenants]
+    tenant_heads = TenantHeads(params['known_heads'], names, params['retention_days'], now)
+    tenant_until = check_tenants_until(params['covered_until_ms'], names)
+    return build_tenants_report(root, tenants, params['categories'], period, params['lock_timeout'], tenant_heads, tenant_until)
 
 
 def run(module: AnsibleModule) -> dict[str, Any]:
@@ -316,6 +354,9 @@ def run(module: AnsibleModule) -> dict[str, Any]:
         report = _report(params, root, (start, end, generated), now)
         changed, json_path, markdown_path, html_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module),
                                                                     module.check_mode)
+    # The play shows every gap in the period: counts over a period the archive does not cover are under-counts.
+    for warning in coverage_warnings(report):
+        module.warn(warning)
     return dict(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path, html_path=html_path)
 
 
@@ -331,6 +372,7 @@ def main() -> None:
             known_heads=dict(type='dict'),
             tenants=dict(type='raw'),
             retention_days=dict(type='int', default=0),
+            covered_until_ms=dict(type='dict'),
             **FILE_OPTIONS
         ),
         supports_check_mode=True,

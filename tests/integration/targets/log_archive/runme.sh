@@ -235,5 +235,65 @@ counters=$(ctl GET /_control/counters)
 "$py" -c 'import json, sys; c = json.loads(sys.argv[1]); sys.exit(0 if c["token_in_query"] == 0 and c["token_in_header"] == c["logs_requests"] > 0 and c["by_status"]["413"] > 0 else 1)' "$counters" ||
   fail "200-413 leg: tokens not only in the header, or no 413 served: $counters"
 
+step "coverage (issue 18): a first audit over -3d archives the 3 days; a later -5d audit flags the 2 days before the archive"
+# Three days of data, fresh archives, and the role's first-run lookback left at -1d (run_play sets it): the audit
+# reaches back as far as its period all the same, and counts every failed_auth of the 3 days.
+kill "$emu_pid" 2>/dev/null || true
+wait "$emu_pid" 2>/dev/null || true
+rm -f "$work/port"
+"$py" "$emulator" --port 0 --port-file "$work/port" --log-file "$work/emulator-cover.log" --entries 300 --span 259200 \
+  --rate-limit 0 --access-token "$token" >"$work/emulator-cover.out" 2>&1 &
+emu_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || fail "the 3-day emulator did not start"
+url="http://127.0.0.1:$(cat "$work/port")"
+rm -rf "$work/a" "$work/b" "$work/c" "$work/itot-heads.json"
+write_inventory
+audit_from=$(ms_now)
+run_play opswat.itot.audit -e itot_audit_period=-3d || fail "the -3d audit on a fresh archive"
+audit_to=$(ms_now)
+if tr '\n' ' ' <"$work/play.log" | tr -s ' ' | grep -q "does not cover all of the"; then fail "the -3d audit on a fresh archive says it is not covered"; fi
+report=$(find "$work/a/reports" -name 'audit-*.json' | sort | tail -n 1)
+"$py" "$here/check_report.py" "$report" "$url" --period-ms 259200000 --ended-between "$audit_from" "$audit_to" |
+  tee "$work/expected.json" || fail "the -3d report against the truth"
+# The truth over the 3 days has more failed logins than its last day: the -1d lookback alone would have under-counted.
+"$py" - "$report" "$url" <<'PY' || fail "the -3d report does not count the failed logins of all 3 days, or says it is not covered"
+import json, sys, urllib.request
+report = json.load(open(sys.argv[1]))
+start, end = report['period']['start_ms'], report['period']['end_ms']
+def failed(lo):
+    with urllib.request.urlopen('%s/_control/truth?category=admin&start_time=%d&end_time=%d' % (sys.argv[2], lo, end)) as answer:
+        return sum(1 for entry in json.load(answer)['data'] if entry['event'] == 'failed_auth')
+three, one = failed(start), failed(end - 86400000)
+print('failed_auth: report %d, truth over 3 days %d, over the last day %d' % (report['summary']['failed_auth'], three, one))
+assert report['summary']['failed_auth'] == three > one, 'under-counted'
+assert report['covered'] is True and all(not item['gaps'] for item in report['coverage'].values()), report['coverage']
+assert all(item['from_ms'] <= start for item in report['coverage'].values()), report['coverage']
+PY
+# A second audit over -5d: the archive exists (cursors), so nothing is backfilled; the report names the gap.
+run_play opswat.itot.audit -e itot_audit_period=-5d -e itot_audit_max_failed_auth=100000 || fail "the -5d audit"
+report=$(find "$work/a/reports" -name 'audit-*.json' | sort | tail -n 1)
+"$py" - "$report" <<'PY' || fail "the -5d report does not flag the days before the archive"
+import json, sys
+report = json.load(open(sys.argv[1]))
+start = report['period']['start_ms']
+assert report['covered'] is False, report['coverage']
+for category, item in report['coverage'].items():
+    assert item['from_ms'] > start + 2 * 86400000 - 3600000, (category, item)
+    assert item['gaps'] == [{'start': report['period']['start'], 'end': item['from'], 'start_ms': start, 'end_ms': item['from_ms'],
+                             'reason': 'the archive started later'}], (category, item)
+markdown = open(sys.argv[1][:-len('.json')] + '.md').read()
+assert 'Warning: the archive does not cover all of the period' in markdown
+assert '| admin | %s | %s | the archive started later |' % (report['period']['start'], report['coverage']['admin']['from']) in markdown
+print('-5d report: gaps %s' % dict((c, (i['gaps'][0]['start'], i['gaps'][0]['end'])) for c, i in report['coverage'].items()))
+PY
+# Warnings are wrapped to the terminal's width: read the log as one line.
+flat_log() { tr '\n' ' ' <"$work/play.log" | tr -s ' '; }
+flat_log | grep -q "the archive does not cover all of the audit period: category admin, " || fail "the play shows no coverage warning"
+flat_log | grep -q "thresholds passed on archive_a over a partly covered period" || fail "no warning that the pass is over a partly covered period"
+if run_play opswat.itot.audit -e itot_audit_period=-5d -e itot_audit_max_failed_auth=0; then fail "the -5d audit over the threshold passed"; fi
+flat_log | grep -q "itot_audit_max_failed_auth = 0 (report: [^)]*); the archive does not cover all of the period (see the report's coverage)" ||
+  fail "the threshold failure does not say the archive does not cover the period"
+
 echo
 echo "log_archive: all scenarios passed"

@@ -141,6 +141,8 @@ def test_each_tenant_planned_from_the_oldest_cursor_of_its_own_hosts_and_dealt_i
         [('b', b_start + 3 * step, NOW, b_start)],  # 3 h are 4 requests of at most 1 h: each is sent 1 ms wider per side
     ]
     assert plan['rounds'][0][0]['label'].startswith('tenant a: admin ')
+    # Where the reads end, for the audit's period and coverage: every tenant's and category's last slice ends there.
+    assert plan['end_ms'] == NOW
 
 
 def test_one_tenant_alone_keeps_the_plain_labels():

@@ -906,3 +906,81 @@ def test_info_reads_the_cursor_without_writing(tmp_path):
     assert info['cursor_ms'] == T0 and info['cursor'] == '2026-11-28T22:00:00.000Z'
     assert info['manifest_lines'] == 1
     assert snapshot(str(tmp_path)) == before
+
+
+# --- where the archive's reading began (covered_from_ms) --------------------------------------------------------
+
+def state_of(root, category='admin'):
+    with open(os.path.join(str(root), category, 'state.json')) as stream:
+        return json.load(stream)
+
+
+def test_the_first_run_with_a_window_records_where_its_reading_began(tmp_path):
+    # read_from (the start of the category's first slice) wins over this slice's own start.
+    result = write(tmp_path, [entry(T0 + HOUR, 1)], window_start_ms=T0, window_end_ms=T0 + 2 * HOUR, read_from_ms=T0 - 5 * HOUR)
+    assert result['changed'] is True
+    assert state_of(tmp_path)['covered_from_ms'] == T0 - 5 * HOUR
+    # Later runs keep it, whatever their windows.
+    write(tmp_path, [entry(T0 + 3 * HOUR, 2)], window_start_ms=T0 + 2 * HOUR, window_end_ms=T0 + 4 * HOUR)
+    assert state_of(tmp_path)['covered_from_ms'] == T0 - 5 * HOUR
+    assert state_of(tmp_path)['cursor_ms'] == T0 + 3 * HOUR
+
+
+def test_a_quiet_first_run_writes_the_state_with_its_coverage_once(tmp_path):
+    """No entry in the first window: state.json is written all the same (a change); later quiet runs change nothing."""
+    result = write(tmp_path, [], window_start_ms=T0, window_end_ms=T0 + HOUR)
+    assert result['changed'] is True and result['entries_written'] == 0
+    assert any(iso(T0) in line for line in result['diff_lines'])
+    state = state_of(tmp_path)
+    assert state['covered_from_ms'] == T0 and state['cursor_ms'] is None
+    assert state['manifest_lines'] == 0 and state['manifest_head'] == ZERO
+    assert not os.path.exists(str(tmp_path / 'admin' / 'manifest.jsonl'))
+    before = snapshot(str(tmp_path))
+    again = write(tmp_path, [], window_start_ms=T0 + HOUR, window_end_ms=T0 + 2 * HOUR)
+    assert again['changed'] is False and again['diff_lines'] == [] and again['verified'] is True
+    assert snapshot(str(tmp_path)) == before
+    # Entries later: the coverage start stays where the reading began.
+    write(tmp_path, [entry(T0 + 150 * MINUTE, 1)], window_start_ms=T0 + 2 * HOUR, window_end_ms=T0 + 3 * HOUR)
+    assert state_of(tmp_path)['covered_from_ms'] == T0
+    assert Counter(check_archive(str(tmp_path / 'admin'))) == Counter([canonical(entry(T0 + 150 * MINUTE, 1))])
+
+
+def test_check_mode_of_a_quiet_first_run_says_it_would_change(tmp_path):
+    result = write(tmp_path, [], window_start_ms=T0, window_end_ms=T0 + HOUR, check_mode=True)
+    assert result['changed'] is True and not os.path.exists(str(tmp_path / 'admin'))
+
+
+def test_a_run_without_a_window_records_no_coverage(tmp_path):
+    write(tmp_path, [entry(T0, 1)])
+    assert state_of(tmp_path)['covered_from_ms'] is None
+    # Nor does a later run with a window: the archive already held entries before it.
+    write(tmp_path, [entry(T0 + HOUR, 2)], window_start_ms=T0 + 30 * MINUTE, window_end_ms=T0 + 2 * HOUR)
+    assert state_of(tmp_path)['covered_from_ms'] is None
+
+
+def test_an_archive_made_before_coverage_records_loads_and_gains_none(tmp_path):
+    write(tmp_path, [entry(T0, 1)], window_start_ms=T0 - HOUR, window_end_ms=T0 + HOUR)
+    path = str(tmp_path / 'admin' / 'state.json')
+    old = state_of(tmp_path)
+    del old['covered_from_ms']  # state.json as the previous version wrote it
+    with open(path, 'w') as stream:
+        json.dump(old, stream)
+    result = write(tmp_path, [entry(T0 + 2 * HOUR, 2)], window_start_ms=T0 + HOUR, window_end_ms=T0 + 3 * HOUR)
+    assert result['changed'] is True and result['entries_written'] == 1
+    assert state_of(tmp_path)['covered_from_ms'] is None
+    assert _archive.read_cursor(str(tmp_path), 'admin')['cursor_ms'] == T0 + 2 * HOUR
+
+
+def test_next_state_keeps_or_sets_covered_from():
+    from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import empty_state
+    from ansible_collections.opswat.itot.plugins.module_utils._archive_select import Selection, next_state
+    one = Selection(dated=[(T0, 0, entry(T0, 1), 'id-1')])
+    fresh = {'version': 1, 'category': 'admin'}  # an old or empty state: no covered_from_ms key at all
+    assert next_state(fresh, one, 300, T0 - HOUR)['covered_from_ms'] == T0 - HOUR
+    assert next_state(fresh, Selection(), 300, T0 - HOUR)['covered_from_ms'] == T0 - HOUR
+    assert next_state(fresh, one, 300)['covered_from_ms'] is None  # no window
+    kept = dict(fresh, covered_from_ms=T0 - 9 * HOUR, cursor_ms=T0, manifest_lines=1)
+    assert next_state(kept, one, 300, T0 - HOUR)['covered_from_ms'] == T0 - 9 * HOUR
+    old = dict(fresh, cursor_ms=T0, manifest_lines=3)  # holds entries, made before coverage records
+    assert next_state(old, one, 300, T0 - HOUR)['covered_from_ms'] is None
+    assert empty_state('admin')['covered_from_ms'] is None
