@@ -23,12 +23,14 @@ from ansible_collections.opswat.itot.plugins.module_utils._windows import Span
 class Stopper:
     """``stop(page data)`` for ``PageReader.read``: True once the pages read are oldest first (every entry with a
     time, none older than the one before) and hold ``want`` entries of ``span``'s own part; False for good once they
-    are not. The first ``skip`` entries (handed out by an earlier chunk) are passed over."""
+    are not. Entries handed out by an earlier chunk are not counted: the first ``skip``, and those up to the time
+    cursor ``after`` (time, entries at that time)."""
 
-    def __init__(self, span: Span, want: int, skip: int = 0) -> None:
+    def __init__(self, span: Span, want: int, skip: int = 0, after: tuple[int | None, int] = (None, 0)) -> None:
         self._span = span
         self._want = want
         self._skip = skip
+        self._after, self._same = after
         self._last: int | None = None
         self._own = 0
         self.ordered = True
@@ -44,9 +46,19 @@ class Stopper:
             if not self.ordered:
                 return False
             self._last = key
-            if not self._span.drops(key):
+            if not self._span.drops(key) and not self._handed(key):
                 self._own += 1
         return self._own >= self._want
+
+    def _handed(self, key: int) -> bool:
+        """Whether the entry at ``key`` lies up to the time cursor (an earlier chunk handed it out)."""
+        if self._after is None or key > self._after:
+            return False
+        if key == self._after:
+            if not self._same:
+                return False
+            self._same -= 1
+        return True
 
 
 @dataclass(frozen=True)

@@ -249,7 +249,8 @@ class LogWalk:
         """When the caller wants only some entries: the rule that ends a reading of ``span`` once it holds them."""
         if self._want <= 0 or self._age_mode or self._split_events:
             return None
-        return Stopper(span, self._want, skip)
+        cursor = (None, 0) if self._skip is None else (self._skip.after_us, self._skip.same)
+        return Stopper(span, self._want, skip, cursor)
 
     def _chained(self, span: Span, events: str | None, reading: Reading, skip: int) -> list[Item]:
         """The items of a chain of pages read with a ``Stopper``; where the chain goes on, when it stopped early."""

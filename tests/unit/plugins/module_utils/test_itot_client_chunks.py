@@ -115,8 +115,7 @@ def test_chunks_of_a_newest_first_server_are_exact(api, make_client, make_query,
 
 @pytest.mark.parametrize('size', [100, 10, 1])
 @pytest.mark.parametrize('reading', ['token406', 'token200', 'token413'])
-def test_a_page_token_expired_between_chunks_loses_and_doubles_nothing(rsps, api, make_client, make_query, reading,
-                                                                      size):
+def test_an_expired_page_token_loses_and_doubles_nothing(rsps, api, make_client, make_query, reading, size):
     api.reading = reading
     api.add_many('device', times(800))
     mark = expire_between_chunks(rsps, api)
