@@ -451,6 +451,35 @@ class Bench:
                      note='%s for %d requests (minimum %.0f s)' % (walk_note(walks), results[0]['requests'], minimum))
         self.emulator.config(rate_limit=0)
 
+    def scenario_9(self) -> None:
+        """10,000 entries in chunks of 500 (max_results + next_token) against one walk: requests and wall time, for a
+        server that pages oldest first (a chunk stops after the pages it needs) and newest first (it cannot)."""
+        n, size = 10000, 500
+        window, truth = self.windows[n], self.truths[n]
+        for order in ('asc', 'desc'):
+            self.emulator.config(pagination='406-token', order=order)
+            walk = self.module_runs('chunks, one walk, %s' % order, 'device', *window, truth, 1)[0]
+            self.emulator.reset()
+            variables = self.query_vars('device', *window, bench_chunk=size, bench_max_chunks=n // size + 2)
+            measured = self.run.playbook('chunks.yml', variables)
+            result = self.load(variables['bench_output'] + '-chunks.json')
+            counters = self.emulator.counters()
+            self.same_as_truth('chunks of %d, %s' % (size, order), result['logs'], truth)
+            self.check('chunks of %d, %s: api_requests %d equal the requests the emulator counted %d'
+                       % (size, order, result['api_requests'], counters['logs_requests']),
+                       result['done'] and result['api_requests'] == counters['logs_requests'])
+            bound = walk['api_requests'] + result['chunks']
+            oldest_first = order == 'asc'
+            self.row('9', 'api_requests, N=%d in %d chunks of %d, pages %s first' % (
+                n, result['chunks'], size, 'oldest' if oldest_first else 'newest'), counters['logs_requests'],
+                walk['api_requests'], counters['logs_requests'] / walk['api_requests'],
+                '<= %d (walk + chunks)' % bound if oldest_first else '', counters['logs_requests'] <= bound
+                if oldest_first else None, note='one walk %d requests' % walk['api_requests'])
+            self.row('9', 'wall s, N=%d in chunks of %d, pages %s first' % (
+                n, size, 'oldest' if oldest_first else 'newest'), round(measured['wall'], 2), round(walk['wall'], 2),
+                measured['wall'] / walk['wall'], note='baseline: one walk, one task')
+        self.emulator.config(order='desc')
+
     def scenario_8(self) -> None:
         sizes = sorted(self.token_runs)
         if len(sizes) < 3:
@@ -556,7 +585,7 @@ class Bench:
     def main(self) -> int:
         started = time.monotonic()
         try:
-            if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8)):
+            if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8, 9)):
                 self.big_emulator()
                 if any(self.wanted(n) for n in (1, 2, 8)):
                     print('== 1, 2, 8: requests per pagination style; module wall time and memory by size', flush=True)
@@ -569,6 +598,9 @@ class Bench:
                     self.scenario_4_5()
                 if self.wanted(8):
                     self.scenario_8()
+                if self.wanted(9):
+                    print('== 9: 10,000 entries in chunks of 500 against one walk', flush=True)
+                    self.scenario_9()
                 self.emulator.stop()
                 self.emulator = None
             if self.wanted(6) or self.wanted(7):
@@ -640,7 +672,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--collections', required=True, help='where opswat.itot is installed (ANSIBLE_COLLECTIONS_PATH)')
     parser.add_argument('--runs', type=int, default=3, help='runs per figure; the median is reported [3]')
     parser.add_argument('--only', type=lambda text: {int(n) for n in text.split(',')}, default=set(),
-                        help='comma-separated scenario numbers (1-8) [all]')
+                        help='comma-separated scenario numbers (1-9) [all]')
     parser.add_argument('--output', default=os.path.join(ROOT, 'bench-results.json'))
     parser.add_argument('--keep', action='store_true', help='keep the work folder (playbook logs, archives)')
     return parser.parse_args(argv)
