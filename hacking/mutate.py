@@ -41,6 +41,8 @@ T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
 ANSWER = 'plugins/module_utils/_answer.py'
 LIMITS = 'plugins/module_utils/_limits.py'
 T_LIMITS = ['tests/unit/plugins/module_utils/test_itot_client_limits.py']
+CHUNKS = 'plugins/module_utils/_chunks.py'
+T_CHUNKS = ['tests/unit/plugins/module_utils/test_itot_client_chunks.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -207,6 +209,19 @@ MUTATIONS = [
      '        if not isinstance(entry, dict):\n',
      '        if False:\n',
      T_LIMITS, 'an entry that is not an object reaches the role, whose archive task fails with a generic message'),
+    # --- a window read in chunks (issue 18) ---------------------------------------------------------------------
+    ('chunk-page-place-off-by-one', CHUNKS,
+     '                return token, raw\n',
+     '                return token, raw + 1\n',
+     T_CHUNKS, 'next_token points one entry past the next one in the API\'s page: the next chunk loses it'),
+    ('chunk-page-read-again-whole', WALK,
+     'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, cont.offset))',
+     'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, 0))',
+     T_CHUNKS, 'the next chunk hands out the page it goes on with from its start: what the last chunk returned, twice'),
+    ('chunk-stops-in-unordered-pages', CHUNKS,
+     '            if not self.ordered:\n                return False\n',
+     '            if False:\n                return False\n',
+     T_CHUNKS, 'a chunk stops early in pages newest first: it hands out newer entries before older ones'),
 ]
 
 
