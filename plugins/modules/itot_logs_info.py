@@ -41,7 +41,7 @@ options:
         run that returned it, so V(-1d) or V(now) mean the same window when resumed), the time of the last entry
         returned and how many entries at exactly that time were returned, and, where the read stopped inside the
         API's chain of pages, the API's pagination token of that page and the place in it. The next chunk asks that
-        page again and goes on from there: a chunk costs at most one request more than its share of one read.
+        page again and goes on from there, so a chunk costs at most one request more than its share of one read.
       - When the API refuses its pagination token (it expired), the read goes on from the time of the last entry
         returned instead, at the cost of the refused request. Nothing is lost and nothing is returned twice.
       - A token of another query, or one altered, fails with a clear message. The token holds no secret.
