@@ -22,9 +22,10 @@ from ansible_collections.opswat.itot.plugins.module_utils._windows import Span
 
 class Stopper:
     """``stop(page data)`` for ``PageReader.read``: True once the pages read are oldest first (every entry with a
-    time, none older than the one before) and hold ``want`` entries of ``span``'s own part; False for good once they
-    are not. Entries handed out by an earlier chunk are not counted: the first ``skip``, and those up to the time
-    cursor ``after`` (time, entries at that time)."""
+    time, none older than the one before, and one newer: entries of one time alone do not tell the order, and a
+    server that pages newest first may go on with older ones) and hold ``want`` entries of ``span``'s own part; False
+    for good once they are not. Entries handed out by an earlier chunk are not counted: the first ``skip``, and those
+    up to the time cursor ``after`` (time, entries at that time)."""
 
     def __init__(self, span: Span, want: int, skip: int = 0, after: tuple[int | None, int] = (None, 0)) -> None:
         self._span = span
@@ -34,21 +35,22 @@ class Stopper:
         self._last: int | None = None
         self._own = 0
         self.ordered = True
+        self._rising = False  # an entry newer than the one before was seen: the pages go oldest first
 
     def __call__(self, data: list) -> bool:
         for entry in data:
-            if self._skip:
-                self._skip -= 1
-                continue
             key = entry_time(entry)
             if key is None or (self._last is not None and key < self._last):
                 self.ordered = False
             if not self.ordered:
                 return False
+            self._rising = self._rising or (self._last is not None and key > self._last)
             self._last = key
-            if not self._span.drops(key) and not self._handed(key):
+            if self._skip:
+                self._skip -= 1
+            elif not self._span.drops(key) and not self._handed(key):
                 self._own += 1
-        return self._own >= self._want
+        return self._rising and self._own >= self._want
 
     def _handed(self, key: int) -> bool:
         """Whether the entry at ``key`` lies up to the time cursor (an earlier chunk handed it out)."""
@@ -81,14 +83,15 @@ class Chain:
     pages: list = field(default_factory=list)  # (token asked with, entries given) per page
     origin: list = field(default_factory=list)  # per item, its index among the reading's entries
 
-    def position(self, index: int) -> tuple[str | None, int]:
-        """The page holding item ``index`` (the token it was asked with) and the item's place in that page."""
+    def position(self, index: int) -> tuple[str | None, int] | None:
+        """The page holding item ``index`` (the token it was asked with) and the item's place in that page; None when
+        the pages do not say (the next_token then holds the time cursor alone)."""
         raw = self.origin[index]
         for token, count in self.pages:
             if raw < count:
                 return token, raw
             raw -= count
-        raise IndexError(index)
+        return None
 
 
 def chained(span: Span, entries: list, pages: list, skip: int) -> tuple[list[Item], Chain | None]:

@@ -14,7 +14,7 @@ token per page, 200 pages with a cursor, 413 past the last page, a token repeate
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
@@ -110,7 +110,8 @@ class PageReader:
         while True:
             page = self._request(body, token, entries, first and token is None)
             if isinstance(page, Reading):
-                return page
+                # a 413 past the last page: the pages before it are the reading's
+                return replace(page, pages=record) if page.outcome is Outcome.COMPLETE else page
             pages += 1
             fresh = page.token is not None and page.token not in seen
             if page.status == 406 and not fresh:

@@ -145,10 +145,11 @@ class LogWalk:
     def _with_page(self, point: ResumePoint) -> ResumePoint:
         """``point`` and, when the next entry lies in a chain of the API's pages, where in it."""
         if self._pos < len(self._items):
-            if self._chain is None:
+            place = None if self._chain is None else self._chain.position(self._pos)
+            if place is None:
                 return point
             span = self._chain.span
-            token, offset = self._chain.position(self._pos)
+            token, offset = place
         elif self._cont is not None and not self._cont.narrowed:
             span, token, offset = self._cont.span, self._cont.token, self._cont.offset
         else:

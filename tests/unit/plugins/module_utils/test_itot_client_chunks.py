@@ -179,3 +179,25 @@ def test_the_token_carries_no_secret(api, make_client, make_query):
     body = first.next_token[len('itot1.'):]
     text = base64.urlsafe_b64decode(body + '=' * (-len(body) % 4)).decode('utf-8')
     assert 'tok-' not in text and 'sec-' not in text
+
+
+@pytest.mark.parametrize('ends', ['inclusive', 'start_excl', 'end_excl', 'both_excl'])
+@pytest.mark.parametrize('order', ['asc', 'desc'])
+@pytest.mark.parametrize('reading', READINGS)
+def test_chunks_of_one_on_a_window_whose_ends_hold_entries(api, make_client, make_query, reading, order, ends):
+    """The integration target's edges: entries on both ends of the window and three in its last millisecond, in
+    pages of 3, one entry per chunk."""
+    api.reading, api.order, api.ends = reading, order, ends
+    edge = NOW - 20 * 24 * HOUR
+    for at in [edge, edge, edge + 1, edge + 500, edge + 1000, edge + 1000, edge + 1000, edge + 1001]:
+        api.add('device', at, seq=len(api.store))
+    client = make_client()
+    token, entries = None, []
+    for dummy in range(20):
+        result = client.fetch(make_query(start_time=edge, end_time=edge + 1000, page_size=3, max_results=1,
+                                         token=token))
+        entries.extend(result.logs)
+        token = result.next_token
+        if token is None:
+            break
+    assert sorted(entry['seq'] for entry in entries) == list(range(7))
