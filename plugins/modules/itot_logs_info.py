@@ -182,6 +182,8 @@ next_token:
   description:
     - Set when O(max_results) stopped the read before the end of the window; pass it back as O(token) (with the same
       query options) to read the rest. V(null) otherwise.
+    - A chunk that ends with the last entry of a full page of the API does not ask for the next page, so it cannot
+      tell whether more follow; when none do, the next run returns no entries and no RV(next_token).
   returned: success
   type: str
   sample: itot1.eyJhIjpudWxsLCJlIjoxNzY0NDAzMjAwMDAwfQ
