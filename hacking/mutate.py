@@ -218,10 +218,11 @@ MUTATIONS = [
      'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, cont.offset))',
      'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, 0))',
      T_CHUNKS, 'the next chunk hands out the page it goes on with from its start: what the last chunk returned, twice'),
-    ('chunk-stops-in-unordered-pages', CHUNKS,
-     '            if not self.ordered:\n                return False\n',
-     '            if False:\n                return False\n',
-     T_CHUNKS, 'a chunk stops early in pages newest first: it hands out newer entries before older ones'),
+    ('chunk-stops-on-pages-of-one-time', CHUNKS,
+     '        return self._rising and self._own >= self._want\n',
+     '        return self._own >= self._want\n',
+     T_CHUNKS, 'a first page of one time alone is taken for oldest first: a newest-first server\'s newest entries are '
+     'handed out before older ones'),
 ]
 
 
