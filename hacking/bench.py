@@ -74,13 +74,13 @@ def walk_note(walks: list[float | None]) -> str:
 class Emulator:
     """One emulator process with its access log; control endpoints as methods."""
 
-    def __init__(self, work: str, name: str, *args: str) -> None:
+    def __init__(self, work: str, name: str, *args: str, token: str = TOKEN) -> None:
         self.log_path = os.path.join(work, name + '.log')
         port_file = os.path.join(work, name + '.port')
         self.out = open(os.path.join(work, name + '.out'), 'wb')  # pylint: disable=consider-using-with
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
             [sys.executable, EMULATOR, '--port', '0', '--port-file', port_file, '--log-file', self.log_path,
-             '--access-token', TOKEN] + list(args), stdout=self.out, stderr=subprocess.STDOUT)
+             '--access-token', token] + list(args), stdout=self.out, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while not (os.path.exists(port_file) and open(port_file, encoding='ascii').read().strip()):
             if self.proc.poll() is not None or time.time() > deadline:
@@ -130,15 +130,28 @@ class Emulator:
 _LOG_LINE = re.compile(r'^(\S+) POST /o/api/v3\.3/logs (\S+) ([0-9.]+)s')
 
 
-def walk_seconds(lines: list[str]) -> float | None:
-    """From the first logs request's arrival to the last answer, from emulator access log lines; None when no line
-    is a logs request (nothing was measured: a target judged on it is missed, not met)."""
+def request_spans(lines: list[str]) -> list[tuple[float, float]]:
+    """(arrival, answer) of every logs request in emulator access log lines, in log order."""
     spans = []
     for line in lines:
         match = _LOG_LINE.match(line)
         if match:
             end = datetime.datetime.strptime(match.group(1), '%Y-%m-%dT%H:%M:%S.%fZ').timestamp()
             spans.append((end - float(match.group(3)), end))
+    return spans
+
+
+def longest_pause(lines: list[str]) -> float:
+    """The longest time between an answer and the next logs request: under a budget of 10 per 3 s the pacing
+    waits up to 3 s; a longer pause is work between two reads (a round's archive step)."""
+    spans = request_spans(lines)
+    return max([later[0] - earlier[1] for earlier, later in zip(spans, spans[1:])] or [0.0])
+
+
+def walk_seconds(lines: list[str]) -> float | None:
+    """From the first logs request's arrival to the last answer, from emulator access log lines; None when no line
+    is a logs request (nothing was measured: a target judged on it is missed, not met)."""
+    spans = request_spans(lines)
     if not spans:
         return None
     return max(end for dummy, end in spans) - min(start for start, dummy in spans)
@@ -451,7 +464,7 @@ class Bench:
                      note='%s for %d requests (minimum %.0f s)' % (walk_note(walks), results[0]['requests'], minimum))
         self.emulator.config(rate_limit=0)
 
-    def scenario_9(self) -> None:
+    def scenario_10(self) -> None:
         """10,000 entries in chunks of 500 (max_results + next_token) against one walk: requests and wall time, for a
         server that pages oldest first (a chunk stops after the pages it needs) and newest first (it cannot)."""
         n, size = 10000, 500
@@ -470,12 +483,12 @@ class Bench:
                        result['done'] and result['api_requests'] == counters['logs_requests'])
             bound = walk['api_requests'] + result['chunks']
             oldest_first = order == 'asc'
-            self.row('9', 'api_requests, N=%d in %d chunks of %d, pages %s first' % (
+            self.row('10', 'api_requests, N=%d in %d chunks of %d, pages %s first' % (
                 n, result['chunks'], size, 'oldest' if oldest_first else 'newest'), counters['logs_requests'],
                 walk['api_requests'], counters['logs_requests'] / walk['api_requests'],
                 '<= %d (walk + chunks)' % bound if oldest_first else '', counters['logs_requests'] <= bound
                 if oldest_first else None, note='one walk %d requests' % walk['api_requests'])
-            self.row('9', 'wall s, N=%d in chunks of %d, pages %s first' % (
+            self.row('10', 'wall s, N=%d in chunks of %d, pages %s first' % (
                 n, size, 'oldest' if oldest_first else 'newest'), round(measured['wall'], 2), round(walk['wall'], 2),
                 measured['wall'] / walk['wall'], note='baseline: one walk, one task')
         self.emulator.config(order='desc')
@@ -503,13 +516,16 @@ class Bench:
 
     # --- the role (6, 7) -----------------------------------------------------------------------------------------
 
-    def role_vars(self) -> dict:
+    @staticmethod
+    def owner_vars() -> dict:
         user = os.environ.get('USER') or subprocess.run(['id', '-un'], capture_output=True, text=True,
                                                         check=True).stdout.strip()
         group = subprocess.run(['id', '-gn'], capture_output=True, text=True, check=True).stdout.strip()
-        return {'itot_base_url': self.emulator.url, 'itot_access_token': TOKEN, 'itot_rate_limit': 0,
-                'itot_log_archive_initial_lookback': '-1d', 'itot_log_archive_owner': user,
-                'itot_log_archive_group': group}
+        return {'itot_log_archive_owner': user, 'itot_log_archive_group': group}
+
+    def role_vars(self) -> dict:
+        return dict(self.owner_vars(), itot_base_url=self.emulator.url, itot_access_token=TOKEN, itot_rate_limit=0,
+                    itot_log_archive_initial_lookback='-1d')
 
     def archive_entries(self, folder: str, category: str) -> list[str]:
         found = []
@@ -580,6 +596,89 @@ class Bench:
         self.row('7', 'wall s, second run (changed=0 on all 5 hosts)', round(median([s['wall'] for s in seconds]), 1),
                  None, None, 'report')
 
+    # --- many tenants (9) ----------------------------------------------------------------------------------------
+
+    def tenant_run(self, name: str, emulators: dict[str, Emulator], variables: dict) -> dict:
+        """One role run on one host (archive folder and heads file fresh) under each emulator's budget."""
+        folder = os.path.join(self.work, 'tenants-%s' % name)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+        variables = dict(variables, itot_log_archive_dir=os.path.join(folder, 'archive'),
+                         itot_log_archive_heads_file=os.path.join(folder, 'itot-heads.json'))
+        before = {}
+        for tenant, emulator in emulators.items():
+            emulator.reset()
+            before[tenant] = len(emulator.log_lines())
+        measured = self.run.playbook('role.yml', variables, inventory=self.run.inventory('tenants-' + name, [name]))
+        measured['counters'] = {tenant: emulator.counters() for tenant, emulator in emulators.items()}
+        lines = {tenant: emulator.log_lines()[before[tenant]:] for tenant, emulator in emulators.items()}
+        measured['walks'] = {tenant: walk_seconds(lines[tenant]) for tenant in emulators}
+        measured['pause'] = max(longest_pause(lines[tenant]) for tenant in emulators)
+        measured['archive'] = variables['itot_log_archive_dir']
+        return measured
+
+    def tenant_checks(self, label: str, root: str, truths: dict[str, collections.Counter]) -> None:
+        for category, truth in truths.items():
+            got = collections.Counter(self.archive_entries(root, category))
+            self.check('%s: %s holds the %d entries of its emulator\'s truth, each once (%d)'
+                       % (label, category, sum(truth.values()), sum(got.values())), got == truth)
+
+    @staticmethod
+    def limited(counters: dict) -> int:
+        return max(counters['rate_limited'], counters['by_status'].get('429', 0))
+
+    def scenario_9(self) -> None:
+        names, categories, entries = ('tenant-a', 'tenant-b', 'tenant-c'), ['admin', 'device'], 5000
+        emulators: dict[str, Emulator] = {}
+        try:
+            for number, name in enumerate(names):
+                emulators[name] = Emulator(self.work, 'emulator-' + name, '--entries', str(entries), '--span', '80000',
+                                           '--rate-limit', '10', '--rate-window', '3', '--seed', str(31 + number),
+                                           token='%s-%s' % (TOKEN, name))
+            truths = {name: {c: collections.Counter(map(canonical, emulator.truth(c)['data'])) for c in categories}
+                      for name, emulator in emulators.items()}
+            common = dict(self.owner_vars(), itot_rate_limit=10, itot_rate_window=3,
+                          itot_log_archive_initial_lookback='-1d', itot_log_archive_categories=categories)
+            alone_vars = dict(common, itot_base_url=emulators['tenant-a'].url,
+                              itot_access_token='%s-tenant-a' % TOKEN)
+            three_vars = dict(common, itot_log_archive_tenants=[
+                {'name': name, 'base_url': emulator.url, 'access_token': '%s-%s' % (TOKEN, name)}
+                for name, emulator in emulators.items()])
+            alone, three = [], []
+            for number in range(self.args.runs):
+                alone.append(self.tenant_run('alone', {'tenant-a': emulators['tenant-a']}, alone_vars))
+                three.append(self.tenant_run('central', emulators, three_vars))
+                if number == 0:
+                    self.tenant_checks('one tenant alone', alone[0]['archive'], truths['tenant-a'])
+                    for name in names:
+                        self.tenant_checks('3 tenants, %s' % name, os.path.join(three[0]['archive'], name),
+                                           truths[name])
+            self.tenant_rows(names, alone, three)
+        finally:
+            for emulator in emulators.values():
+                emulator.stop()
+
+    def tenant_rows(self, names: tuple, alone: list[dict], three: list[dict]) -> None:
+        wall_alone, wall_three = median([r['wall'] for r in alone]), median([r['wall'] for r in three])
+        walks = ', '.join('%s %s' % (name, walk_note([r['walks'][name] for r in three])) for name in names)
+        self.row('9', 'wall s, 3 tenants x 2 x 5,000 on 1 host vs 1 tenant alone', round(wall_three, 1),
+                 round(wall_alone, 1), wall_three / wall_alone, '<= 1.3 x', wall_three <= 1.3 * wall_alone,
+                 note='10 req/3 s per tenant; 3 tenants: %s; alone: %s; longest pause between two requests '
+                      '(a round\'s archive step beyond the 3 s pacing) %.1f s vs %.1f s; CPU %.1f s vs %.1f s' % (
+                          walks, walk_note([r['walks']['tenant-a'] for r in alone]),
+                          median([r['pause'] for r in three]), median([r['pause'] for r in alone]),
+                          median([r['cpu'] for r in three]), median([r['cpu'] for r in alone])))
+        want = alone[0]['counters']['tenant-a']['logs_requests']
+        requests = {name: [r['counters'][name]['logs_requests'] for r in three] for name in names}
+        self.row('9', 'API requests per tenant (%s) vs 1 tenant alone' % ' / '.join(names),
+                 ' / '.join(str(int(median(requests[name]))) for name in names), want, None, '= alone',
+                 all(max(requests[name]) == min(requests[name]) == want for name in names)
+                 and all(r['counters']['tenant-a']['logs_requests'] == want for r in alone))
+        limited = max(self.limited(r['counters'][name]) for r in three for name in names)
+        limited_alone = max(self.limited(r['counters']['tenant-a']) for r in alone)
+        self.row('9', '429 answers, 3 tenants (max of tenants and runs) vs alone', limited, limited_alone, None, '0',
+                 limited == 0 and limited_alone == 0)
+
     # --- main ----------------------------------------------------------------------------------------------------
 
     def main(self) -> int:
@@ -598,9 +697,9 @@ class Bench:
                     self.scenario_4_5()
                 if self.wanted(8):
                     self.scenario_8()
-                if self.wanted(9):
-                    print('== 9: 10,000 entries in chunks of 500 against one walk', flush=True)
-                    self.scenario_9()
+                if self.wanted(10):
+                    print('== 10: 10,000 entries in chunks of 500 against one walk', flush=True)
+                    self.scenario_10()
                 self.emulator.stop()
                 self.emulator = None
             if self.wanted(6) or self.wanted(7):
@@ -608,6 +707,10 @@ class Bench:
                 self.scenario_6_7()
                 self.emulator.stop()
                 self.emulator = None
+            if self.wanted(9):
+                print('== 9: the log_archive role, 3 tenants x 2 categories x 5,000 entries on one central host, '
+                      'vs one tenant alone (10 requests per 3 s each)', flush=True)
+                self.scenario_9()
         finally:
             if self.emulator is not None:
                 self.emulator.stop()

@@ -41,6 +41,10 @@ T_REAL = ['tests/unit/plugins/module_utils/test_itot_client_real_servers.py']
 ANSWER = 'plugins/module_utils/_answer.py'
 LIMITS = 'plugins/module_utils/_limits.py'
 T_LIMITS = ['tests/unit/plugins/module_utils/test_itot_client_limits.py']
+REPORT_TENANTS = 'plugins/module_utils/_report_tenants.py'
+T_TENANTS = ['tests/unit/plugins/modules/test_itot_archive_report_tenants.py']
+HTTP = 'plugins/module_utils/_http.py'
+T_TRANSPORT = ['tests/unit/plugins/module_utils/test_itot_client_transport.py']
 CHUNKS = 'plugins/module_utils/_chunks.py'
 T_CHUNKS = ['tests/unit/plugins/module_utils/test_itot_client_chunks.py']
 
@@ -209,6 +213,27 @@ MUTATIONS = [
      '        if not isinstance(entry, dict):\n',
      '        if False:\n',
      T_LIMITS, 'an entry that is not an object reaches the role, whose archive task fails with a generic message'),
+
+    # --- the audit over several tenants: the total is the tenants' sum, nothing merged across tenants ------------
+    ('tenants-devices-merged', REPORT_TENANTS,
+     "        'noncompliant_devices': _tagged(parts, lambda part: part['noncompliant_devices'], lambda item: item['first_noncompliant']),\n",
+     "        'noncompliant_devices': list(dict((item['device_id'], item) for item in _tagged(\n"
+     "            parts, lambda part: part['noncompliant_devices'], lambda item: item['first_noncompliant'])).values()),\n",
+     T_TENANTS, 'a device id two tenants share is one device in the total: the other tenant\'s device is lost'),
+    ('tenants-total-not-summed', REPORT_TENANTS,
+     "        'summary': _sum_counts([part['summary'] for part in values], list(values[0]['summary'])),\n",
+     "        'summary': dict(values[0]['summary']),\n",
+     T_TENANTS, 'the total\'s summary is the first tenant\'s: the other tenants\' failed logins are not counted'),
+    # --- the client against a server whose budget is smaller than its own (issue 18 item 7) -----------------------
+    ('429-bare-waits-only-backoff', HTTP,
+     '        wait = max(self.settings.rate_window, self._backoff(attempts)) * (1 + RATE_LIMITED_JITTER * self._rand())\n',
+     '        wait = self._backoff(attempts) * (1 + RATE_LIMITED_JITTER * self._rand())\n',
+     T_TRANSPORT, 'a 429 without Retry-After is retried before the server\'s window turned: max_retries used up, the '
+                  'read lost'),
+    ('429-block-not-shared', HTTP,
+     '            self.budget.block_until(self._clock() + wait)\n',
+     '            pass\n',
+     T_TRANSPORT, 'after a 429 the other tasks of the tenant keep sending and draw 429s of their own'),
     # --- a window read in chunks (issue 18) ---------------------------------------------------------------------
     ('chunk-page-place-off-by-one', CHUNKS,
      '                return token, raw\n',

@@ -61,20 +61,26 @@ options:
   max_retries:
     description:
       - How many times one request is retried after a connection error, a timeout, an HTTP 500, 502, 503 or 504, a
-        malformed answer, or an HTTP 429 (after waiting what C(Retry-After) asks, at most 120 s, or until the
-        request budget has room). The waits between other retries grow (1 s, 2 s, 4 s, ... at most 30 s, with
-        jitter).
+        malformed answer, or an HTTP 429. After a 429 the client waits what C(Retry-After) asks (at most 120 s); a
+        429 without C(Retry-After) waits a whole O(rate_window) (or the backoff below, when longer), plus up to
+        10 % at random, so the server's window has turned before the retry, whatever its budget. Every task and
+        process of the same tenant on the machine waits as long. The waits between other retries grow (1 s, 2 s,
+        4 s, ... at most 30 s, with jitter).
       - V(0) gives up at the first failure. The error says what failed, how often it was tried and the last status.
       - An integer, V(0) to V(100).
     type: raw
     default: 5
   rate_limit:
     description:
-      - Requests per minute the client allows itself (the API allows 10).
+      - Requests per O(rate_window) seconds (default 60, per minute) the client allows itself (the API allows 10 a
+        minute).
       - The budget is kept in a small locked file under C(${XDG_CACHE_HOME:-~/.cache}/opswat.itot/), named by a hash
         of O(base_url) and O(client_id) (or of a hash of O(access_token)), so every task and process of the same
         user on the same machine shares it, and a play never draws an HTTP 429 from its own traffic.
-      - V(0) turns pacing off, for endpoints without a budget (such as a local emulator).
+      - A server that allows fewer requests than this (or whose budget others spend too) answers HTTP 429; one
+        without C(Retry-After) costs at most one 429 per O(rate_window) (see O(max_retries)).
+      - V(0) turns pacing off, for endpoints without a budget (such as the bundled emulator started with
+        C(--rate-limit 0)).
       - An integer, at least V(0).
       - The E(ITOT_RATE_LIMIT) environment variable is used when the option is not set.
     type: raw

@@ -50,7 +50,8 @@ options:
       - Epoch milliseconds (V(1795935600000)) or epoch seconds (V(1795935600)), a number or a digit string; a
         number below 1e11 is read as epoch seconds, any other as epoch milliseconds, the same rule the client applies
         to the C(timestamp) of the API's entries. ISO 8601 (V(2026-11-29T07:00:00Z),
-        V(2026-11-29T08:00:00.250+01:00), a time without offset is UTC); V(now); or a time relative to now,
+        V(2026-11-29T08:00:00.250+01:00), a time without offset is UTC); RFC 1123 (V(Sun, 29 Nov 2026 07:00:00 GMT), the
+        form of some entries' C(timestamp)); V(now); or a time relative to now,
         V(-30s), V(-15m), V(-2h), V(-7d), V(-1w) (seconds, minutes, hours, days, weeks).
       - The time must lie from V(2000-01-01T00:00:00Z) to one day after now. Any other time is refused before the
         first request, with the time the value was read as and, for a number, what was probably meant (for example
@@ -86,9 +87,12 @@ options:
     default: 0
 # The user guide, for the module and the lookup alike.
 seealso:
-  - ref: ansible_collections.opswat.itot.docsite.guide_archive
+  - name: The user guide, archiving the logs
+    link: https://github.com/opswat-itot/opswat.itot/blob/main/docs/docsite/rst/guide_archive.rst
     description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which archive these logs on hosts
-      exactly once and report on them.
-  - ref: ansible_collections.opswat.itot.docsite.guide_troubleshooting
-    description: What HTTP 406, 429, 401 and TLS errors mean, and what to do about them.
+      exactly once and report on them. Also installed with the collection as ansible_collections/opswat/itot/docs/docsite/rst/guide_archive.rst.
+  - name: The user guide, troubleshooting
+    link: https://github.com/opswat-itot/opswat.itot/blob/main/docs/docsite/rst/guide_troubleshooting.rst
+    description: What HTTP 406, 429, 401 and TLS errors mean, and what to do about them. Also
+      installed with the collection as ansible_collections/opswat/itot/docs/docsite/rst/guide_troubleshooting.rst.
 '''

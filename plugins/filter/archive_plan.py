@@ -40,24 +40,6 @@ options:
     type: list
     elements: dict
     required: true
-  categories:
-    description: The categories to plan, in this order.
-    type: list
-    elements: str
-    required: true
-  overlap:
-    description: Seconds re-read behind each cursor.
-    type: int
-    default: 300
-  initial_lookback:
-    description:
-      - Where a host without an archive starts; any O(opswat.itot.itot_logs_info#module:start_time) form (epoch ms or
-        seconds, ISO 8601, V(-1d)), from 2000-01-01T00:00:00Z on.
-    type: raw
-    default: -1d
-  now_ms:
-    description: End of the run, epoch milliseconds. Defaults to the current time.
-    type: int
   slice_seconds:
     description:
       - Longest slice, seconds, V(1) to V(2592000) (30 days); the role passes its C(itot_max_window).
@@ -65,14 +47,25 @@ options:
         them (see O(opswat.itot.itot_logs_info#module:max_window)).
     type: int
     default: 86400
+extends_documentation_fragment:
+  - opswat.itot.archive_plan
 """
 
 EXAMPLES = r"""
-- name: Plan the slices of this run
+- name: Read where each host's archive ends, per category (changes nothing)
+  opswat.itot.itot_archive:
+    dir: /var/log/itot
+    category: "{{ item }}"
+    state: query
+  loop: [admin, device]
+  register: cursors
+
+- name: Plan the slices of this run from the cursors of every host of the play
   ansible.builtin.set_fact:
     plan: >-
       {{ ansible_play_hosts | map('extract', hostvars, 'cursors') | list
          | opswat.itot.archive_plan(['admin', 'device'], overlap=300, initial_lookback='-7d') }}
+  run_once: true
 """
 
 RETURN = r"""

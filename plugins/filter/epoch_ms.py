@@ -20,8 +20,8 @@ version_added: 1.0.0
 author: opswat.itot maintainers (@opswat-itot)
 description:
   - Accepts the forms of O(opswat.itot.itot_logs_info#module:start_time) - epoch milliseconds, epoch seconds (a number
-    below 1e11), ISO 8601 (V(2026-11-29T07:00:00Z)), V(now), and times relative to now (V(-30s), V(-15m), V(-2h),
-    V(-7d)) - and returns epoch milliseconds.
+    below 1e11), ISO 8601 (V(2026-11-29T07:00:00Z)), RFC 1123 (V(Sun, 29 Nov 2026 07:00:00 GMT), as entry timestamps
+    may be), V(now), and times relative to now (V(-30s), V(-15m), V(-2h), V(-7d)) - and returns epoch milliseconds.
   - Like O(opswat.itot.itot_logs_info#module:start_time), the time must lie from 2000-01-01T00:00:00Z to one day
     after now; the error says how the value was read.
 options:
@@ -38,6 +38,10 @@ EXAMPLES = r"""
 - name: The start of the audit period
   ansible.builtin.debug:
     msg: "{{ '-1d' | opswat.itot.epoch_ms }}"
+
+- name: An entry's timestamp, whichever form the API gave it (here RFC 1123)
+  ansible.builtin.debug:
+    msg: "{{ 'Sun, 29 Nov 2026 07:00:00 GMT' | opswat.itot.epoch_ms }}"
 """
 
 RETURN = r"""

@@ -41,22 +41,8 @@ options:
         carries C(item), C([tenant, category]), and C(cursor_ms)).
     type: dict
     required: true
-  categories:
-    description: The categories to plan, in this order.
-    type: list
-    elements: str
-    required: true
-  overlap:
-    description: Seconds re-read behind each cursor.
-    type: int
-    default: 300
-  initial_lookback:
-    description: Where a host without an archive starts; any O(opswat.itot.itot_logs_info#module:start_time) form.
-    type: raw
-    default: -1d
-  now_ms:
-    description: End of the run, epoch milliseconds. Defaults to the current time.
-    type: int
+extends_documentation_fragment:
+  - opswat.itot.archive_plan
 """
 
 EXAMPLES = r"""

@@ -70,7 +70,7 @@ EXAMPLES = r'''
     itot_client_id: "{{ vault_itot_client_id }}"
     itot_client_secret: "{{ vault_itot_client_secret }}"
 
-- name: Against a local emulator, without a request budget (the token from ITOT_ACCESS_TOKEN on the controller)
+- name: Against the bundled emulator started with --rate-limit 0, no request budget (the token from ITOT_ACCESS_TOKEN on the controller)
   ansible.builtin.debug:
     msg: "{{ query('opswat.itot.itot_logs', 'admin', base_url='http://127.0.0.1:8080', rate_limit=0) }}"
 '''

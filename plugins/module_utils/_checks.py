@@ -24,7 +24,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import AGE
 
 SHOWN_MAX = 200
 SECRET_OPTIONS = ('access_token', 'client_secret')
-RATE_UNIT = ' requests per minute (0 turns pacing off)'
+RATE_UNIT = ' requests per rate_window seconds (default 60: per minute; 0 turns pacing off)'
 CA_PATH_ALLOWED = 'a CA bundle file or a directory of CA certificates'
 SECONDS_ALLOWED = 'seconds, more than 0 and at most 3600'
 BASE_URL_ALLOWED = 'http:// or https:// followed by a host name and an optional port, e.g. %s' % DEFAULT_BASE_URL

@@ -7,9 +7,11 @@ use only.
 
 ``Transport.post_logs(body)`` sends one logs request and returns its ``Page`` (HTTP 200 or 406), getting and renewing
 the access token (in the query or an ``Authorization`` header; OAuth client credentials), pacing it with the shared
-``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``). Each request ends within
-``timeout`` seconds, connect to last byte, and reads no answer larger than ``MAX_ANSWER_BYTES`` (_answer.py). Every
-other answer is an ``ItotError`` whose message holds no URL, token or secret. What the pages mean is the walk's business (_paging.py, _walk.py).
+``RateBudget`` and retrying connection errors, 5xx and 429 (honouring ``Retry-After``; without it, waiting a whole
+``rate_window``). Each request ends within ``timeout`` seconds, connect to last byte, and reads no answer larger than
+``MAX_ANSWER_BYTES`` (_answer.py). Every other answer is an ``ItotError`` whose message holds no token, secret or URL
+(but a redirect's target: scheme, host, port and path, without user info or query). What the pages mean is the walk's
+business (_paging.py, _walk.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import traceback
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import urljoin, urlsplit
 
 from ansible_collections.opswat.itot.plugins.module_utils._answer import (
     AnswerTooLarge,
@@ -56,6 +59,9 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 RETRY_STATUSES = (500, 502, 503, 504)
+# A 429 without Retry-After waits ``rate_window`` seconds (or the retry's backoff, when longer), lengthened by up to
+# this share at random: the server's window has turned by then whatever its budget and wherever its window began.
+RATE_LIMITED_JITTER = 0.1
 
 
 class Scrubber:
@@ -73,10 +79,14 @@ class Scrubber:
         if secret:
             self._secrets.add(secret)
 
-    def __call__(self, text: str) -> str:
+    def secrets(self, text: str) -> str:
+        """``text`` without the secrets known, URLs kept."""
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, '***')
-        text = self._PARAM.sub(r'\1***', text)
+        return text
+
+    def __call__(self, text: str) -> str:
+        text = self._PARAM.sub(r'\1***', self.secrets(text))
         return self._URL.sub('<URL>', text)
 
 
@@ -123,6 +133,36 @@ def parse_retry_after(value: str | None, now: float, cap: float) -> float | None
     if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), cap)
+
+
+def redirect_target(response: Any) -> str | None:
+    """Where a redirect answer points, as ``scheme://host[:port]/path``: never its user info, query or fragment (they
+    may carry a secret); None without a usable ``Location``."""
+    location = response.headers.get('Location')
+    if not isinstance(location, str) or not location.strip():
+        return None
+    try:
+        parts = urlsplit(urljoin(getattr(response, 'url', None) or '', location.strip()))
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ('http', 'https') or not host:
+        return None
+    netloc = ('[%s]' % host if ':' in host else host) + ('' if port is None else ':%d' % port)
+    return '%s://%s%s' % (parts.scheme, netloc, parts.path or '/')
+
+
+def redirect_text(response: Any, api_path: str, scrub: Scrubber) -> str:
+    """What a message says of a redirect answer to ``api_path``: where it points, and the ``base_url`` to try."""
+    target = redirect_target(response)
+    if target is None:
+        return 'a redirect without a usable Location, which is not followed (the token must not leave base_url); check base_url'
+    target = scrub.secrets(target)
+    if target.endswith(api_path) and len(target) > len(api_path):
+        advice = 'if that is the API, set base_url to %s' % target[:-len(api_path)]
+    else:
+        advice = 'check base_url; the server points to that address instead'
+    return 'a redirect to %s, which is not followed (the token must not leave base_url); %s' % (target, advice)
 
 
 def _why(exc: ValueError) -> str:
@@ -294,16 +334,20 @@ class Transport:
 
     def _retry_wait(self, failure: _Retry, attempts: int) -> float:
         if failure.rate_limited:
-            if failure.retry_after is not None:
-                # Tell the other processes of this connection too.
-                self.budget.block_until(self._clock() + failure.retry_after)
-                return failure.retry_after
-            self.budget.exhaust()
-            wait = self.budget.delay()
-            if wait > 0:
-                return wait
-        delay = min(self._backoff_cap, self._backoff_base * 2 ** (attempts - 1))
-        return delay * (0.5 + 0.5 * self._rand())
+            wait = failure.retry_after if failure.retry_after is not None else self._rate_limited_wait(attempts)
+            # Tell the other processes of this connection (this tenant's ledger) too.
+            self.budget.block_until(self._clock() + wait)
+            return wait
+        return self._backoff(attempts) * (0.5 + 0.5 * self._rand())
+
+    def _backoff(self, attempts: int) -> float:
+        return min(self._backoff_cap, self._backoff_base * 2 ** (attempts - 1))
+
+    def _rate_limited_wait(self, attempts: int) -> float:
+        """A 429 that says nothing of when: a whole ``rate_window`` (the server's budget may be smaller than ours,
+        spent by others, or counted in other windows), never less, at most the ledger's cap on a block."""
+        wait = max(self.settings.rate_window, self._backoff(attempts)) * (1 + RATE_LIMITED_JITTER * self._rand())
+        return min(wait, max(self.budget.max_block, self.settings.rate_window))
 
     def _retry_status(self, response: Any) -> _Retry | None:
         """A ``_Retry`` for an answer whose status is worth retrying (429, 5xx); else None."""
@@ -363,13 +407,17 @@ class Transport:
         retry = self._retry_status(response)
         if retry is not None:
             return retry
+        if 300 <= status < 400:
+            raise ApiError('Token request failed (%s): %s' % (http_status_text(status),
+                                                              redirect_text(response, TOKEN_PATH, self._scrub)),
+                           status=status)
         raise ApiError('Token request failed: %s; check base_url' % http_status_text(status), status=status)
 
     def _rejection(self, response: Any, status: int, category: Any) -> str:
         message = 'The IT-OT Access API rejected the logs request for category %r (%s)' % (
             category, http_status_text(status))
         if 300 <= status < 400:
-            message += ': a redirect, which is not followed (the token must not leave base_url); check base_url'
+            message += ': ' + redirect_text(response, LOGS_PATH, self._scrub)
         elif status == 404:
             message += ': check base_url'
         api_message = self._api_message(response)

@@ -29,6 +29,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._checks import (
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_time_option
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
+    AGENT_TYPE_CATEGORIES,
     API_DEFAULT_AGE,
     CATEGORIES,
     EVENTS,
@@ -206,7 +207,7 @@ def _events(raw_events: Any, category: str) -> tuple[str, ...]:
 
 def _agent_types(raw_agents: Any, category: str) -> tuple[int, ...]:
     agent_types = agent_types_value(raw_agents)
-    if agent_types and category != 'device':
+    if agent_types and category not in AGENT_TYPE_CATEGORIES:
         raise OptionError.about('agent_types', "%s is only allowed for event_category 'device', not %r"
                                 % (shown(raw_agents), category))
     return tuple(agent_types)

@@ -131,19 +131,9 @@ class RateBudget:
         with _Ledger(self) as ledger:
             return max(self._wait(ledger.state, self._clock()), 0.0)
 
-    def exhaust(self) -> None:
-        """The API said the budget is spent (429 without Retry-After): count it as full from now on."""
-        if self.limit <= 0:
-            return
-        with _Ledger(self) as ledger:
-            now = self._clock()
-            sent = ledger.state['sent']
-            while len(sent) < self.limit:
-                sent.append(now)
-            sent.sort()
-
     def block_until(self, when: float) -> None:
-        """Nobody sends before ``when`` (the API's Retry-After), in every process sharing the ledger."""
+        """Nobody sends before ``when`` (after a 429: its Retry-After, or a whole window), in every process sharing
+        the ledger."""
         with _Ledger(self) as ledger:
             ledger.state['blocked_until'] = max(ledger.state['blocked_until'], when)
 

@@ -60,8 +60,8 @@ def default_period(start_ms: int | None, end_ms: int | None, now: int) -> tuple[
 class HeadCheck:
     """The heads recorded off the host (per category) that the chains must extend, and the heads found."""
 
-    def __init__(self, known: dict[str, Any] | None = None, retention_days: int = 0, now: int = 0) -> None:
-        self.known = None if known is None else dict((category, check_head(head, 'known_heads.%s' % category))
+    def __init__(self, known: dict[str, Any] | None = None, retention_days: int = 0, now: int = 0, option: str = 'known_heads') -> None:
+        self.known = None if known is None else dict((category, check_head(head, '%s.%s' % (option, category)))
                                                      for category, head in known.items())
         self.retention_days = retention_days
         self.now = now
@@ -283,6 +283,17 @@ def _verification(heads: HeadCheck, category: str, files_checked: int) -> dict[s
             'known_head': heads.known_head(category)}
 
 
+def check_request(categories: list[str], start_ms: int, end_ms: int) -> list[str]:
+    """The categories, each once in the order given; ArchiveError naming the option when they or the period are wrong."""
+    if start_ms > end_ms:
+        raise ArchiveError('period_start_ms (%d) must not be after period_end_ms (%d)' % (start_ms, end_ms))
+    categories = list(dict.fromkeys(categories))  # each once, in the order given
+    for category in categories:
+        if category not in CATEGORIES:
+            raise ArchiveError('categories must be among %s, got %r' % (allowed(CATEGORIES), category))
+    return categories
+
+
 def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, generated_ms: int,
                  lock_timeout: float = 300, heads: HeadCheck | None = None) -> dict[str, Any]:
     """The report over [start_ms, end_ms] (both included) of the archive under root.
@@ -290,12 +301,7 @@ def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, g
     heads: the heads recorded off the host that each chain must extend; the heads read go into the report.
     """
     heads = heads if heads is not None else HeadCheck()
-    if start_ms > end_ms:
-        raise ArchiveError('period_start_ms (%d) must not be after period_end_ms (%d)' % (start_ms, end_ms))
-    categories = list(dict.fromkeys(categories))  # each once, in the order given
-    for category in categories:
-        if category not in CATEGORIES:
-            raise ArchiveError('categories must be among %s, got %r' % (allowed(CATEGORIES), category))
+    categories = check_request(categories, start_ms, end_ms)
     by_category = {}
     files_read = {}
     undated = {}

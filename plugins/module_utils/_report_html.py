@@ -36,7 +36,7 @@ SUMMARY = [
     ('entries_total', 'Entries in the period'),
     ('failed_auth', 'Failed admin logins (failed_auth)'),
     ('noncompliant_devices', 'Devices that went non-compliant'),
-    ('deleted_user', 'Devices whose agent a local user removed (deleted_user)'),
+    ('deleted_user', 'Devices whose agent a local user removed (distinct devices with a deleted_user event)'),
     ('webhook_errors', 'Webhook calls answered with an error (HTTP >= 400)'),
     ('webhook_noncompliant_events', 'Webhook status_changed_to_non_compliant events'),
 ]
@@ -137,7 +137,7 @@ def _deleted_user(prefix: str, part: dict[str, Any]) -> str:
     if events is None:
         return ''
     rows = [_row([item.get('device_id'), item.get('device_name'), item.get('device_username'), item.get('time')]) for item in events]
-    return '<h3>Devices whose agent a local user removed</h3>' + _table(prefix + '-deleted-user', ['device id', 'device name', 'user', 'time'], rows)
+    return '<h3>Agents a local user removed (deleted_user events)</h3>' + _table(prefix + '-deleted-user', ['device id', 'device name', 'user', 'time'], rows)
 
 
 def _webhook(prefix: str, part: dict[str, Any]) -> str:

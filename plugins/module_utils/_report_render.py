@@ -34,60 +34,101 @@ def _table(headers: list[str], rows: list[list[Any]], empty: str) -> list[str]:
     return lines + ['']
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """The report as Markdown tables a person can read at a glance."""
+def _tagged(tenants: bool, headers: list[str], rows: list[list[Any]], items: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows with a leading tenant column when the table is the total of several tenants."""
+    if not tenants:
+        return headers, rows
+    return ['tenant'] + headers, [[item.get('tenant')] + row for item, row in zip(items, rows)]
+
+
+def _summary(report: dict[str, Any], level: str) -> list[str]:
     summary = report['summary']
-    period = report['period']
-    lines = ['# IT-OT Access audit report', '']
-    lines += _table(['report', ''], [
-        ['Period (UTC)', '%s to %s' % (period['start'], period['end'])],
-        ['Generated', report['generated']],
-        ['Archive', report['archive']],
-        ['Categories', ', '.join(report['categories'])],
-        ['Entries in the period', report['entries_total']],
-        ['Archive files read', report['files_read']],
-    ], '')
-    lines += ['## Summary', '']
+    lines = ['%s Summary' % level, '']
     lines += _table(['check', 'count'], [
         ['Failed admin logins (`failed_auth`)', summary['failed_auth']],
         ['Devices that went non-compliant', summary['noncompliant_devices']],
-        ['Devices whose agent a local user removed (`deleted_user`)', summary['deleted_user']],
+        ['Devices whose agent a local user removed (distinct devices with a `deleted_user` event)', summary['deleted_user']],
         ['Webhook calls answered with an error (HTTP >= 400)', summary['webhook_errors']],
         ['Webhook `status_changed_to_non_compliant` events', report['webhook_noncompliant_events']],
     ], '')
-    lines += ['## Events per category', '']
+    lines += ['%s Events per category' % level, '']
     rows = []
     for category, count in report['counts'].items():
         rows.append(['**%s**' % category, '**all**', '**%d**' % count['total']])
         rows.extend([category, event, number] for event, number in count['events'].items())
-    lines += _table(['category', 'event', 'count'], rows, 'no categories')
-    lines += ['## Devices that went non-compliant', '']
-    lines += _table(['device id', 'device name', 'first non-compliant', 'non-compliant events', 'back to compliant', 'compliant at'],
-                    [[item['device_id'], item['device_name'], item['first_noncompliant'], item['noncompliant_events'],
-                      item['back_to_compliant'], item['compliant_at']] for item in report['noncompliant_devices']],
+    return lines + _table(['category', 'event', 'count'], rows, 'no categories')
+
+
+def _findings(report: dict[str, Any], level: str, tenants: bool) -> list[str]:
+    lines = ['%s Devices that went non-compliant' % level, '']
+    items = report['noncompliant_devices']
+    lines += _table(*_tagged(tenants, ['device id', 'device name', 'first non-compliant', 'non-compliant events', 'back to compliant',
+                                       'compliant at'],
+                             [[item['device_id'], item['device_name'], item['first_noncompliant'], item['noncompliant_events'],
+                               item['back_to_compliant'], item['compliant_at']] for item in items], items),
                     'none in the period')
-    lines += ['## Failed admin logins', '']
-    lines += _table(['admin', 'email', 'count', 'first', 'last'],
-                    [[item['admin_name'], item['admin_email'], item['count'], item['first'], item['last']] for item in report['failed_auth']],
+    lines += ['%s Failed admin logins' % level, '']
+    items = report['failed_auth']
+    lines += _table(*_tagged(tenants, ['admin', 'email', 'count', 'first', 'last'],
+                             [[item['admin_name'], item['admin_email'], item['count'], item['first'], item['last']] for item in items], items),
                     'none in the period')
-    lines += ['## Devices whose agent a local user removed', '']
-    lines += _table(['device id', 'device name', 'user', 'time'],
-                    [[item['device_id'], item['device_name'], item['device_username'], item['time']] for item in report['deleted_user_devices']],
+    lines += ['%s Agents a local user removed (`deleted_user` events)' % level, '']
+    items = report['deleted_user_devices']
+    lines += _table(*_tagged(tenants, ['device id', 'device name', 'user', 'time'],
+                             [[item['device_id'], item['device_name'], item['device_username'], item['time']] for item in items], items),
                     'none in the period')
-    lines += ['## Webhook errors', '']
+    return lines
+
+
+def _webhook_and_heads(report: dict[str, Any], level: str, tenants: bool) -> list[str]:
+    lines = ['%s Webhook errors' % level, '']
     errors = report['webhook_errors']
     lines += _table(['HTTP code', 'count'], [[code, number] for code, number in errors['by_code'].items()], 'none in the period')
     if errors['events']:
-        lines += _table(['time', 'device id', 'device name', 'event', 'HTTP code'],
-                        [[item['time'], item['device_id'], item['device_name'], item['event'], item['code']] for item in errors['events']], '')
-    lines += ['## Chain heads', '']
-    lines += _table(['category', 'manifest lines', 'sha256 of the last line'],
+        items = errors['events']
+        lines += _table(*_tagged(tenants, ['time', 'device id', 'device name', 'event', 'HTTP code'],
+                                 [[item['time'], item['device_id'], item['device_name'], item['event'], item['code']] for item in items], items),
+                        '')
+    lines += ['%s Chain heads' % level, '']
+    lines += _table(['tenant/category' if tenants else 'category', 'manifest lines', 'sha256 of the last line'],
                     [[category, head['lines'], '`%s`' % head['sha256']] for category, head in report.get('heads', {}).items()],
                     'no categories')
     undated = sum(report['undated_entries'].values())
     if undated:
         lines += ['_%d archived %s a time that cannot be read; not counted here._'
                   % (undated, 'entry has' if undated == 1 else 'entries have'), '']
+    return lines
+
+
+def _body(report: dict[str, Any], level: str, tenants: bool = False) -> list[str]:
+    """The sections of one archive's report (or of the total, with a tenant column), headings at ``level``."""
+    return _summary(report, level) + _findings(report, level, tenants) + _webhook_and_heads(report, level, tenants)
+
+
+def _about(report: dict[str, Any], tenants: dict[str, Any] | None) -> list[list[Any]]:
+    period = report['period']
+    rows = [['Period (UTC)', '%s to %s' % (period['start'], period['end'])], ['Generated', report['generated']], ['Archive', report['archive']]]
+    if tenants:
+        rows.append(['Tenants', ', '.join(tenants)])
+    return rows + [['Categories', ', '.join(report['categories'])], ['Entries in the period', report['entries_total']],
+                   ['Archive files read', report['files_read']]]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables a person can read at a glance: with tenants, the total then a section per tenant."""
+    tenants = report.get('tenants') if isinstance(report.get('tenants'), dict) else None
+    lines = ['# IT-OT Access audit report', '']
+    lines += _table(['report', ''], _about(report, tenants), '')
+    if not tenants:
+        lines += _body(report, '##')
+        return '\n'.join(lines).rstrip('\n') + '\n'
+    lines += ['## All tenants (total)', '']
+    lines += _body(report, '###', tenants=True)
+    for name, part in tenants.items():
+        lines += ['## Tenant %s' % _cell(name), '']
+        lines += _table(['tenant', ''], [['Archive', part['archive']], ['Entries in the period', part['entries_total']],
+                                         ['Archive files read', part['files_read']]], '')
+        lines += _body(part, '###')
     return '\n'.join(lines).rstrip('\n') + '\n'
 
 

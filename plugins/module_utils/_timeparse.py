@@ -26,8 +26,8 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionE
 MS_PER_UNIT = {'s': 1000, 'm': 60 * 1000, 'h': 3600 * 1000, 'd': 86400 * 1000, 'w': 7 * 86400 * 1000}
 
 TIME_FORMS = ("epoch milliseconds (1795935600000) or seconds (1795935600; numbers below 1e11 are seconds), "
-              "ISO 8601 (2026-11-29T07:00:00Z, 2026-11-29T08:00:00.250+01:00), 'now', or a time relative to now "
-              "(-30s, -15m, -2h, -7d, -1w)")
+              "ISO 8601 (2026-11-29T07:00:00Z, 2026-11-29T08:00:00.250+01:00), RFC 1123 (Sun, 29 Nov 2026 07:00:00 "
+              "GMT), 'now', or a time relative to now (-30s, -15m, -2h, -7d, -1w)")
 
 _RELATIVE = re.compile(r'^-\s*(\d+)\s*([smhdw])$', re.IGNORECASE)
 _DIGITS = re.compile(r'^\d+$')
@@ -132,12 +132,17 @@ def parse_entry_time(value: Any) -> int | None:
     parsed = parse_iso8601_us(text)
     if parsed is not None:
         return parsed if parsed >= 0 else None
+    micros = http_date_us(text)
+    return micros if micros is not None and micros >= 0 else None
+
+
+def http_date_us(text: str) -> int | None:
+    """An RFC 1123 date (``parse_http_date``) as epoch microseconds, or None."""
     when = parse_http_date(text)
     if when is None:
         return None
     delta = when - _EPOCH
-    micros = (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
-    return micros if micros >= 0 else None
+    return (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
 
 
 def parse_time_option(value: Any, now_ms: int, option: str) -> int:
@@ -155,21 +160,25 @@ def parse_time_option(value: Any, now_ms: int, option: str) -> int:
         when_ms = int(round(number * (1000 if unit == 'seconds' else 1)))
         _check_plausible(option, value, when_ms, now_ms, 'read as epoch %s is ' % unit, number)
         return when_ms
-    if isinstance(value, str):
-        text = value.strip()
-        when_ms = None
-        if text.lower() == 'now':
-            when_ms = now_ms
-        match = _RELATIVE.match(text)
-        if match:
-            when_ms = now_ms - int(match.group(1)) * MS_PER_UNIT[match.group(2).lower()]
-        parsed = parse_iso8601_us(text)
-        if parsed is not None:
-            when_ms = parsed // 1000
-        if when_ms is not None:
-            _check_plausible(option, value, when_ms, now_ms, 'is ', None)
-            return when_ms
+    when_ms = _text_time(value.strip(), now_ms) if isinstance(value, str) else None
+    if when_ms is not None:
+        _check_plausible(option, value, when_ms, now_ms, 'is ', None)
+        return when_ms
     raise OptionError('%s: %r is not a time; allowed: %s' % (option, value, TIME_FORMS))
+
+
+def _text_time(text: str, now_ms: int) -> int | None:
+    """A time option's text (now, relative, ISO 8601, RFC 1123 as entry times use it) as epoch ms, or None."""
+    if text.lower() == 'now':
+        return now_ms
+    match = _RELATIVE.match(text)
+    if match:
+        return now_ms - int(match.group(1)) * MS_PER_UNIT[match.group(2).lower()]
+    parsed = parse_iso8601_us(text)
+    if parsed is not None:
+        return parsed // 1000
+    micros = http_date_us(text) if text else None
+    return None if micros is None else micros // 1000
 
 
 def _check_plausible(option: str, value: Any, when_ms: int, now_ms: int, read: str,

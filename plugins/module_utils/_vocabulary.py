@@ -30,7 +30,9 @@ EVENTS = {
 }
 # The categories filter.search applies to.
 SEARCH_CATEGORIES = ('device', 'device_report', 'webhook')
-# filter.agent_types (device only): value -> what the page calls it.
+# The categories filter.agent_types applies to.
+AGENT_TYPE_CATEGORIES = ('device',)
+# filter.agent_types: value -> what the page calls it.
 AGENT_TYPES = {0: 'MetaDefender Endpoint', 2: 'OPSWAT Domain Controller Client'}
 
 MAX_AGE = 86400  # age: at most one day, in seconds

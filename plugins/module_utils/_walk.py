@@ -25,8 +25,10 @@ from ansible_collections.opswat.itot.plugins.module_utils._paging import Outcome
 from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery, ResumePoint
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
+    AGENT_TYPE_CATEGORIES,
     API_DEFAULT_AGE,
     DAY_MS,
+    EVENTS,
     MAX_PAGE_SIZE,
     SEARCH_CATEGORIES,
 )
@@ -41,6 +43,17 @@ from ansible_collections.opswat.itot.plugins.module_utils._windows import (
 
 MAX_TOKEN_REFUSALS = 100  # re-reads after the API refused a pagination token it had handed out, per walk
 MAX_WHOLE_REREADS = 2  # of those, re-reads of a whole window (when the entries read give no place to resume at)
+
+
+def narrowing_advice(category: str) -> str:
+    """How a query of ``category`` is narrowed so that fewer entries share a millisecond ('' when it cannot be)."""
+    filters = [name for name, applies in (('events', bool(EVENTS.get(category))),
+                                          ('agent_types', category in AGENT_TYPE_CATEGORIES),
+                                          ('search', category in SEARCH_CATEGORIES)) if applies]
+    if not filters:
+        return ''
+    names = filters[0] if len(filters) == 1 else ', '.join(filters[:-1]) + ' or ' + filters[-1]
+    return 'narrow the query with %s so that fewer entries share that millisecond' % names
 
 
 class LogWalk:
@@ -521,12 +534,14 @@ class LogWalk:
 
     def _unreadable(self, moment_ms: int, returned: int) -> str:
         query = self._query
+        narrow = narrowing_advice(query.event_category)
         if query.page_size < MAX_PAGE_SIZE:
-            advice = 'raise page_size (now %d) to %d' % (query.page_size, MAX_PAGE_SIZE)
+            advice = 'raise page_size (now %d) to its maximum of %d' % (query.page_size, MAX_PAGE_SIZE)
+            advice += narrow and ', or ' + narrow
         else:
-            advice = ('page_size is at its maximum of %d already: narrow the query with events%s so that fewer '
-                      'entries share that millisecond' % (MAX_PAGE_SIZE, ' or search' if query.event_category in
-                                                          SEARCH_CATEGORIES else ''))
+            advice = 'page_size is at its maximum of %d already: ' % MAX_PAGE_SIZE
+            advice += (narrow and narrow + '; or ') + ('report it to OPSWAT, since the API gives no way to read more '
+                                                       'than a page of entries of one millisecond')
         return ('The IT-OT Access API answered HTTP 406 without a pagination token for category %r even for the '
                 'single millisecond %s (epoch ms %d): it holds more than page_size=%d entries at that time and gives '
                 'no way to read past the %d it returned, so at least one entry of that millisecond cannot be read; %s'

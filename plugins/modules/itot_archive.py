@@ -171,9 +171,11 @@ notes:
 seealso:
   - module: opswat.itot.itot_logs_info
   - module: opswat.itot.itot_archive_report
-  - ref: ansible_collections.opswat.itot.docsite.guide_archive
+  - name: The user guide, archiving the logs
+    link: https://github.com/opswat-itot/opswat.itot/blob/main/docs/docsite/rst/guide_archive.rst
     description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which use this module; the
-      archive's layout and how to verify it without Ansible.
+      archive's layout and how to verify it without Ansible. Also installed with the collection as
+      ansible_collections/opswat/itot/docs/docsite/rst/guide_archive.rst.
 """
 
 EXAMPLES = r"""

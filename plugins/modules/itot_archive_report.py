@@ -19,19 +19,26 @@ description:
     against C(state.json); a mismatch fails the host, naming the file.
   - The report holds counts per category and per event; the devices that went C(noncompliant) (from device events; the first
     time in the period, and whether a later C(compliant) event brought them back); the webhook
-    C(status_changed_to_non_compliant) events; failed admin logins (admin C(failed_auth) events) per admin; the devices whose
-    agent a local user removed (device C(deleted_user) events); and the webhook calls answered with an HTTP code of 400 or more.
+    C(status_changed_to_non_compliant) events; failed admin logins (admin C(failed_auth) events) per admin; each device
+    C(deleted_user) event (an agent a local user removed) and the number of distinct devices they name; and the webhook calls
+    answered with an HTTP code of 400 or more.
   - It is written as C({dest}/audit-{YYYYMMDDTHHMMSSZ}.json) (pretty JSON) with a Markdown twin C(audit-{...}.md) and an HTML
     twin C(audit-{...}.html) beside it. The HTML page is self-contained for an auditor who opens it offline (tables and inline
     SVG charts of entries per day per category, failed admin logins per admin, devices that went non-compliant and whether they
     came back, chain heads and what was verified); it holds no script, loads no external asset or font, and shows the JSON's
     figures. Every text taken from the entries (admin and device names, ...) is HTML-escaped.
+  - With O(tenants), the host holds the archives of several tenants, each tenant's category folders under its own folder.
+    The report then covers each tenant's archive (RV(report.tenants)) and, at its top level, their total (the same keys,
+    each figure the sum of the tenants'; devices of different tenants are never merged, even with the same id). The three
+    files are still written once, the Markdown and HTML with a section for the total and one per tenant.
   - A file that already holds the same bytes is left untouched; C(changed) is true when any of the three is (or, in check mode,
     would be) written, or its attributes changed.
 options:
   dir:
     description:
       - Archive root, as given to M(opswat.itot.itot_archive). An absolute path without C(..) components.
+      - With O(tenants), the archive root the role was given (C(itot_log_archive_dir)); the tenants' archives are read from
+        their own folders, and O(dir) only places the default O(dest) and names RV(report.archive).
     type: path
     required: true
   categories:
@@ -59,8 +66,18 @@ options:
       - The C(YYYYMMDDTHHMMSSZ) stamp of the report's file names and its C(generated) time. Default now.
       - Fixed, a run that finds the same report again leaves the files untouched (C(changed=false)).
     type: str
+  tenants:
+    description:
+      - 'The tenants whose archives the host holds, a list of C(name) (letters, digits, C(_) and C(-); each name once) and
+        C(dir) (the folder holding that tenant''s category folders, each folder once; an absolute path without C(..) components), for example
+        C([{name: acme, dir: /var/log/itot/acme}]).'
+      - Given and not empty, the report covers each tenant's archive and their total; O(known_heads) is then per tenant.
+      - Omitted or empty, the report covers the one archive under O(dir), as without tenants.
+    type: raw
   known_heads:
     description:
+      - 'With O(tenants), per tenant name the heads described next (C({tenant: {category: head}})); a tenant without an entry
+        has every C(remove) line checked, and a name that is not a tenant fails the host.'
       - Per category, the head of its manifest recorded off the host (C(lines), C(sha256), as M(opswat.itot.itot_archive)'s
         O(opswat.itot.itot_archive#module:known_head)). Each category's manifest must extend its head, and every C(remove) line
         after it must be one O(retention_days) allows; a category without a head has every C(remove) line checked.
@@ -106,17 +123,19 @@ attributes:
     platforms: posix
 seealso:
   - module: opswat.itot.itot_archive
-  - ref: ansible_collections.opswat.itot.docsite.guide_archive
+  - name: The user guide, archiving the logs
+    link: https://github.com/opswat-itot/opswat.itot/blob/main/docs/docsite/rst/guide_archive.rst
     description: The opswat.itot.log_archive role and the opswat.itot.audit playbook, which use this module; the
-      archive's layout and how to verify it without Ansible.
+      archive's layout and how to verify it without Ansible. Also installed with the collection as
+      ansible_collections/opswat/itot/docs/docsite/rst/guide_archive.rst.
 """
 
 EXAMPLES = r"""
 - name: Report on the last day of archived logs
   opswat.itot.itot_archive_report:
     dir: /var/log/itot
-    period_start_ms: "{{ (now(utc=true).timestamp() * 1000) | int - 86400000 }}"
-    period_end_ms: "{{ (now(utc=true).timestamp() * 1000) | int }}"
+    period_start_ms: "{{ (now().timestamp() * 1000) | int - 86400000 }}"
+    period_end_ms: "{{ (now().timestamp() * 1000) | int }}"
     owner: root
     group: root
     mode: '0640'
@@ -243,6 +262,20 @@ report:
       type: dict
       sample: {total: 1, by_code: {'500': 1}, events: [{time: '2026-11-29T07:00:00.000Z', device_id: d-1, device_name: pc-1,
                                                       event: added, code: 500}]}
+    tenants:
+      description:
+        - Per tenant name of O(tenants) (in their order), that tenant's report, with the same keys as a report without tenants
+          (RV(report.archive) is the tenant's folder).
+        - The keys around it are then the total over the tenants. Each figure (C(entries_total), C(files_read),
+          C(undated_entries), C(counts), C(entries_per_day), C(summary), C(webhook_noncompliant_events), C(webhook_errors.total)
+          and C(by_code)) is the sum of the tenants' figures; a device of one tenant is never counted as a device of another,
+          even with the same id. The lists (C(noncompliant_devices), C(failed_auth), C(deleted_user_devices),
+          C(webhook_errors.events)) hold every tenant's items, each with a C(tenant) key, in the order each list documents.
+          C(heads) and C(verification) are keyed C({tenant}/{category}).
+      returned: when O(tenants) is given and not empty
+      type: dict
+      sample: {acme: {archive: /var/log/itot/acme, entries_total: 12, summary: {failed_auth: 2, noncompliant_devices: 1,
+                                                                                 deleted_user: 0, webhook_errors: 0}}}
 """
 
 import os
@@ -256,8 +289,19 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import che
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotError, failure
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import HeadCheck, build_report, default_period, parse_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._report_render import write_report
+from ansible_collections.opswat.itot.plugins.module_utils._report_tenants import TenantHeads, build_tenants_report, check_tenants
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES
+
+
+def _report(params: dict[str, Any], root: str, period: tuple[int, int, int], now: int) -> dict[str, Any]:
+    """The report over the archive under root, or over each tenant's and their total when tenants is given."""
+    tenants = check_tenants(params['tenants'])
+    if not tenants:
+        heads = HeadCheck(params['known_heads'], params['retention_days'], now)
+        return build_report(root, params['categories'], period[0], period[1], period[2], params['lock_timeout'], heads)
+    tenant_heads = TenantHeads(params['known_heads'], [name for name, _folder in tenants], params['retention_days'], now)
+    return build_tenants_report(root, tenants, params['categories'], period, params['lock_timeout'], tenant_heads)
 
 
 def run(module: AnsibleModule) -> dict[str, Any]:
@@ -269,8 +313,7 @@ def run(module: AnsibleModule) -> dict[str, Any]:
         now = int(time.time() * 1000)
         generated = parse_name_time(params['name_time']) if params['name_time'] is not None else now
         start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
-        heads = HeadCheck(params['known_heads'], params['retention_days'], now)
-        report = build_report(root, params['categories'], start, end, generated, params['lock_timeout'], heads)
+        report = _report(params, root, (start, end, generated), now)
         changed, json_path, markdown_path, html_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module),
                                                                     module.check_mode)
     return dict(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path, html_path=html_path)
@@ -286,6 +329,7 @@ def main() -> None:
             dest=dict(type='path'),
             name_time=dict(type='str'),
             known_heads=dict(type='dict'),
+            tenants=dict(type='raw'),
             retention_days=dict(type='int', default=0),
             **FILE_OPTIONS
         ),

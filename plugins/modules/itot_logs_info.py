@@ -16,8 +16,8 @@ description:
     Get Logs API v3.3, and returns every entry of the window asked for, once, oldest first.
   - Follows the API's pagination (a page token answered HTTP 413 "No items for current page" ends a walk, as the
     vendor's own client reads it), splits a window when the API answers that it holds too many entries, reads windows
-    longer than O(max_window) (24 hours by default) in slices, and keeps to the API's budget of requests per minute across tasks and processes
-    (O(rate_limit)).
+    longer than O(max_window) (24 hours by default) in slices, and keeps to a budget of O(rate_limit) requests per
+    O(rate_window) seconds (by default the API's 10 a minute) across tasks and processes.
   - Retries connection errors, timeouts, HTTP 5xx and HTTP 429 (O(max_retries)); gets a new token with O(client_id)
     and O(client_secret) when the API answers HTTP 401.
   - Every option is checked before the first request; a wrong value fails with a message that names the option,
@@ -149,13 +149,21 @@ EXAMPLES = r'''
       register: next_chunk
       when: chunk.truncated
 
-- name: A local API emulator without a request budget and with a self-signed certificate
+- name: The bundled API emulator with a self-signed certificate (it allows 10 requests a minute, as the API does)
   opswat.itot.itot_logs_info:
     event_category: admin
     base_url: https://127.0.0.1:8443
     access_token: test-token
     validate_certs: false
-    rate_limit: 0
+
+- name: The bundled emulator started with --rate-window 3 (10 requests per 3 s)
+  opswat.itot.itot_logs_info:
+    event_category: admin
+    base_url: https://127.0.0.1:8443
+    access_token: test-token
+    validate_certs: false
+    rate_limit: 10
+    rate_window: 3
 '''
 
 RETURN = r'''

@@ -27,6 +27,11 @@ values (not objects) inserted into every page's data before its ``odd_at``-th en
 HTTP 400 to a start/end window longer than that.
 
 Failures are injected with ``queue`` (answers served before the normal ones).
+
+A server budget (the emulator's ``--rate-limit``, ``--rate-window``, ``--no-retry-after``): ``limit_rate(limit,
+window, clock)`` answers HTTP 429 to a logs request when ``limit`` requests arrived in the last ``window`` seconds of
+``clock`` (a sliding window; a request answered 429 is counted only when ``count_refused``), with ``Retry-After`` only when ``retry_after``;
+``latency`` seconds pass on ``clock`` while each logs request is answered. ``arrivals`` records (time, status) of each.
 """
 
 from __future__ import annotations
@@ -75,6 +80,14 @@ class FakeLogsApi:
         self.endless: str | None = None
         self.odd_entries: list[Any] = []
         self.odd_at = 0
+        self.rate_limit = 0
+        self.rate_window = 60.0
+        self.retry_after = False
+        self.latency = 0.0
+        self.count_refused = False
+        self._clock: Any = None
+        self._hits: list[float] = []
+        self.arrivals: list[tuple[float, int]] = []
         rsps.add_callback(responses.POST, LOGS_URL, callback=self._logs)
         rsps.add_callback(responses.POST, TOKEN_URL, callback=self._oauth)
 
@@ -92,6 +105,12 @@ class FakeLogsApi:
 
     def add_many(self, category: str, times: list[int], **fields: Any) -> list[dict[str, Any]]:
         return [self.add(category, ms, seq=i, **fields) for i, ms in enumerate(times)]
+
+    def limit_rate(self, limit: int, window: float, clock: Any, retry_after: bool = False,
+                   latency: float = 0.0, count_refused: bool = False) -> None:
+        """A server budget of ``limit`` logs requests per ``window`` seconds of ``clock`` (a FakeClock)."""
+        self.rate_limit, self.rate_window, self._clock = limit, window, clock
+        self.retry_after, self.latency, self.count_refused = retry_after, latency, count_refused
 
     # --- handlers --------------------------------------------------------------------------------------------
 
@@ -117,6 +136,27 @@ class FakeLogsApi:
         return status, headers, body if isinstance(body, str) else json.dumps(body)
 
     def _logs(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if self._clock is None:
+            return self._logs_answer(request)
+        arrived = self._clock.now
+        answer = self._rate_limited(arrived) or self._logs_answer(request)
+        self.arrivals.append((arrived, answer[0]))
+        self._clock.now += self.latency
+        return answer
+
+    def _rate_limited(self, now: float) -> tuple[int, dict[str, str], str] | None:
+        """The 429 of the server budget (see limit_rate), or None after counting the request."""
+        self._hits = [t for t in self._hits if t > now - self.rate_window]
+        if len(self._hits) < self.rate_limit:
+            self._hits.append(now)
+            return None
+        wait = '%d' % max(1, -(-(self._hits[0] + self.rate_window - now) // 1))
+        if self.count_refused:
+            self._hits.append(now)
+        headers = {'Retry-After': wait} if self.retry_after else {}
+        return 429, headers, json.dumps({'error': {'code': 429, 'message': 'API rate limit reached'}})
+
+    def _logs_answer(self, request: Any) -> tuple[int, dict[str, str], str]:
         body = json.loads(request.body)
         self.bodies.append(body)
         query = parse_qs(urlsplit(request.url).query)

@@ -132,7 +132,7 @@ mv "$heads" "$ITOT_WORK/heads-saved.json"
 "$ITOT_PY" "$here/tamper.py" edit "$ITOT_WORK/a/device" newest >/dev/null
 if audit; then fail "the audit passed a host that disagrees with the others"; fi
 grep -o "host archive_a disagrees [^\"]*" "$ITOT_LAST_PLAY" | head -n 1
-grep -q "host archive_a disagrees with the other hosts that archive the same category: tenant default, category device on " \
+grep -Eq "host archive_a disagrees with the other hosts that archive the same tenant and category: tenant [A-Za-z0-9_-]+, category device on " \
   "$ITOT_LAST_PLAY" || fail "the disagreeing host is not named"
 grep -q "archive_b .*failed=0" "$ITOT_LAST_PLAY" || fail "archive_b was flagged along with archive_a"
 grep -q "archive_c .*failed=0" "$ITOT_LAST_PLAY" || fail "archive_c was flagged along with archive_a"

@@ -81,6 +81,8 @@ all:
     itot_rate_limit: 0
     itot_log_archive_heads_file: $work/heads.json
   children:
+    itot_archive_hosts:
+      hosts: {hub: {}}
     site_a:
       hosts: {s_a1: {}, s_a2: {}}
       vars: {itot_tenant: site-a, itot_base_url: "{{ t_a.base_url }}", itot_access_token: "{{ t_a.access_token }}"}
@@ -166,6 +168,47 @@ for url in "$url_a" "$url_b" "$url_c"; do
 done
 run tenants.yml "$all_hosts" || fail "third run"
 check_all
+
+step "the audit of the central host: each tenant and the total, the thresholds per tenant"
+failed_auth() {  # failed_auth URL: the tenant's failed admin logins, from its ground truth
+  ctl "$1" GET "/_control/truth?category=admin" | "$ITOT_PY" -c 'import json, sys; print(sum(e.get("event") == "failed_auth" for e in json.load(sys.stdin)["data"]))'
+}
+fa=$(failed_auth "$url_a")
+fb=$(failed_auth "$url_b")
+if [ "$fa" -le "$fb" ]; then
+  ctl "$url_a" POST /_control/append "{\"category\": \"admin\", \"count\": $((fb - fa + 1)), \"events\": [\"failed_auth\"]}" >/dev/null
+  fa=$(failed_auth "$url_a")
+fi
+if itot_play opswat.itot.audit -i "$work/inventory.yml" -e "@$ITOT_SECRETS_DIR/tenants.yml" -e itot_audit_period=-2d \
+  -e "itot_audit_max_failed_auth=$fb"; then
+  fail "the audit passed with site-a over the threshold"
+fi
+grep -qF "Audit threshold exceeded on hub for tenant site-a: failed admin logins = $fa, more than itot_audit_max_failed_auth = $fb" "$ITOT_LAST_PLAY" ||
+  fail "the threshold failure does not name tenant site-a with its figure $fa"
+! grep -q "for tenant site-b:" "$ITOT_LAST_PLAY" || fail "site-b ($fb failed logins) failed a threshold of $fb"
+report=$(printf '%s\n' "$work"/hub/reports/audit-*.json | sort | tail -n 1)
+"$ITOT_PY" - "$report" "$url_a" "$url_b" <<'PY' || fail "the report's figures are not each tenant's ground truth and their sum"
+import json, sys, urllib.request
+report = json.load(open(sys.argv[1]))
+start, end = report['period']['start_ms'], report['period']['end_ms']
+def truth(url, category):
+    query = '%s/_control/truth?category=%s&start_time=%d&end_time=%d' % (url, category, start, end)
+    with urllib.request.urlopen(query) as answer:
+        return json.load(answer)['data']
+assert sorted(report['tenants']) == ['site-a', 'site-b'], sorted(report['tenants'])
+total = 0
+for name, url in (('site-a', sys.argv[2]), ('site-b', sys.argv[3])):
+    part = report['tenants'][name]
+    expected = sum(len(truth(url, category)) for category in ('admin', 'device'))
+    failed = sum(entry.get('event') == 'failed_auth' for entry in truth(url, 'admin'))
+    assert part['entries_total'] == expected, (name, part['entries_total'], expected)
+    assert part['summary']['failed_auth'] == failed, (name, part['summary']['failed_auth'], failed)
+    total += expected
+assert report['entries_total'] == total, (report['entries_total'], total)
+print('report: site-a %d, site-b %d, total %d entries' % (report['tenants']['site-a']['entries_total'],
+                                                         report['tenants']['site-b']['entries_total'], total))
+PY
+for twin in md html; do [ -s "${report%.json}.$twin" ] || fail "no $twin twin of $report"; done
 
 step "bad tenant definitions fail before any request, naming the tenant"
 reset

@@ -13,6 +13,7 @@ from ansible.utils.plugin_docs import get_docstring
 
 from ansible_collections.opswat.itot.plugins.doc_fragments import connection, query
 from ansible_collections.opswat.itot.plugins.lookup import itot_logs
+from ansible_collections.opswat.itot.plugins.module_utils._checks import RATE_UNIT
 from ansible_collections.opswat.itot.plugins.module_utils._options import (
     CONNECTION_OPTIONS,
     LOOKUP_OPTION_NAMES,
@@ -45,6 +46,13 @@ def test_fragments_match_the_tables(fragment, table):
     for name, option in options.items():
         assert stated(option) == stated(table[name]), name
         assert option['description'], name
+
+
+def test_rate_limit_counts_per_rate_window_everywhere():
+    # rate_limit counts requests per rate_window seconds (60 by default), not per minute whatever rate_window says.
+    text = ' '.join(doc_options(connection.ModuleDocFragment.DOCUMENTATION)['rate_limit']['description'])
+    assert 'Requests per O(rate_window) seconds (default 60, per minute)' in text
+    assert RATE_UNIT.startswith(' requests per rate_window seconds (default 60: per minute')
 
 
 def test_plugins_fragment_holds_only_sources_that_match_the_table():

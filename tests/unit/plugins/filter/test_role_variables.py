@@ -97,12 +97,22 @@ def test_the_argument_spec_declares_every_variable_the_role_reads():
             assert 'E(%s)' % option['env'] in text, variable
         if option.get('default') is not None and name not in ('base_url', 'validate_certs'):
             assert str(option['default']) in text, variable
+    assert 'requests per O(itot_rate_window) seconds (default 60, per minute' in ' '.join(
+        options['itot_rate_limit']['description'])
+
+
+def test_the_role_page_has_an_example():
+    # ansible-doc -t role shows short_description, description and options only: the example lives in description.
+    text = ' '.join(load('meta/argument_specs.yml')['argument_specs']['main']['description'])
+    assert 'Example' in text and 'role: opswat.itot.log_archive' in text and 'ITOT_*' in text
 
 
 def test_the_argument_spec_has_the_defaults_of_the_defaults_file():
     options = load('meta/argument_specs.yml')['argument_specs']['main']['options']
     defaults = load('defaults/main.yml')
-    assert set(defaults) == set(ROLE_CHECKS)
+    # itot_tenant alone has no default: unset, the tenant gets a derived name and keeps the 1.0 layout.
+    assert set(ROLE_CHECKS) - set(defaults) == {'itot_tenant'} and 'default' not in options['itot_tenant']
+    assert set(defaults) <= set(ROLE_CHECKS)
     assert {name: options[name]['default'] for name in defaults} == defaults
 
 

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import email.utils
+
 import pytest
 from ansible.errors import AnsibleFilterError
 
@@ -45,3 +47,24 @@ def test_epoch_ms_reads_numbers_by_the_same_rule():
     message = str(err.value.message)
     assert message.startswith('time: 17960000000 read as epoch seconds is 2539-02-17T08:53:20.000Z, more than 1 day '
                               'after now')
+
+
+@pytest.mark.parametrize('text', [
+    'Sun, 29 Nov 2026 07:00:00 GMT',  # the form of some entries' timestamp (RFC 1123)
+    'Sat, 28 Nov 2026 23:59:59 GMT',
+    'Sun, 29 Nov 2026 08:30:00 +0100',
+    '  Sun, 29 Nov 2026 07:00:05 GMT ',
+])
+def test_epoch_ms_reads_rfc_1123_as_entry_times_use_it(text):
+    expected = int(email.utils.parsedate_to_datetime(text.strip()).timestamp() * 1000)
+    assert epoch_ms(text, now_ms=NOW) == expected
+
+
+def test_epoch_ms_holds_rfc_1123_to_the_plausible_times():
+    with pytest.raises(AnsibleFilterError) as err:
+        epoch_ms('Mon, 30 Nov 2026 08:00:01 GMT', now_ms=NOW)
+    assert str(err.value.message).startswith("time: 'Mon, 30 Nov 2026 08:00:01 GMT' is 2026-11-30T08:00:01.000Z, more "
+                                             "than 1 day after now")
+    with pytest.raises(AnsibleFilterError) as err:
+        epoch_ms('Sun, 29 Nov 2026 25:00:00 GMT', now_ms=NOW)
+    assert 'is not a time; allowed: ' in str(err.value.message) and 'RFC 1123' in str(err.value.message)

@@ -434,6 +434,19 @@ def test_gap_between_cursor_and_window_is_warned(tmp_path):
     assert result['warnings'] == []
 
 
+def test_a_later_slice_of_one_read_is_no_gap(tmp_path):
+    # The role reads a category in slices and archives each in turn: the second slice starts after the newest entry
+    # of the first, but the read it continues began before the cursor (read_from_ms), so nothing was skipped.
+    write(tmp_path, [entry(T0, 1)], window_start_ms=T0 - HOUR, window_end_ms=T0 + HOUR, read_from_ms=T0 - HOUR)
+    result = write(tmp_path, [entry(T0 + 2 * HOUR, 2)], window_start_ms=T0 + HOUR, window_end_ms=T0 + 3 * HOUR,
+                   read_from_ms=T0 - HOUR)
+    assert result['entries_written'] == 1 and result['warnings'] == []
+    # A read that began after the cursor did skip entries: warned, whatever the slice.
+    result = write(tmp_path, [entry(T0 + 5 * HOUR, 3)], window_start_ms=T0 + 5 * HOUR, window_end_ms=T0 + 6 * HOUR,
+                   read_from_ms=T0 + 4 * HOUR)
+    assert len(result['warnings']) == 1 and 'the entries given start at 2026-11-29T02:00:00.000Z' in result['warnings'][0]
+
+
 # --- check mode and diff ------------------------------------------------------------------------------------
 
 def test_check_mode_on_a_missing_folder_creates_nothing(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -51,18 +52,21 @@ CERT_FAILED = requests.exceptions.SSLError(
     "verify failed: self-signed certificate (_ssl.c:1006)')))" % ACCESS_TOKEN)
 
 
-def assert_no_secret(text):
+def assert_no_secret(text, shown=()):
+    """No secret and no URL in ``text``, but the redirect targets ``shown`` (scheme, host, port and path)."""
     for secret in SECRETS:
         assert secret not in text
     assert 'access_token=' not in text.replace('access_token=***', '')
-    assert 'https://' not in text and 'example.test' not in text
+    for url in sorted(shown, key=len, reverse=True):
+        text = text.replace(url, '<shown>')
+    assert 'https://' not in text and 'http://' not in text and 'example.test' not in text
 
 
-def fail(client, query, error=ItotError):
+def fail(client, query, error=ItotError, shown=()):
     with pytest.raises(error) as err:
         client.fetch(query)
-    assert_no_secret(err.value.message)
-    assert_no_secret(str(err.value))
+    assert_no_secret(err.value.message, shown)
+    assert_no_secret(str(err.value), shown)
     return err.value
 
 
@@ -200,21 +204,102 @@ def test_429_retry_after_is_shared_with_other_processes(api, make_client, make_q
     assert other.delay() == 15
 
 
-def test_429_without_retry_after_waits_for_the_budget(api, make_client, make_query, clock, tmp_path):
+# A 429 without Retry-After waits the rate window from the 429 (or the backoff, when longer), stretched by a jitter
+# of up to 10 %: rand() 0.5 (make_client) waits 1.05 windows.
+JITTER = 0.1
+
+
+def test_429_without_retry_after_waits_the_rate_window(api, make_client, make_query, clock, tmp_path):
     budget = RateBudget(str(tmp_path / 'ledger.json'), 3, clock=clock.time, sleep=clock.sleep)
     client = make_client(budget=budget, rate_limit=3)
     client.fetch(make_query(start_time='-1h'))
     clock.now += 25
     api.queue = [status_answer(429)]
     client.fetch(make_query(start_time='-1h'))
-    # The first request (25 s ago) leaves the window in 35 s: the server said the budget is spent.
-    assert clock.sleeps == [35.0]
+    # Not only until the first request (25 s ago) leaves the client's window: the server's window may be elsewhere.
+    assert clock.sleeps == [60 * (1 + JITTER * 0.5)]
 
 
-def test_429_without_retry_after_and_without_pacing_backs_off(api, make_client, make_query, clock):
+def test_429_without_retry_after_and_without_pacing_waits_the_rate_window(api, make_client, make_query, clock):
     api.queue = [status_answer(429), status_answer(429)]
-    assert make_client().fetch(make_query(start_time='-1h')).api_requests == 3
-    assert clock.sleeps == [0.75, 1.5]
+    assert make_client(rate_window=6).fetch(make_query(start_time='-1h')).api_requests == 3
+    assert clock.sleeps == [6 * (1 + JITTER * 0.5)] * 2
+
+
+@pytest.mark.parametrize('rand, window, wait', [
+    (0.0, 60, 60.0),  # the jitter only lengthens the wait
+    (1.0, 60, 60 * (1 + JITTER)),
+    (1.0, 3600, 3600.0),  # the longest window: the ledger's cap (a window, or 120 s) is not exceeded
+    (1.0, 2, [2 * (1 + JITTER), 2 * (1 + JITTER), 4 * (1 + JITTER)]),  # the backoff (1, 2, 4 s) when longer
+])
+def test_429_without_retry_after_wait_bounds(api, make_query, clock, tmp_path, rand, window, wait):
+    api.queue = [status_answer(429)] * (3 if isinstance(wait, list) else 1)
+    settings = connection_settings(OptionAdapter.from_dict({'base_url': BASE_URL, 'access_token': ACCESS_TOKEN,
+                                                            'rate_limit': 10, 'rate_window': window}))
+    client = LogsClient(settings, budget=RateBudget(str(tmp_path / 'l.json'), 10, window=window, clock=clock.time,
+                                                    sleep=clock.sleep), clock=clock.time, sleep=clock.sleep,
+                        rand=lambda: rand)
+    client.fetch(make_query(start_time='-1h'))
+    assert clock.sleeps == (wait if isinstance(wait, list) else [wait])
+
+
+def test_429_without_retry_after_blocks_the_ledger_for_other_processes(api, make_client, make_query, clock, tmp_path):
+    ledger = str(tmp_path / 'ledger.json')
+    api.queue = [status_answer(429)]
+    client = make_client(budget=RateBudget(ledger, 10, clock=clock.time, sleep=clock.sleep), rate_limit=10)
+    refused_at = clock.now
+    client.fetch(make_query(start_time='-1h'))
+    # Another task of the same tenant, 5 s after the 429, reads the block from the ledger file.
+    other = RateBudget(ledger, 10, clock=lambda: refused_at + 5, sleep=clock.sleep)
+    assert other.delay() == pytest.approx(60 * (1 + JITTER * 0.5) - 5)
+    slept = []
+    later = RateBudget(ledger, 10, clock=lambda: refused_at + 5 + sum(slept), sleep=slept.append)
+    later.reserve()
+    assert sum(slept) == pytest.approx(60 * (1 + JITTER * 0.5) - 5)
+
+
+@pytest.mark.parametrize('count_refused', [False, True], ids=['refusals-free', 'refusals-counted'])
+def test_a_server_budget_a_third_of_the_clients_without_retry_after(
+        api, make_client, make_query, clock, tmp_path, count_refused):
+    # Issue 18 item 7: the client paces at 9 per 60 s, the server allows 3 per 60 s and says no Retry-After.  A first
+    # task read 2 pages 45 s before; each answer takes 3 s.  The read succeeds, draws at most one 429 per window, and
+    # the next request after a 429 comes a window later (at most the jitter, 10 %, plus an answer's 3 s more).
+    window, latency = 60.0, 3.0
+    api.add_many('device', [NOW - 3000000 + i * 1000 for i in range(900)])
+    api.add_many('admin', [NOW - 3000000 + i * 1000 for i in range(150)])
+    api.limit_rate(3, window, clock, latency=latency, count_refused=count_refused)
+    client = make_client(budget=RateBudget(str(tmp_path / 'l.json'), 9, clock=clock.time, sleep=clock.sleep),
+                         rate_limit=9)
+    client.fetch(make_query(event_category='admin', start_time='-1h', page_size=100))
+    clock.now += 45
+    result = client.fetch(make_query(start_time='-1h', page_size=100))
+    assert len(result.logs) == 900
+    refusals = [at for at, status in api.arrivals if status == 429]
+    assert refusals, 'the server budget was never reached: the test shows nothing'
+    assert all(b - a >= window for a, b in zip(refusals, refusals[1:]))
+    for (at, status), (following, dummy) in zip(api.arrivals, api.arrivals[1:]):
+        if status == 429:
+            assert window <= following - at <= window * (1 + JITTER) + latency
+    # No retry budget was used up by luck: each 429 was followed by an answered request.
+    assert all(api.arrivals[i + 1][1] != 429 for i in range(len(api.arrivals) - 1) if api.arrivals[i][1] == 429)
+
+
+def test_a_server_budget_with_retry_after_is_waited_as_it_says(api, make_client, make_query, clock, tmp_path):
+    # The same server, now with Retry-After (whole seconds until its oldest counted request leaves its window): the
+    # client waits exactly that, not a window.
+    window = 60.0
+    api.add_many('device', [NOW - 3000000 + i * 1000 for i in range(900)])
+    api.limit_rate(3, window, clock, retry_after=True, latency=2.0)
+    client = make_client(budget=RateBudget(str(tmp_path / 'l.json'), 9, clock=clock.time, sleep=clock.sleep),
+                         rate_limit=9)
+    assert len(client.fetch(make_query(start_time='-1h', page_size=100)).logs) == 900
+    counted = [at for at, status in api.arrivals if status != 429]
+    expected = []
+    for at, status in api.arrivals:
+        if status == 429:
+            in_window = [t for t in counted if at - window < t < at]
+            expected.append(float(math.ceil(in_window[0] + window - at)))
+    assert expected and clock.sleeps == expected
 
 
 def test_429_retries_are_bounded(api, make_client, make_query, clock):
@@ -288,17 +373,59 @@ def test_400_quotes_the_api_scrubbed(api, make_client, make_query):
 @pytest.mark.parametrize('status, body, expected', [
     (403, {'message': 'not allowed'}, "(HTTP 403 Forbidden): not allowed"),
     (404, 'Not Found', "(HTTP 404 Not Found): check base_url: Not Found"),
-    (302, '', '(HTTP 302 Found): a redirect, which is not followed (the token must not leave base_url); check '
-              'base_url'),
+    (302, '', '(HTTP 302 Found): a redirect to https://elsewhere.example/, which is not followed (the token must not '
+              'leave base_url); check base_url; the server points to that address instead'),
     (418, {'detail': 'x' * 400}, '(HTTP 418 I\'m a Teapot): ' + 'x' * 300 + '...'),
 ])
 def test_other_statuses_are_errors_without_retry(api, make_client, make_query, status, body, expected):
     headers = {'Location': 'https://elsewhere.example/?access_token=%s' % ACCESS_TOKEN} if status == 302 else {}
     api.queue = [(status, headers, body)]
     client = make_client()
-    error = fail(client, make_query(start_time='-1h'), ApiError)
+    error = fail(client, make_query(start_time='-1h'), ApiError, shown=['https://elsewhere.example/'])
     assert error.message == "The IT-OT Access API rejected the logs request for category 'device' " + expected
     assert client.api_requests == 1
+
+
+@pytest.mark.parametrize('status', [301, 302, 307])
+@pytest.mark.parametrize('location, target, base_url', [
+    ('https://ann:pw-31@API.example.net:8443/o/api/v3.3/logs?access_token=%s&x=1#top' % ACCESS_TOKEN,
+     'https://api.example.net:8443/o/api/v3.3/logs', 'https://api.example.net:8443'),
+    ('/v2/o/api/v3.3/logs?access_token=%s' % ACCESS_TOKEN, 'https://itot.example.test/v2/o/api/v3.3/logs',
+     'https://itot.example.test/v2'),
+    ('http://[2001:db8::7]/login?next=/o/api/v3.3/logs&access_token=%s' % ACCESS_TOKEN, 'http://[2001:db8::7]/login',
+     None),
+])
+def test_a_redirect_names_its_target_without_query_or_user_info(api, make_client, make_query, status, location, target,
+                                                                base_url):
+    api.queue = [(status, {'Location': location}, '')]
+    error = fail(make_client(), make_query(start_time='-1h'), ApiError, shown=[target] + [base_url] * bool(base_url))
+    assert 'a redirect to %s, which is not followed' % target in error.message
+    if base_url:
+        assert error.message.endswith('; if that is the API, set base_url to %s' % base_url)
+    else:
+        assert error.message.endswith('; check base_url; the server points to that address instead')
+    for secret in (ACCESS_TOKEN, 'access_token', '?', 'x=1', '#', 'ann', 'pw-31'):
+        assert secret not in error.message
+    assert error.status == status
+
+
+def test_a_redirect_without_location_says_so(api, make_client, make_query):
+    api.queue = [(302, {}, '')]
+    assert fail(make_client(), make_query(start_time='-1h'), ApiError).message.endswith(
+        '(HTTP 302 Found): a redirect without a usable Location, which is not followed (the token must not leave '
+        'base_url); check base_url')
+
+
+def test_a_redirected_token_request_names_the_target(api, make_client, make_query):
+    api.token_answers = [(308, {'Location': 'https://login.example.net/o/oauth/token?client_secret=%s' % CLIENT_SECRET},
+                          '')]
+    client = make_client(access_token=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    error = fail(client, make_query(start_time='-1h'), ApiError,
+                 shown=['https://login.example.net/o/oauth/token', 'https://login.example.net'])
+    assert error.message == ('Token request failed (HTTP 308 Permanent Redirect): a redirect to '
+                             'https://login.example.net/o/oauth/token, which is not followed (the token must not leave '
+                             'base_url); if that is the API, set base_url to https://login.example.net')
+    assert CLIENT_SECRET not in error.message and client.api_requests == 0
 
 
 def test_certificate_failure_is_not_retried(api, make_client, make_query):

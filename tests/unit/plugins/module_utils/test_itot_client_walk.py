@@ -14,6 +14,7 @@ from ansible_collections.opswat.itot.plugins.module_utils import _paging
 from ansible_collections.opswat.itot.plugins.module_utils import _windows as _client  # Span, slice_window: moved out of _client.py
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_entry_time
+from ansible_collections.opswat.itot.plugins.module_utils._walk import narrowing_advice
 from ansible_collections.opswat.itot.tests.unit.plugins.itot_fake_api import ACCESS_TOKEN, status_answer
 
 NOW = 1795939200000  # 2026-11-29T08:00:00Z
@@ -186,7 +187,8 @@ def test_narrow406_gives_up_at_one_millisecond_and_names_it(api, make_client, ma
         "The IT-OT Access API answered HTTP 406 without a pagination token for category 'device' even for the single "
         "millisecond 2026-11-29T07:59:55.000Z (epoch ms %d): it holds more than page_size=10 entries at that time and "
         "gives no way to read past the 10 it returned, so at least one entry of that millisecond cannot be read; "
-        "raise page_size (now 10) to 100" % (NOW - 5000))
+        "raise page_size (now 10) to its maximum of 100, or narrow the query with events, agent_types or search so "
+        "that fewer entries share that millisecond" % (NOW - 5000))
     assert all(body['end_time'] - body['start_time'] >= 0 for body in api.bodies)
     # Halving an hour down to one millisecond: 22 levels of two requests (the quiet half and the crowded one).
     assert len(api.bodies) <= 2 * 22 + 4
@@ -198,7 +200,32 @@ def test_narrow406_at_the_largest_page_size_advises_a_narrower_query(api, make_c
     with pytest.raises(PaginationError) as err:
         walk(make_client(), make_query(event_category='admin', start_time='-1h', page_size=100))
     assert err.value.message.endswith('page_size is at its maximum of 100 already: narrow the query with events so '
-                                      'that fewer entries share that millisecond')
+                                      'that fewer entries share that millisecond; or report it to OPSWAT, since the '
+                                      'API gives no way to read more than a page of entries of one millisecond')
+
+
+@pytest.mark.parametrize('page_size', [20, 100])
+def test_narrow406_advice_follows_page_size_and_names_the_real_span(api, make_client, make_query, page_size):
+    # What the user can change: page_size only while it is below the maximum; the filters the category takes; and
+    # the span is the single millisecond the walk gave up at (not a second, not the query's window).
+    api.reading = 'narrow406'
+    api.add_many('device', spread(50, NOW - 600000, 600000) + [NOW - 5412] * (page_size + 1))
+    with pytest.raises(PaginationError) as err:
+        walk(make_client(), make_query(start_time='-1h', page_size=page_size))
+    message = err.value.message
+    assert 'the single millisecond 2026-11-29T07:59:54.588Z (epoch ms %d)' % (NOW - 5412) in message
+    assert 'second' not in message.replace('millisecond', '')
+    assert ('raise page_size (now 20) to its maximum of 100' in message) is (page_size == 20)
+    assert ('page_size is at its maximum of 100 already' in message) is (page_size == 100)
+    assert 'narrow the query with events, agent_types or search so that fewer entries share that millisecond' in message
+    assert ('report it to OPSWAT' in message) is (page_size == 100)
+
+
+def test_narrowing_advice_names_the_filters_each_category_takes():
+    assert narrowing_advice('device').startswith('narrow the query with events, agent_types or search so')
+    assert narrowing_advice('webhook').startswith('narrow the query with events or search so')
+    assert narrowing_advice('admin').startswith('narrow the query with events so')
+    assert narrowing_advice('device_report').startswith('narrow the query with search so')
 
 
 def test_narrow406_reads_two_crowded_adjacent_milliseconds(api, make_client, make_query):

@@ -341,7 +341,7 @@ def test_long_values_are_shortened():
     ({'age': '86401'}, "age: '86401' is out of range; allowed: 1 to 86400 seconds"),
     ({'max_results': -1}, 'max_results: -1 is out of range; allowed: an integer of at least 0 (0: no cap)'),
     ({'rate_limit': 'fast'}, "rate_limit: 'fast' is not an integer; allowed: an integer of at least 0 requests per "
-                             "minute (0 turns pacing off)"),
+                             "rate_window seconds (default 60: per minute; 0 turns pacing off)"),
     ({'timeout': '0'}, "timeout: '0' is out of range; allowed: seconds, more than 0 and at most 3600"),
     ({'events': {'a': 1}}, "events: {'a': 1} is not a list"),
     ({'agent_types': ['x']}, "agent_types: 'x' is not an agent type; allowed: 0 (MetaDefender Endpoint), 2 (OPSWAT "

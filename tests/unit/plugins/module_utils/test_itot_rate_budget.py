@@ -67,16 +67,6 @@ def test_zero_limit_is_no_pacing(tmp_path, clock):
     assert clock.sleeps == [] and not os.path.exists(str(tmp_path / 'l.json'))
 
 
-def test_exhaust_waits_until_the_oldest_leaves(tmp_path, clock):
-    b = budget(tmp_path / 'l.json', clock)
-    b.reserve()
-    clock.now += 20
-    b.exhaust()
-    assert b.delay() == 40
-    clock.now += 40
-    assert b.delay() == 0
-
-
 def test_block_until_is_seen_by_other_instances(tmp_path, clock):
     first, second = budget(tmp_path / 'l.json', clock), budget(tmp_path / 'l.json', clock)
     first.block_until(clock.now + 12)

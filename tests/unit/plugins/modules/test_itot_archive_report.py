@@ -205,7 +205,7 @@ def test_report_matches_independent_counts(monkeypatch, tmp_path, generated):
     with open(result['markdown_path']) as stream:
         markdown = stream.read()
     for title in ('# IT-OT Access audit report', '## Summary', '## Events per category', '## Devices that went non-compliant',
-                  '## Failed admin logins', '## Devices whose agent a local user removed', '## Webhook errors'):
+                  '## Failed admin logins', '## Agents a local user removed (`deleted_user` events)', '## Webhook errors'):
         assert '\n%s\n' % title in '\n' + markdown
     assert '| Failed admin logins (`failed_auth`) | %d |' % expected['summary']['failed_auth'] in markdown
     for device in expected['noncompliant_devices']:
