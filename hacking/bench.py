@@ -681,27 +681,31 @@ class Bench:
 
     # --- main ----------------------------------------------------------------------------------------------------
 
+    def big_emulator_scenarios(self) -> None:
+        """The scenarios against the one big emulator (1, 2, 3, 4, 5, 8, 10)."""
+        self.big_emulator()
+        if any(self.wanted(n) for n in (1, 2, 8)):
+            print('== 1, 2, 8: requests per pagination style; module wall time and memory by size', flush=True)
+            self.scenario_1_2_8()
+        if self.wanted(2) or self.wanted(3):
+            print('== 2, 3: module and lookup against the hand-written uri loop', flush=True)
+            self.scenario_2_3()
+        if self.wanted(4) or self.wanted(5):
+            print('== 4, 5: pacing under 10 requests per 3 s', flush=True)
+            self.scenario_4_5()
+        if self.wanted(8):
+            self.scenario_8()
+        if self.wanted(10):
+            print('== 10: 10,000 entries in chunks of 500 against one walk', flush=True)
+            self.scenario_10()
+        self.emulator.stop()
+        self.emulator = None
+
     def main(self) -> int:
         started = time.monotonic()
         try:
-            if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8, 9)):
-                self.big_emulator()
-                if any(self.wanted(n) for n in (1, 2, 8)):
-                    print('== 1, 2, 8: requests per pagination style; module wall time and memory by size', flush=True)
-                    self.scenario_1_2_8()
-                if self.wanted(2) or self.wanted(3):
-                    print('== 2, 3: module and lookup against the hand-written uri loop', flush=True)
-                    self.scenario_2_3()
-                if self.wanted(4) or self.wanted(5):
-                    print('== 4, 5: pacing under 10 requests per 3 s', flush=True)
-                    self.scenario_4_5()
-                if self.wanted(8):
-                    self.scenario_8()
-                if self.wanted(10):
-                    print('== 10: 10,000 entries in chunks of 500 against one walk', flush=True)
-                    self.scenario_10()
-                self.emulator.stop()
-                self.emulator = None
+            if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8, 10)):
+                self.big_emulator_scenarios()
             if self.wanted(6) or self.wanted(7):
                 print('== 6, 7: the log_archive role, 4 categories x 25,000 entries, 5 local hosts', flush=True)
                 self.scenario_6_7()
