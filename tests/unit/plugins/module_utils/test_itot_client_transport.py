@@ -394,7 +394,7 @@ def test_other_statuses_are_errors_without_retry(api, make_client, make_query, s
      'https://itot.example.test/v2'),
     ('http://[2001:db8::7]/login?next=/o/api/v3.3/logs&access_token=%s' % ACCESS_TOKEN, 'http://[2001:db8::7]/login',
      None),
-])
+], ids=['absolute-with-user-info', 'relative', 'ipv6-login-page'])  # ids: the test names (junit, logs) hold no token
 def test_a_redirect_names_its_target_without_query_or_user_info(api, make_client, make_query, status, location, target,
                                                                 base_url):
     api.queue = [(status, {'Location': location}, '')]
