@@ -212,13 +212,13 @@ class Poller:
     def __init__(self, settings: PollSettings, client: LogsClient, clock_ms: Callable[[], int],
                  warn: Callable[[str], None]) -> None:
         self.settings = settings
-        self._client = client
+        self.client = client
         self._clock_ms = clock_ms
         self._warn = warn
         self.cursors = self._load()
 
     def close(self) -> None:
-        self._client.close()
+        self.client.close()
 
     def poll(self) -> list[dict[str, Any]]:
         """One read of every category: the new events, oldest first (a category that fails is read again next time)."""
@@ -242,7 +242,7 @@ class Poller:
         if start_ms > now_ms:  # the clock went back: nothing to read yet
             return []
         options = dict(self.settings.filters.get(category, {}), start_time=start_ms, end_time=now_ms)
-        entries = self._client.fetch(build_query(OptionAdapter.from_dict(options), now_ms, category)).logs
+        entries = self.client.fetch(build_query(OptionAdapter.from_dict(options), now_ms, category)).logs
         counts: dict[str, int] = {}
         new = []
         for entry in entries:

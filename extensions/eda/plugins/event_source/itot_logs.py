@@ -172,14 +172,32 @@ from typing import Any
 
 # ansible-rulebook runs a source by its path: the collection's shared code is importable once the folder that holds
 # ansible_collections/ is on sys.path (the collection's own copy first).
-_COLLECTIONS = Path(__file__).resolve().parents[6]
-if _COLLECTIONS.name == 'ansible_collections' and str(_COLLECTIONS.parent) not in sys.path:
-    sys.path.insert(0, str(_COLLECTIONS.parent))
+for _path in (Path(os.path.abspath(__file__)), Path(__file__).resolve()):
+    if len(_path.parents) > 7 and _path.parents[6].name == 'ansible_collections':
+        if str(_path.parents[7]) not in sys.path:
+            sys.path.insert(0, str(_path.parents[7]))
+        break
 
 from ansible_collections.opswat.itot.plugins.module_utils._client import LogsClient  # noqa: E402
 from ansible_collections.opswat.itot.plugins.module_utils._poll import Poller, poll_settings  # noqa: E402
 
 logger = logging.getLogger('opswat.itot.itot_logs')
+# ansible-rulebook -vv logs at DEBUG for every logger: urllib3's request lines carry the URL, and with it the access
+# token when it travels in the query string (access_token_location: query, the API's way).
+URLLIB3_LOGGERS = ('urllib3.connectionpool', 'urllib3.poolmanager', 'urllib3.util.retry', 'urllib3.response')
+
+
+class ScrubbedRecords(logging.Filter):
+    """Rewrites the records of other libraries' loggers without the client's secrets."""
+
+    def __init__(self, client: LogsClient) -> None:
+        super().__init__()
+        self._client = client
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._client.scrub(record.getMessage())
+        record.args = None
+        return True
 
 
 def _now_ms() -> int:
@@ -198,6 +216,9 @@ def make_poller(args: dict[str, Any]) -> Poller:
 async def main(queue: asyncio.Queue, args: dict[str, Any], *, polls: int | None = None) -> None:
     """Poll until cancelled (or ``polls`` times), putting every new entry on ``queue`` once, oldest first."""
     poller = make_poller(args)
+    scrubbed = ScrubbedRecords(poller.client)
+    for name in URLLIB3_LOGGERS:
+        logging.getLogger(name).addFilter(scrubbed)
     loop = asyncio.get_running_loop()
     logger.info('opswat.itot.itot_logs: polling %s of tenant %s every %g s',
                 ', '.join(poller.settings.categories), poller.settings.tenant, poller.settings.interval)
@@ -216,6 +237,8 @@ async def main(queue: asyncio.Queue, args: dict[str, Any], *, polls: int | None 
             if polls is None or done < polls:
                 await asyncio.sleep(max(0.0, poller.settings.interval - (loop.time() - started)))
     finally:
+        for name in URLLIB3_LOGGERS:
+            logging.getLogger(name).removeFilter(scrubbed)
         poller.close()
 
 

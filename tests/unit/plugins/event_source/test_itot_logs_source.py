@@ -253,3 +253,20 @@ def test_documentation_names_every_argument_with_the_tables_defaults():
         assert doc['options'][name].get('default') == option.get('default'), name
     examples = yaml.safe_load(itot_logs.EXAMPLES)
     assert list(examples[0]['sources'][0]) == ['opswat.itot.itot_logs']
+
+
+def test_urllib3_debug_lines_lose_the_token(api, caplog):
+    url_logger = logging.getLogger('urllib3.connectionpool')
+
+    def answer(request: Any) -> tuple:
+        # As urllib3 logs each request at DEBUG (ansible-rulebook -vv shows it): the URL carries the token.
+        url_logger.debug('%s "POST %s HTTP/1.1" 200 %d', BASE_URL, request.path_url, 20)
+        return 200, {}, json.dumps({'data': [], 'token': ''})
+    api.queue = [answer]
+    with caplog.at_level(logging.DEBUG):
+        assert run(dict(ARGS, start='-1m')) == []
+        url_logger.debug('after the source: %s', 'untouched')  # the filter goes with the source
+    lines = [record.getMessage() for record in caplog.records if record.name == 'urllib3.connectionpool']
+    assert len(lines) == 2 and 'access_token=***' in lines[0] and '/o/api/v3.3/logs' in lines[0]
+    assert ACCESS_TOKEN not in caplog.text
+    assert caplog.records[-1].getMessage() == 'after the source: untouched'
