@@ -22,7 +22,7 @@ cleanup() {
   local pid
   for pid in "${pids[@]}"; do
     if kill -0 "$pid" 2>/dev/null; then
-      kill -INT "$pid" 2>/dev/null || true
+      kill "$pid" 2>/dev/null || true  # TERM: a background job of a script ignores INT
       wait "$pid" 2>/dev/null || true
     fi
   done
@@ -60,7 +60,7 @@ printf 'itot_eda_state_dir: %s\n' "$demo/state" >"$demo/vars.yml"
 
 # The connection in the environment only (never in the rulebook); the pacing ledger and temp files in demo-eda/.
 export ITOT_BASE_URL="$url" ITOT_ACCESS_TOKEN="$token" ITOT_RATE_LIMIT=10 ITOT_RATE_WINDOW=2
-export ITOT_EDA_ACTIONS_FILE="$demo/actions.jsonl" XDG_CACHE_HOME="$demo/cache" TMPDIR="$demo/tmp"
+export ITOT_EDA_ACTIONS_FILE="$demo/actions.jsonl" XDG_CACHE_HOME="$demo/cache" TMPDIR="$demo/tmp" ANSIBLE_NOCOLOR=1
 
 echo "==> ansible-rulebook --rulebook extensions/eda/rulebooks/failed_admin_logins.yml (output in demo-eda/rulebook.log)"
 ansible-rulebook --rulebook extensions/eda/rulebooks/failed_admin_logins.yml -i "$demo/inventory.yml" \

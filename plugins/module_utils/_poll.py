@@ -16,6 +16,7 @@ so that two identical entries (two real events) are both returned once. ``Poller
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -135,7 +136,7 @@ def _number(value: Any) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number == number else None  # not NaN
+    return None if math.isnan(number) else number
 
 
 def _start(value: Any, now_ms: int) -> int:

@@ -236,7 +236,7 @@ def sweep(work: Path) -> None:
 def poll_once(args: dict[str, Any]) -> list[dict[str, Any]]:
     queue: asyncio.Queue = asyncio.Queue()
     asyncio.run(itot_logs.main(queue, args, polls=1))
-    return [queue.get_nowait() for _ in range(queue.qsize())]
+    return [queue.get_nowait() for dummy in range(queue.qsize())]
 
 
 MODES = {

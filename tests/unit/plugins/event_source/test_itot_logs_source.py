@@ -93,7 +93,7 @@ def test_default_start_is_now_and_later_entries_come_at_the_next_poll(api):
 def test_overlap_rereads_without_duplicates_and_catches_late_entries(api):
     now = now_ms()
     first = api.add('admin', now - 30000, event='login')
-    twins = [api.add('admin', now - 20000, event='failed_auth', device_id='x', device_name='x') for _ in range(2)]
+    twins = [api.add('admin', now - 20000, event='failed_auth', device_id='x', device_name='x') for dummy in range(2)]
     added: list[dict[str, Any]] = []
 
     def late_arrivals() -> None:
