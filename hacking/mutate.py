@@ -47,6 +47,8 @@ HTTP = 'plugins/module_utils/_http.py'
 T_TRANSPORT = ['tests/unit/plugins/module_utils/test_itot_client_transport.py']
 REPORT_COVERAGE = 'plugins/module_utils/_report_coverage.py'
 T_COVERAGE = ['tests/unit/plugins/modules/test_itot_archive_report_coverage.py']
+POLL = 'plugins/module_utils/_poll.py'
+T_POLL = ['tests/unit/plugins/event_source/test_itot_logs_source.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -256,6 +258,19 @@ MUTATIONS = [
      '    if until_ms < end:\n',
      '    if False:\n',
      T_COVERAGE, 'a period after the last read is reported covered'),
+    # --- the event source: each new entry once, across polls and restarts ---------------------------------------
+    ('poll-twins-collapsed', POLL,
+     '            if held is None or counts[identity] > held[1]:\n',
+     '            if held is None:\n',
+     T_POLL, 'a second identical event (a real one) arriving in a later poll is never returned'),
+    ('poll-overlap-ignored', POLL,
+     '        start_ms = max(cursor.since_ms, cursor.read_ms - self.settings.overlap_ms)\n',
+     '        start_ms = max(cursor.since_ms, cursor.read_ms)\n',
+     T_POLL, 'an entry that reaches the API late (stamped before the last read) is lost'),
+    ('poll-position-not-restored', POLL,
+     '        cursors.update((category, cursor) for category, cursor in held.items() if category in cursors)\n',
+     '        pass\n',
+     T_POLL, 'a restart with state_file repeats what it returned (or loses what came while it was away)'),
 ]
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make test: every check CI runs, on a fresh machine or a warm one.
 #
-#   hacking/test.sh [STEP ...]      steps: ruff emulator sanity units mutate integration matrix molecule lint docs
-#                                          docsite changelog build installed
+#   hacking/test.sh [STEP ...]      steps: ruff emulator sanity units mutate integration matrix eda molecule lint
+#                                          docs docsite changelog build installed
 #                                   (none given: all of them, in that order)
 #
 #   ITOT_TARGETS="a b"              integration: only these targets (default: all)
@@ -25,7 +25,7 @@ mkdir -p "$logs" "$build/bin"
 ci=false
 [ "${CI:-}" = true ] && ci=true
 
-all_steps=(ruff emulator sanity units mutate integration matrix molecule lint docs docsite changelog build installed)
+all_steps=(ruff emulator sanity units mutate integration matrix eda molecule lint docs docsite changelog build installed)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${all_steps[@]}")
 
@@ -241,6 +241,26 @@ step_matrix() {
   [ -z "$newest" ] || cat "$logs/matrix-2.21.log"
   return "$rc"
 }
+# Event-Driven Ansible: ansible-rulebook (pinned in tests/requirements-eda.txt, in a virtual environment of its own)
+# needs Java 17; Debian's openjdk-17-jre-headless is installed when no java is found.  tests/eda runs the bundled
+# rulebooks and the source against the emulator (tests/eda/test_eda.py says what it proves).
+setup_eda() {
+  if ! command -v java >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      { apt-get install -y -qq openjdk-17-jre-headless || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }; } ||
+        return 1
+    else
+      echo "FAILED: no java on PATH, and this user cannot apt-get install openjdk-17-jre-headless"
+      return 1
+    fi
+  fi
+  bash hacking/venv.sh "$build/eda-venv" python3 tests/requirements-eda.txt && "$build/eda-venv/bin/ansible-rulebook" --version
+}
+step_eda() {
+  setup_eda || return 1
+  (cd "$coll" && PATH="$build/eda-venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$build" \
+    python -m pytest -q -rs -p no:cacheprovider --durations 5 tests/eda)
+}
 # The role's rate ledgers in this run's own folder, not the user's ~/.cache/opswat.itot.
 step_molecule() { XDG_CACHE_HOME="$build/xdg-cache" at molecule test; }
 step_lint() { ANSIBLE_COLLECTIONS_PATH="$build" at ansible-lint --profile production --offline; }
@@ -295,6 +315,7 @@ for s in "${steps[@]}"; do
     matrix)
       if [ -n "${step_pid[matrix]:-}" ]; then finish_step matrix; else run_step matrix "$matrix_what" step_matrix; fi
       ;;
+    eda) run_step eda "ansible-rulebook with the bundled rulebooks, and the event source in every emulator mode" step_eda ;;
     molecule) run_step molecule "molecule test (extensions/molecule/default: the log_archive role)" step_molecule ;;
     lint) run_step lint "ansible-lint --profile production" step_lint ;;
     docs) run_step docs "antsibull-docs lint-collection-docs --plugin-docs" step_docs ;;

@@ -11,8 +11,7 @@ from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._checks import absolute_path_problem, bool_value, int_value, shown
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
-from ansible_collections.opswat.itot.plugins.module_utils._options import CONNECTION_VARIABLES, OptionAdapter, check_values
-from ansible_collections.opswat.itot.plugins.module_utils._query import build_query
+from ansible_collections.opswat.itot.plugins.module_utils._options import CONNECTION_VARIABLES, check_values, filters_problems
 from ansible_collections.opswat.itot.plugins.module_utils._tenant import host_tenants, tenant_name_value
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import TIME_FORMS, parse_time_option
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
@@ -66,7 +65,6 @@ _value:
   elements: str
 """
 
-FILTER_KEYS = ('events', 'agent_types', 'search')
 _OCTAL_MODE = re.compile(r'^(0o)?[0-7]{3,4}$')
 _SYMBOLIC_MODE = re.compile(r'^[ugoa]*[-+=][rwxXstugo]*(,[ugoa]*[-+=][rwxXstugo]*)*$')
 MODE_ALLOWED = "an octal mode as a quoted string ('0640') or a symbolic one ('u=rw,g=r,o=')"
@@ -142,29 +140,7 @@ def _connection(option: str) -> Callable[[str, Any, int], None]:
 
 
 def _filters(name: str, value: Any, now: int) -> list[str]:
-    if not isinstance(value, Mapping):
-        return ['%s: %s is not a dict; allowed: {category: {events: [...], agent_types: [...], search: ...}}'
-                % (name, shown(value))]
-    problems = []
-    for category, spec in value.items():
-        label = '%s.%s' % (name, category)
-        if category not in CATEGORIES:
-            problems.append('%s: %s is not an event category; allowed: %s' % (name, shown(category), allowed(CATEGORIES)))
-        elif spec is None:
-            continue
-        elif not isinstance(spec, Mapping):
-            problems.append('%s: %s is not a dict; allowed: {events: [...], agent_types: [...], search: ...}'
-                            % (label, shown(spec)))
-        elif set(spec) - set(FILTER_KEYS):
-            unknown = sorted(set(spec) - set(FILTER_KEYS), key=str)
-            problems.append('%s: %s is not a filter; allowed: %s'
-                            % (label, ', '.join(shown(key) for key in unknown), ', '.join(FILTER_KEYS)))
-        else:
-            try:
-                build_query(OptionAdapter.from_dict(dict(spec, event_category=category)), now)
-            except OptionError as exc:
-                problems.append('%s.%s' % (label, exc.message))
-    return problems
+    return filters_problems(name, value, now)
 
 
 def _tenant_name(name: str, value: Any, _now: int) -> None:

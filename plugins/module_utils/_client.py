@@ -71,6 +71,10 @@ class LogsClient:
     def close(self) -> None:
         self._transport.close()
 
+    def scrub(self, text: str) -> str:
+        """``text`` without this client's secrets, ``access_token=...`` or URLs (for log lines of other libraries)."""
+        return self._transport.scrub(text)
+
     def iter_entries(self, query: LogQuery) -> LogWalk:
         """Every entry of the query, once, oldest first (a lazy iterator, see LogWalk), as the API gave it."""
         return LogWalk(query, self._transport.post_logs, self._limit)

@@ -232,6 +232,10 @@ class Transport:
     def close(self) -> None:
         self._session.close()
 
+    def scrub(self, text: str) -> str:
+        """``text`` without this connection's secrets (the tokens it got too), ``access_token=...`` or URLs."""
+        return self._scrub(text)
+
     def post_logs(self, body: dict[str, Any]) -> Page:
         """One page: POST the body, with auth refresh, pacing and retries."""
         category = body.get('event_category')

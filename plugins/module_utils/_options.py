@@ -16,6 +16,7 @@ the options from ``module.params`` or a plugin's ``get_option``; ``connection_se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -39,12 +40,14 @@ from ansible_collections.opswat.itot.plugins.module_utils._query import (
     build_query,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
+    CATEGORIES,
     DAY_SECONDS,
     DEFAULT_BASE_URL,
     MAX_AGE,
     MAX_PAGE_SIZE,
     MAX_WINDOW_RANGE,
     TOKEN_LOCATIONS,
+    allowed,
 )
 
 # Connection options: type, default, no_log, and where a lookup (and, for env, the module) also reads them.
@@ -96,6 +99,9 @@ MODULE_QUERY_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 LOOKUP_OPTION_NAMES = tuple(CONNECTION_OPTIONS) + tuple(QUERY_OPTIONS)
+
+# The filters a category may be given per category (the role's itot_log_archive_filters, the event source's filters).
+FILTER_KEYS = ('events', 'agent_types', 'search')
 
 
 def module_argument_spec() -> dict[str, dict[str, Any]]:
@@ -244,3 +250,34 @@ def connection_settings(options: OptionAdapter) -> ConnectionSettings:
     _check_credentials(values['access_token'], values['client_id'], values['client_secret'])
     values.update((name, _connection_value(options, name)) for name in names[credentials:])
     return ConnectionSettings(**values)
+
+
+def filters_problems(name: str, value: Any, now_ms: int) -> list[str]:
+    """What is wrong with per-category filters ``{category: {events, agent_types, search}}`` named ``name``.
+
+    The role's ``itot_log_archive_filters`` and the event source's ``filters``: each category's filters are checked
+    as the module's options of the same names (``build_query``); an empty list when all is well.
+    """
+    if not isinstance(value, Mapping):
+        return ['%s: %s is not a dict; allowed: {category: {events: [...], agent_types: [...], search: ...}}'
+                % (name, shown(value))]
+    problems = []
+    for category, spec in value.items():
+        label = '%s.%s' % (name, category)
+        if category not in CATEGORIES:
+            problems.append('%s: %s is not an event category; allowed: %s' % (name, shown(category), allowed(CATEGORIES)))
+        elif spec is None:
+            continue
+        elif not isinstance(spec, Mapping):
+            problems.append('%s: %s is not a dict; allowed: {events: [...], agent_types: [...], search: ...}'
+                            % (label, shown(spec)))
+        elif set(spec) - set(FILTER_KEYS):
+            unknown = sorted(set(spec) - set(FILTER_KEYS), key=str)
+            problems.append('%s: %s is not a filter; allowed: %s'
+                            % (label, ', '.join(shown(key) for key in unknown), ', '.join(FILTER_KEYS)))
+        else:
+            try:
+                build_query(OptionAdapter.from_dict(dict(spec, event_category=category)), now_ms)
+            except OptionError as exc:
+                problems.append('%s.%s' % (label, exc.message))
+    return problems
