@@ -464,6 +464,35 @@ class Bench:
                      note='%s for %d requests (minimum %.0f s)' % (walk_note(walks), results[0]['requests'], minimum))
         self.emulator.config(rate_limit=0)
 
+    def scenario_10(self) -> None:
+        """10,000 entries in chunks of 500 (max_results + next_token) against one walk: requests and wall time, for a
+        server that pages oldest first (a chunk stops after the pages it needs) and newest first (it cannot)."""
+        n, size = 10000, 500
+        window, truth = self.windows[n], self.truths[n]
+        for order in ('asc', 'desc'):
+            self.emulator.config(pagination='406-token', order=order)
+            walk = self.module_runs('chunks, one walk, %s' % order, 'device', *window, truth, 1)[0]
+            self.emulator.reset()
+            variables = self.query_vars('device', *window, bench_chunk=size, bench_max_chunks=n // size + 2)
+            measured = self.run.playbook('chunks.yml', variables)
+            result = self.load(variables['bench_output'] + '-chunks.json')
+            counters = self.emulator.counters()
+            self.same_as_truth('chunks of %d, %s' % (size, order), result['logs'], truth)
+            self.check('chunks of %d, %s: api_requests %d equal the requests the emulator counted %d'
+                       % (size, order, result['api_requests'], counters['logs_requests']),
+                       result['done'] and result['api_requests'] == counters['logs_requests'])
+            bound = walk['api_requests'] + result['chunks']
+            oldest_first = order == 'asc'
+            self.row('10', 'api_requests, N=%d in %d chunks of %d, pages %s first' % (
+                n, result['chunks'], size, 'oldest' if oldest_first else 'newest'), counters['logs_requests'],
+                walk['api_requests'], counters['logs_requests'] / walk['api_requests'],
+                '<= %d (walk + chunks)' % bound if oldest_first else '', counters['logs_requests'] <= bound
+                if oldest_first else None, note='one walk %d requests' % walk['api_requests'])
+            self.row('10', 'wall s, N=%d in chunks of %d, pages %s first' % (
+                n, size, 'oldest' if oldest_first else 'newest'), round(measured['wall'], 2), round(walk['wall'], 2),
+                measured['wall'] / walk['wall'], note='baseline: one walk, one task')
+        self.emulator.config(order='desc')
+
     def scenario_8(self) -> None:
         sizes = sorted(self.token_runs)
         if len(sizes) < 3:
@@ -652,24 +681,31 @@ class Bench:
 
     # --- main ----------------------------------------------------------------------------------------------------
 
+    def big_emulator_scenarios(self) -> None:
+        """The scenarios against the one big emulator (1, 2, 3, 4, 5, 8, 10)."""
+        self.big_emulator()
+        if any(self.wanted(n) for n in (1, 2, 8)):
+            print('== 1, 2, 8: requests per pagination style; module wall time and memory by size', flush=True)
+            self.scenario_1_2_8()
+        if self.wanted(2) or self.wanted(3):
+            print('== 2, 3: module and lookup against the hand-written uri loop', flush=True)
+            self.scenario_2_3()
+        if self.wanted(4) or self.wanted(5):
+            print('== 4, 5: pacing under 10 requests per 3 s', flush=True)
+            self.scenario_4_5()
+        if self.wanted(8):
+            self.scenario_8()
+        if self.wanted(10):
+            print('== 10: 10,000 entries in chunks of 500 against one walk', flush=True)
+            self.scenario_10()
+        self.emulator.stop()
+        self.emulator = None
+
     def main(self) -> int:
         started = time.monotonic()
         try:
-            if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8)):
-                self.big_emulator()
-                if any(self.wanted(n) for n in (1, 2, 8)):
-                    print('== 1, 2, 8: requests per pagination style; module wall time and memory by size', flush=True)
-                    self.scenario_1_2_8()
-                if self.wanted(2) or self.wanted(3):
-                    print('== 2, 3: module and lookup against the hand-written uri loop', flush=True)
-                    self.scenario_2_3()
-                if self.wanted(4) or self.wanted(5):
-                    print('== 4, 5: pacing under 10 requests per 3 s', flush=True)
-                    self.scenario_4_5()
-                if self.wanted(8):
-                    self.scenario_8()
-                self.emulator.stop()
-                self.emulator = None
+            if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8, 10)):
+                self.big_emulator_scenarios()
             if self.wanted(6) or self.wanted(7):
                 print('== 6, 7: the log_archive role, 4 categories x 25,000 entries, 5 local hosts', flush=True)
                 self.scenario_6_7()

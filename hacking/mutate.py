@@ -47,6 +47,8 @@ HTTP = 'plugins/module_utils/_http.py'
 T_TRANSPORT = ['tests/unit/plugins/module_utils/test_itot_client_transport.py']
 REPORT_COVERAGE = 'plugins/module_utils/_report_coverage.py'
 T_COVERAGE = ['tests/unit/plugins/modules/test_itot_archive_report_coverage.py']
+CHUNKS = 'plugins/module_utils/_chunks.py'
+T_CHUNKS = ['tests/unit/plugins/module_utils/test_itot_client_chunks.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -256,6 +258,20 @@ MUTATIONS = [
      '    if until_ms < end:\n',
      '    if False:\n',
      T_COVERAGE, 'a period after the last read is reported covered'),
+    # --- a window read in chunks (issue 18) ---------------------------------------------------------------------
+    ('chunk-page-place-off-by-one', CHUNKS,
+     '                return token, raw\n',
+     '                return token, raw + 1\n',
+     T_CHUNKS, 'next_token points one entry past the next one in the API\'s page: the next chunk loses it'),
+    ('chunk-page-read-again-whole', WALK,
+     'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, cont.offset))',
+     'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, 0))',
+     T_CHUNKS, 'the next chunk hands out the page it goes on with from its start: what the last chunk returned, twice'),
+    ('chunk-stops-on-pages-of-one-time', CHUNKS,
+     '        return self._rising and self._own >= self._want\n',
+     '        return self._own >= self._want\n',
+     T_CHUNKS, 'a first page of one time alone is taken for oldest first: a newest-first server\'s newest entries are '
+     'handed out before older ones'),
 ]
 
 

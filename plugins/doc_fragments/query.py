@@ -76,8 +76,13 @@ options:
   max_results:
     description:
       - Stop after this many entries, an integer. V(0) reads every entry of the window.
-      - The API is still read one slice (at most O(max_window)) at a time, because the entries of a slice are sorted by
-        the client before they are handed out.
+      - Where the API pages oldest first, the read stops after the page that holds the last entry wanted, and the
+        module's next chunk (its next_token) goes on with the API's own page where this one stopped. A window read
+        in chunks then costs the requests of one read of it plus at most one per chunk (the page a chunk stopped
+        inside is asked again).
+      - Where the API pages newest first (or not in order), the oldest entries come last, so each chunk reads its
+        slice (at most O(max_window)) to the end, from where the chunk before stopped; then small chunks cost many
+        requests, and one read without O(max_results) is cheaper.
     type: raw
     default: 0
 # The user guide, for the module and the lookup alike.
