@@ -48,6 +48,7 @@ class Options(Protocol):
 
 HELD_ENDS = ('head', 'tail', 'neither')  # which end of a window a 406 without a token holds (_walk.py's _narrowed)
 MAX_PAGE_TOKEN = 4096  # characters of the API's pagination token a next_token carries
+MAX_MARKS = 1000  # where the coming chunks end, at most, that a next_token carries (ResumePoint.marks)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class ResumePoint:
     chain's first request) for ``page_span``, from its entry ``page_offset`` on. Reading on from there re-reads no
     entry but that page's first ``page_offset``; when the API refuses the token (it expired), the time cursor above
     is the way back. ``held_end``: what the walk learnt about 406 pages without a token (no new probe).
+
+    ``marks``: where the coming chunks end (epoch ms, ascending), learnt from a slice read whole because its pages
+    were not oldest first: each chunk reads only the part of the window up to its mark (about one chunk of entries)
+    instead of the whole rest of the slice again.
     """
 
     start_ms: int
@@ -77,6 +82,7 @@ class ResumePoint:
     page_token: str | None = None
     page_offset: int = 0
     held_end: str | None = None
+    marks: tuple[int, ...] = ()
 
     def encode(self, fingerprint: str) -> str:
         doc = {'f': fingerprint, 's': self.start_ms, 'e': self.end_ms, 'p': int(self.pad_lo), 'a': self.after_us,
@@ -84,6 +90,9 @@ class ResumePoint:
         if self.page_span is not None:
             doc.update(ps=[self.page_span[0], self.page_span[1], int(self.page_span[2]), int(self.page_span[3])],
                        t=self.page_token, o=self.page_offset)
+        if self.marks:
+            # as steps from the window's start and from each other: shorter than epoch milliseconds
+            doc['m'] = [mark - before for mark, before in zip(self.marks, (self.start_ms,) + self.marks)]
         doc['c'] = _checksum(doc)
         raw = json.dumps(doc, separators=(',', ':'), sort_keys=True).encode('utf-8')
         return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).decode('ascii').rstrip('=')
@@ -100,7 +109,7 @@ class ResumePoint:
             point = cls(start_ms=_plain_int(doc['s']), end_ms=_plain_int(doc['e']), pad_lo=bool(doc['p']),
                         after_us=None if doc['a'] is None else _plain_int(doc['a']), same=_plain_int(doc['n']),
                         all_parsed=bool(doc['x']), unparsed=_plain_int(doc['u']), held_end=_held_end(doc.get('h')),
-                        **_page_fields(doc))
+                        marks=_marks(doc), **_page_fields(doc))
             issued_for, checksum = doc['f'], doc['c']
         except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, UnicodeDecodeError):
             raise bad from None
@@ -120,6 +129,18 @@ def _checksum(doc: dict[str, Any]) -> str:
     fields = {key: value for key, value in doc.items() if key != 'c'}
     raw = json.dumps(fields, separators=(',', ':'), sort_keys=True).encode('utf-8')
     return hashlib.sha256(b'opswat.itot next_token\n' + raw).hexdigest()[:16]
+
+
+def _marks(doc: dict[str, Any]) -> tuple[int, ...]:
+    """The marks of a next_token's document, from their steps (none: no marks)."""
+    steps = doc.get('m', [])
+    if not isinstance(steps, list) or len(steps) > MAX_MARKS:
+        raise ValueError('not a list of marks')
+    marks, at = [], _plain_int(doc['s'])
+    for step in steps:
+        at += _plain_int(step)
+        marks.append(at)
+    return tuple(marks)
 
 
 def _held_end(value: Any) -> str | None:

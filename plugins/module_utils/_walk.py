@@ -22,7 +22,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._http import Page
 from ansible_collections.opswat.itot.plugins.module_utils._paging import Outcome, PageReader, Reading
-from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery, ResumePoint
+from ansible_collections.opswat.itot.plugins.module_utils._query import MAX_MARKS, LogQuery, ResumePoint
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
     AGENT_TYPE_CATEGORIES,
@@ -56,6 +56,27 @@ def narrowing_advice(category: str) -> str:
     return 'narrow the query with %s so that fewer entries share that millisecond' % names
 
 
+def page_ends(span: Span, data: list) -> tuple[list[Item], bool] | None:
+    """The entries of a 406 page without a token that lie in ``span``'s own part, and whether they go oldest
+    first; None when they do not run one way from one millisecond to a later one (unparseable times, no order).
+
+    The page's ends are those of the span's own part: entries of a padding millisecond (sent one millisecond wider,
+    in case the API's ends are exclusive) lie outside it, and were they taken as the page's first or last entry, no
+    side would be left before or after it and the window would be split for nothing.
+    """
+    keys = [entry_time(entry) for entry in data]
+    if any(key is None for key in keys):
+        return None
+    own = [(key, entry) for key, entry in zip(keys, data) if not span.drops(key)]
+    keys = [key for key, dummy in own]
+    if len(keys) < 2 or keys[0] // 1000 == keys[-1] // 1000:
+        return None
+    ascending = keys[0] < keys[-1]
+    if any((a > b) if ascending else (a < b) for a, b in zip(keys, keys[1:])):
+        return None
+    return own, ascending
+
+
 class LogWalk:
     """Iterator over the entries of one query, oldest first, each once.
 
@@ -74,6 +95,8 @@ class LogWalk:
         self._query = query
         self._limit = limit
         self._want = want
+        self._size = want  # the entries of one chunk (0: no chunks)
+        self._marks: tuple[int, ...] = ()  # where the coming chunks end (ResumePoint.marks)
         self._cont: Continuation | None = None  # where the current slice goes on (it was read in part)
         self._chain: Chain | None = None  # the pages the current items came from, when a next_token can point there
         self._run: tuple[int | None, int] = (None, 0)  # time of the last entry handed out, entries handed out at it
@@ -90,7 +113,8 @@ class LogWalk:
             # A resume point is a span as sent: its start is padded already (or starts at a slice's own start).
             resume = query.resume
             outer = Span(resume.start_ms, resume.end_ms + 1, resume.pad_lo, True)
-            self._slices = slice_window(outer, limit.max_ms)
+            self._slices = self._cut(outer, resume.marks)
+            self._marks = resume.marks
             self._run = (resume.after_us, resume.same)
             if resume.page_span is not None:
                 self._resume_pages(resume)
@@ -106,13 +130,22 @@ class LogWalk:
         # which end of the window a 406 without a token holds (see _narrowed)
         self._held_end: str | None = None if query.resume is None else query.resume.held_end
 
+    def _cut(self, span: Span, marks: tuple[int, ...]) -> list[Span]:
+        """The slices of ``span``, cut after each mark that lies inside it (each chunk's part its own slice)."""
+        slices: list[Span] = []
+        for mark in marks:
+            if span.lo_us // 1000 <= mark < span.hi_us // 1000 - 1:
+                part, span = span.split_at(mark + 1)
+                slices.extend(slice_window(part, self._limit.max_ms))
+        return slices + slice_window(span, self._limit.max_ms)
+
     def _resume_pages(self, resume: ResumePoint) -> None:
         """Go on with the API's pages where the resume point says: that page, then the slices after its span (as
         the walk that stopped had cut them)."""
         span = Span(*resume.page_span)
         self._cont = Continuation(span, self._resume_events(), resume.page_token, resume.page_offset)
         rest = Span(span.end - 1, resume.end_ms + 1, True, True)
-        self._slices = slice_window(rest, self._limit.max_ms) if span.end < resume.end_ms + 1 else []
+        self._slices = self._cut(rest, resume.marks) if span.end < resume.end_ms + 1 else []
 
     def _resume_events(self) -> str | None:
         events = self._query.events
@@ -153,13 +186,36 @@ class LogWalk:
             point = ResumePoint(start_ms=span.start, end_ms=self._window_end(), pad_lo=span.pad_lo)
         else:
             return None
-        return dataclasses.replace(point, held_end=self._held_end).encode(self._query.fingerprint)
+        return dataclasses.replace(point, held_end=self._held_end, marks=self._coming_marks(point)).encode(
+            self._query.fingerprint)
+
+    def _coming_marks(self, point: ResumePoint) -> tuple[int, ...]:
+        """Where the chunks after ``point`` end: the marks this walk was given, and, when the current slice was read
+        whole (its pages were not oldest first, so a chunk could not stop early) and still holds whole chunks, the
+        time of every chunk's last entry in it, so that the next chunks read only their own part of the window."""
+        if self._age_mode or not self._size:
+            return ()
+        marks = set(self._marks)
+        if point.page_span is None and self._cont is None:
+            rest = self._items[self._pos:]
+            for end in range(self._size, len(rest) + 1, self._size):
+                key = rest[end - 1][0]
+                if key is None:
+                    break
+                marks.add(key // 1000)
+        if point.after_us is not None:
+            marks = {mark for mark in marks if mark > point.after_us // 1000}
+        else:
+            marks = {mark for mark in marks if mark >= point.start_ms + (1 if point.pad_lo else 0)}
+        return tuple(sorted(mark for mark in marks if mark < point.end_ms))[:MAX_MARKS]
 
     def _with_page(self, point: ResumePoint) -> ResumePoint:
         """``point`` and, when the next entry lies in a chain of the API's pages, where in it."""
         if self._pos < len(self._items):
             place = None if self._chain is None else self._chain.position(self._pos)
-            if place is None:
+            if place is None or all(key == self._run[0] for key, dummy in self._items[self._pos:]):
+                # Where only entries at the time of the last one handed out are left (a chunk ended amid entries of
+                # one time), reading on from that time costs the same request and goes on past the page's end.
                 return point
             span = self._chain.span
             token, offset = place
@@ -420,16 +476,11 @@ class LogWalk:
         """
         if self._held_end == 'neither':
             return None
-        keys = [entry_time(entry) for entry in data]
-        if len(keys) < 2 or any(key is None for key in keys) or keys[0] == keys[-1]:
+        ends = page_ends(span, data)
+        if ends is None:
             return None
-        ascending = keys[0] < keys[-1]
-        if any((a > b) if ascending else (a < b) for a, b in zip(keys, keys[1:])):
-            return None
-        first_ms, last_ms = keys[0] // 1000, keys[-1] // 1000
-        if first_ms == last_ms:
-            return None
-        own = [(key, entry) for key, entry in zip(keys, data) if not span.drops(key)]
+        own, ascending = ends
+        first_ms, last_ms = own[0][0] // 1000, own[-1][0] // 1000
         before = beyond(span, first_ms, older=ascending)  # the side before the page's first entry
         after = beyond(span, last_ms, older=not ascending)  # the side after its last entry
         if before is None or after is None:

@@ -113,6 +113,28 @@ def test_chunks_of_a_newest_first_server_are_exact(api, make_client, make_query,
     assert sorted(entry['seq'] for entry in entries) == sorted(expected_seqs(api, 'desc'))
 
 
+@pytest.mark.parametrize('size', [500, 100, 10, 1])
+@pytest.mark.parametrize('server', ['newest first', 'tail of 406'])
+def test_chunks_of_a_server_that_gives_the_oldest_last_cost_about_two_walks(api, make_client, make_query, server,
+                                                                            size):
+    """Where the oldest entries come last (pages newest first, or 406 pages holding a window's newest entries), the
+    first chunk reads its slice whole; its next_token then says where each coming chunk ends, so each reads only
+    its own part of the window: two walks plus about one request per chunk, not a walk of the rest per chunk."""
+    if server == 'newest first':
+        api.order = 'desc'
+    else:
+        api.reading, api.pick = 'narrow406', 'tail'
+    api.add_many('device', times(800))
+    client = make_client()
+    whole = client.fetch(make_query(start_time=START, end_time=NOW))
+    before = len(api.bodies)
+    chunks = read_in_chunks(client, make_query, size)
+    spent = len(api.bodies) - before
+    assert [entry['seq'] for chunk in chunks for entry in chunk] == expected_seqs(api, api.order)
+    assert all(len(chunk) == size for chunk in chunks[:-1])
+    assert spent <= 2 * whole.api_requests + len(chunks), (spent, whole.api_requests, len(chunks))
+
+
 @pytest.mark.parametrize('size', [100, 10, 1])
 @pytest.mark.parametrize('reading', ['token406', 'token200', 'token413'])
 def test_an_expired_page_token_loses_and_doubles_nothing(rsps, api, make_client, make_query, reading, size):
@@ -201,3 +223,30 @@ def test_chunks_of_one_on_a_window_whose_ends_hold_entries(api, make_client, mak
         if token is None:
             break
     assert sorted(entry['seq'] for entry in entries) == list(range(7))
+
+
+def adjacent_times(count):
+    """``count`` times one or two milliseconds apart (no two equal): a page's boundary millisecond often has an entry
+    in the millisecond next to it, the one a narrowed window is sent wider by."""
+    return [START + 1000 + index + index // 3 for index in range(count)]
+
+
+@pytest.mark.parametrize('ends', ['inclusive', 'start_excl', 'end_excl', 'both_excl'])
+@pytest.mark.parametrize('size', [None, 100, 10])
+def test_narrowing_past_406_pages_is_not_thrown_off_by_padding_entries(api, make_client, make_query, ends, size):
+    """A 406 page without a token whose first entry lies in the padding millisecond (the millisecond before the
+    narrowed window's own part) is still narrowed past, one request per page (it was split instead, and a chunk
+    then read the whole rest of the window)."""
+    api.reading, api.ends = 'narrow406', ends
+    api.add_many('device', adjacent_times(800))
+    pages = -(-800 // 98)  # a page of 100 keeps all but the entries of its last millisecond (at most 2 here)
+    client = make_client()
+    if size is None:
+        whole = client.fetch(make_query(start_time=START, end_time=NOW))
+        assert [entry['seq'] for entry in whole.logs] == expected_seqs(api, 'asc')
+        assert whole.api_requests <= pages + 3, whole.api_requests  # + two probes for the held end + the last page
+        return
+    before = len(api.bodies)
+    chunks = read_in_chunks(client, make_query, size)
+    assert [entry['seq'] for chunk in chunks for entry in chunk] == expected_seqs(api, 'asc')
+    assert len(api.bodies) - before <= pages + 3 + len(chunks), (len(api.bodies) - before, len(chunks))
