@@ -38,14 +38,28 @@ PAGE = 100
 # Runs a command and writes its wall time, CPU time and peak RSS (os.wait4: the process and every child it waited
 # for). A small process of its own, because a child's peak RSS starts at its parent's size at fork time, and the
 # bench holds the ground truth of 100,000 entries.
+# The controller's own peak (the ansible-playbook process, VmHWM) is read from /proc while it runs.
 LAUNCHER = """
-import json, os, subprocess, sys, time
+import json, os, subprocess, sys, threading, time
 started = time.monotonic()
 proc = subprocess.Popen(sys.argv[2:])
+peak = [0]
+def watch():
+    while True:
+        try:
+            with open('/proc/%d/status' % proc.pid) as handle:
+                for line in handle:
+                    if line.startswith('VmHWM:'):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+        except OSError:
+            return
+        time.sleep(0.05)
+threading.Thread(target=watch, daemon=True).start()
 dummy, status, usage = os.wait4(proc.pid, 0)
 wall = time.monotonic() - started
 with open(sys.argv[1], 'w') as handle:
-    json.dump({'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime, 'rss_mb': usage.ru_maxrss / 1024.0}, handle)
+    json.dump({'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime, 'rss_mb': usage.ru_maxrss / 1024.0,
+               'controller_rss_mb': peak[0] / 1024.0}, handle)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 CATEGORIES = ('admin', 'device', 'webhook', 'device_report')
@@ -600,6 +614,54 @@ class Bench:
         self.row('7', 'wall s, second run (changed=0 on all 5 hosts)', round(median([s['wall'] for s in seconds]), 1),
                  None, None, 'report')
 
+    # --- a busy slice in chunks (12) ------------------------------------------------------------------------------
+
+    def scenario_12(self) -> None:
+        """One category of 200,000 entries in a day to 3 hosts, read and archived in chunks of 10,000, against the
+        same run with 20,000: the controller's peak RSS and the largest process's (a worker or a module) must not
+        grow with the day's volume; the API requests are those of one walk plus the chunks (pages oldest first) or
+        two walks plus the chunks (newest first: the first chunk reads the slice whole, then each chunk its part)."""
+        hosts = ['busy-%d' % i for i in range(1, 4)]
+        runs = {}
+        for order in ('asc', 'desc'):
+            for n in (20000, 200000):
+                self.emulator = Emulator(self.work, 'emulator-busy-%s-%d' % (order, n), '--entries', str(n), '--span',
+                                         '86000', '--rate-limit', '0', '--seed', '13', '--order', order)
+                try:
+                    truth = collections.Counter(map(canonical, self.emulator.truth('device')['data']))
+                    folders = {h: os.path.join(self.work, 'busy-%s-%d' % (order, n), h) for h in hosts}
+                    inventory = self.run.inventory('busy-%s-%d' % (order, n), hosts,
+                                                   {h: {'itot_log_archive_dir': folders[h]} for h in hosts})
+                    variables = dict(self.role_vars(), itot_log_archive_categories=['device'],
+                                     itot_log_archive_chunk_size=10000)
+                    measured = self.run.playbook('role.yml', variables, inventory=inventory)
+                    measured['requests'] = self.emulator.counters()['logs_requests']
+                    for host, folder in folders.items():
+                        got = collections.Counter(self.archive_entries(folder, 'device'))
+                        self.check('busy slice, %d entries, pages %s: %s holds the truth, each once (%d of %d)'
+                                   % (n, order, host, sum(got.values()), sum(truth.values())), got == truth)
+                        shutil.rmtree(folder, ignore_errors=True)
+                    runs[order, n] = measured
+                finally:
+                    self.emulator.stop()
+                    self.emulator = None
+        for order in ('asc', 'desc'):
+            big, small = runs[order, 200000], runs[order, 20000]
+            first = 'oldest' if order == 'asc' else 'newest'
+            for key, what in (('controller_rss_mb', 'controller peak RSS MB'),
+                              ('rss_mb', 'largest process peak RSS MB')):
+                ratio = big[key] / small[key]
+                self.row('12', '%s, 200,000 entries in chunks of 10,000 to 3 hosts, pages %s first' % (what, first),
+                         round(big[key]), round(small[key]), ratio, '<= 150 and <= 1.2x of 20,000',
+                         big[key] <= 150 and ratio <= 1.2, note='baseline: the same run with 20,000 entries')
+            pages = math.ceil(200000 / PAGE)
+            walks = 1 if order == 'asc' else 2
+            bound = walks * pages + 2 * 20 + 2  # + one per chunk and the 406/413 extras of a walk (paging style)
+            self.row('12', 'API requests, 200,000 entries in chunks of 10,000, pages %s first' % first,
+                     big['requests'], pages, big['requests'] / pages,
+                     '<= %d (%s of %d pages + chunks)' % (bound, 'one walk' if walks == 1 else 'two walks', pages),
+                     big['requests'] <= bound, note='wall %.0f s' % big['wall'])
+
     # --- many tenants (9) ----------------------------------------------------------------------------------------
 
     def tenant_run(self, name: str, emulators: dict[str, Emulator], variables: dict) -> dict:
@@ -715,6 +777,10 @@ class Bench:
                 self.scenario_6_7()
                 self.emulator.stop()
                 self.emulator = None
+            if self.wanted(12):
+                print('== 12: a busy slice, 1 category x 200,000 entries to 3 hosts in chunks of 10,000, vs 20,000',
+                      flush=True)
+                self.scenario_12()
             if self.wanted(9):
                 print('== 9: the log_archive role, 3 tenants x 2 categories x 5,000 entries on one central host, '
                       'vs one tenant alone (10 requests per 3 s each)', flush=True)
