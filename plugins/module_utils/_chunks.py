@@ -19,38 +19,47 @@ from dataclasses import dataclass, field
 from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_time
 from ansible_collections.opswat.itot.plugins.module_utils._windows import Span
 
+# An entry's time as the API states it may lie up to a second before the time the API files it under: RFC 1123
+# times have whole seconds (the emulator's "mixed" format; entry timestamps of the vendor's page use it). So an entry
+# on a page not read yet may state a time up to this much before the newest one read.
+SLACK_US = 1000 * 1000
+
 
 class Stopper:
     """``stop(page data)`` for ``PageReader.read``: True once the pages read are oldest first (every entry with a
-    time, none older than the one before, and one newer: entries of one time alone do not tell the order, and a
-    server that pages newest first may go on with older ones) and hold ``want`` entries of ``span``'s own part; False
-    for good once they are not. Entries handed out by an earlier chunk are not counted: the first ``skip``, and those
-    up to the time cursor ``after`` (time, entries at that time)."""
+    time, none older than the newest before it by more than ``SLACK_US``, and one newer: entries of one time alone do
+    not tell the order, and a server that pages newest first may go on with older ones) and hold ``want`` entries of
+    ``span``'s own part that no later page can precede (older than the newest read by more than ``SLACK_US``);
+    False for good once they are not. Entries handed out by an earlier chunk are not counted: the first ``skip``, and
+    those up to the time cursor ``after`` (time, entries at that time)."""
 
     def __init__(self, span: Span, want: int, skip: int = 0, after: tuple[int | None, int] = (None, 0)) -> None:
         self._span = span
         self._want = want
         self._skip = skip
         self._after, self._same = after
-        self._last: int | None = None
-        self._own = 0
+        self._top: int | None = None  # the newest time read
+        self._own: list[int] = []  # the times of the entries counted, as read
         self.ordered = True
         self._rising = False  # an entry newer than the one before was seen: the pages go oldest first
 
     def __call__(self, data: list) -> bool:
         for entry in data:
             key = entry_time(entry)
-            if key is None or (self._last is not None and key < self._last):
+            if key is None or (self._top is not None and key < self._top - SLACK_US):
                 self.ordered = False
             if not self.ordered:
                 return False
-            self._rising = self._rising or (self._last is not None and key > self._last)
-            self._last = key
+            self._rising = self._rising or (self._top is not None and key > self._top)
+            self._top = key if self._top is None else max(self._top, key)
             if self._skip:
                 self._skip -= 1
             elif not self._span.drops(key) and not self._handed(key):
-                self._own += 1
-        return self._rising and self._own >= self._want
+                self._own.append(key)
+        if not self._rising or len(self._own) < self._want:
+            return False
+        settled = self._top - SLACK_US
+        return sum(1 for key in self._own if key < settled) >= self._want
 
     def _handed(self, key: int) -> bool:
         """Whether the entry at ``key`` lies up to the time cursor (an earlier chunk handed it out)."""

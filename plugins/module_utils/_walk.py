@@ -17,7 +17,14 @@ import collections
 import dataclasses
 from typing import Any, Callable
 
-from ansible_collections.opswat.itot.plugins.module_utils._chunks import Chain, Continuation, Stopper, before_all, chained
+from ansible_collections.opswat.itot.plugins.module_utils._chunks import (
+    SLACK_US,
+    Chain,
+    Continuation,
+    Stopper,
+    before_all,
+    chained,
+)
 from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_identity, entry_time, sort_key
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._http import Page
@@ -134,8 +141,10 @@ class LogWalk:
         """The slices of ``span``, cut after each mark that lies inside it (each chunk's part its own slice)."""
         slices: list[Span] = []
         for mark in marks:
-            if span.lo_us // 1000 <= mark < span.hi_us // 1000 - 1:
-                part, span = span.split_at(mark + 1)
+            # A second after the mark: the API files an entry that states the mark's time up to a second later.
+            cut = mark + SLACK_US // 1000
+            if span.lo_us // 1000 <= cut < span.hi_us // 1000 - 1:
+                part, span = span.split_at(cut + 1)
                 slices.extend(slice_window(part, self._limit.max_ms))
         return slices + slice_window(span, self._limit.max_ms)
 
