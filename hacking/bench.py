@@ -38,14 +38,28 @@ PAGE = 100
 # Runs a command and writes its wall time, CPU time and peak RSS (os.wait4: the process and every child it waited
 # for). A small process of its own, because a child's peak RSS starts at its parent's size at fork time, and the
 # bench holds the ground truth of 100,000 entries.
+# The controller's own peak (the ansible-playbook process, VmHWM) is read from /proc while it runs.
 LAUNCHER = """
-import json, os, subprocess, sys, time
+import json, os, subprocess, sys, threading, time
 started = time.monotonic()
 proc = subprocess.Popen(sys.argv[2:])
+peak = [0]
+def watch():
+    while True:
+        try:
+            with open('/proc/%d/status' % proc.pid) as handle:
+                for line in handle:
+                    if line.startswith('VmHWM:'):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+        except OSError:
+            return
+        time.sleep(0.05)
+threading.Thread(target=watch, daemon=True).start()
 dummy, status, usage = os.wait4(proc.pid, 0)
 wall = time.monotonic() - started
 with open(sys.argv[1], 'w') as handle:
-    json.dump({'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime, 'rss_mb': usage.ru_maxrss / 1024.0}, handle)
+    json.dump({'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime, 'rss_mb': usage.ru_maxrss / 1024.0,
+               'controller_rss_mb': peak[0] / 1024.0}, handle)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 CATEGORIES = ('admin', 'device', 'webhook', 'device_report')
@@ -464,6 +478,39 @@ class Bench:
                      note='%s for %d requests (minimum %.0f s)' % (walk_note(walks), results[0]['requests'], minimum))
         self.emulator.config(rate_limit=0)
 
+    def scenario_10(self) -> None:
+        """10,000 entries in chunks of 500 (max_results + next_token) against one walk: requests and wall time, for a
+        server that pages oldest first (a chunk stops after the pages it needs) and newest first (it cannot)."""
+        n, size = 10000, 500
+        window, truth = self.windows[n], self.truths[n]
+        for order in ('asc', 'desc'):
+            self.emulator.config(pagination='406-token', order=order)
+            walk = self.module_runs('chunks, one walk, %s' % order, 'device', *window, truth, 1)[0]
+            self.emulator.reset()
+            variables = self.query_vars('device', *window, bench_chunk=size, bench_max_chunks=n // size + 2)
+            measured = self.run.playbook('chunks.yml', variables)
+            result = self.load(variables['bench_output'] + '-chunks.json')
+            counters = self.emulator.counters()
+            self.same_as_truth('chunks of %d, %s' % (size, order), result['logs'], truth)
+            self.check('chunks of %d, %s: api_requests %d equal the requests the emulator counted %d'
+                       % (size, order, result['api_requests'], counters['logs_requests']),
+                       result['done'] and result['api_requests'] == counters['logs_requests'])
+            # Oldest first, a chunk goes on with the API's page where the one before stopped: one walk plus one
+            # request per chunk. Newest first, the first chunk reads the slice whole and marks where each coming chunk
+            # ends: two walks plus one request per chunk.
+            oldest_first = order == 'asc'
+            walks = 1 if oldest_first else 2
+            bound = walks * walk['api_requests'] + result['chunks']
+            self.row('10', 'api_requests, N=%d in %d chunks of %d, pages %s first' % (
+                n, result['chunks'], size, 'oldest' if oldest_first else 'newest'), counters['logs_requests'],
+                walk['api_requests'], counters['logs_requests'] / walk['api_requests'],
+                '<= %d (%s + chunks)' % (bound, 'walk' if oldest_first else '2 walks'),
+                counters['logs_requests'] <= bound, note='one walk %d requests' % walk['api_requests'])
+            self.row('10', 'wall s, N=%d in chunks of %d, pages %s first' % (
+                n, size, 'oldest' if oldest_first else 'newest'), round(measured['wall'], 2), round(walk['wall'], 2),
+                measured['wall'] / walk['wall'], note='baseline: one walk, one task')
+        self.emulator.config(order='desc')
+
     def scenario_8(self) -> None:
         sizes = sorted(self.token_runs)
         if len(sizes) < 3:
@@ -567,6 +614,54 @@ class Bench:
         self.row('7', 'wall s, second run (changed=0 on all 5 hosts)', round(median([s['wall'] for s in seconds]), 1),
                  None, None, 'report')
 
+    # --- a busy slice in chunks (12) ------------------------------------------------------------------------------
+
+    def scenario_12(self) -> None:
+        """One category of 200,000 entries in a day to 3 hosts, read and archived in chunks of 10,000, against the
+        same run with 20,000: the controller's peak RSS and the largest process's (a worker or a module) must not
+        grow with the day's volume; the API requests are those of one walk plus the chunks (pages oldest first) or
+        two walks plus the chunks (newest first: the first chunk reads the slice whole, then each chunk its part)."""
+        hosts = ['busy-%d' % i for i in range(1, 4)]
+        runs = {}
+        for order in ('asc', 'desc'):
+            for n in (20000, 200000):
+                self.emulator = Emulator(self.work, 'emulator-busy-%s-%d' % (order, n), '--entries', str(n), '--span',
+                                         '86000', '--rate-limit', '0', '--seed', '13', '--order', order)
+                try:
+                    truth = collections.Counter(map(canonical, self.emulator.truth('device')['data']))
+                    folders = {h: os.path.join(self.work, 'busy-%s-%d' % (order, n), h) for h in hosts}
+                    inventory = self.run.inventory('busy-%s-%d' % (order, n), hosts,
+                                                   {h: {'itot_log_archive_dir': folders[h]} for h in hosts})
+                    variables = dict(self.role_vars(), itot_log_archive_categories=['device'],
+                                     itot_log_archive_chunk_size=10000)
+                    measured = self.run.playbook('role.yml', variables, inventory=inventory)
+                    measured['requests'] = self.emulator.counters()['logs_requests']
+                    for host, folder in folders.items():
+                        got = collections.Counter(self.archive_entries(folder, 'device'))
+                        self.check('busy slice, %d entries, pages %s: %s holds the truth, each once (%d of %d)'
+                                   % (n, order, host, sum(got.values()), sum(truth.values())), got == truth)
+                        shutil.rmtree(folder, ignore_errors=True)
+                    runs[order, n] = measured
+                finally:
+                    self.emulator.stop()
+                    self.emulator = None
+        for order in ('asc', 'desc'):
+            big, small = runs[order, 200000], runs[order, 20000]
+            first = 'oldest' if order == 'asc' else 'newest'
+            for key, what in (('controller_rss_mb', 'controller peak RSS MB'),
+                              ('rss_mb', 'largest process peak RSS MB')):
+                ratio = big[key] / small[key]
+                self.row('12', '%s, 200,000 entries in chunks of 10,000 to 3 hosts, pages %s first' % (what, first),
+                         round(big[key]), round(small[key]), ratio, '<= 150 and <= 1.2x of 20,000',
+                         big[key] <= 150 and ratio <= 1.2, note='baseline: the same run with 20,000 entries')
+            pages = math.ceil(200000 / PAGE)
+            walks = 1 if order == 'asc' else 2
+            bound = walks * pages + 2 * 20 + 2  # + one per chunk and the 406/413 extras of a walk (paging style)
+            self.row('12', 'API requests, 200,000 entries in chunks of 10,000, pages %s first' % first,
+                     big['requests'], pages, big['requests'] / pages,
+                     '<= %d (%s of %d pages + chunks)' % (bound, 'one walk' if walks == 1 else 'two walks', pages),
+                     big['requests'] <= bound, note='wall %.0f s' % big['wall'])
+
     # --- many tenants (9) ----------------------------------------------------------------------------------------
 
     def tenant_run(self, name: str, emulators: dict[str, Emulator], variables: dict) -> dict:
@@ -652,29 +747,40 @@ class Bench:
 
     # --- main ----------------------------------------------------------------------------------------------------
 
+    def big_emulator_scenarios(self) -> None:
+        """The scenarios against the one big emulator (1, 2, 3, 4, 5, 8, 10)."""
+        self.big_emulator()
+        if any(self.wanted(n) for n in (1, 2, 8)):
+            print('== 1, 2, 8: requests per pagination style; module wall time and memory by size', flush=True)
+            self.scenario_1_2_8()
+        if self.wanted(2) or self.wanted(3):
+            print('== 2, 3: module and lookup against the hand-written uri loop', flush=True)
+            self.scenario_2_3()
+        if self.wanted(4) or self.wanted(5):
+            print('== 4, 5: pacing under 10 requests per 3 s', flush=True)
+            self.scenario_4_5()
+        if self.wanted(8):
+            self.scenario_8()
+        if self.wanted(10):
+            print('== 10: 10,000 entries in chunks of 500 against one walk', flush=True)
+            self.scenario_10()
+        self.emulator.stop()
+        self.emulator = None
+
     def main(self) -> int:
         started = time.monotonic()
         try:
-            if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8)):
-                self.big_emulator()
-                if any(self.wanted(n) for n in (1, 2, 8)):
-                    print('== 1, 2, 8: requests per pagination style; module wall time and memory by size', flush=True)
-                    self.scenario_1_2_8()
-                if self.wanted(2) or self.wanted(3):
-                    print('== 2, 3: module and lookup against the hand-written uri loop', flush=True)
-                    self.scenario_2_3()
-                if self.wanted(4) or self.wanted(5):
-                    print('== 4, 5: pacing under 10 requests per 3 s', flush=True)
-                    self.scenario_4_5()
-                if self.wanted(8):
-                    self.scenario_8()
-                self.emulator.stop()
-                self.emulator = None
+            if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8, 10)):
+                self.big_emulator_scenarios()
             if self.wanted(6) or self.wanted(7):
                 print('== 6, 7: the log_archive role, 4 categories x 25,000 entries, 5 local hosts', flush=True)
                 self.scenario_6_7()
                 self.emulator.stop()
                 self.emulator = None
+            if self.wanted(12):
+                print('== 12: a busy slice, 1 category x 200,000 entries to 3 hosts in chunks of 10,000, vs 20,000',
+                      flush=True)
+                self.scenario_12()
             if self.wanted(9):
                 print('== 9: the log_archive role, 3 tenants x 2 categories x 5,000 entries on one central host, '
                       'vs one tenant alone (10 requests per 3 s each)', flush=True)

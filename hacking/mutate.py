@@ -49,6 +49,8 @@ REPORT_COVERAGE = 'plugins/module_utils/_report_coverage.py'
 T_COVERAGE = ['tests/unit/plugins/modules/test_itot_archive_report_coverage.py']
 POLL = 'plugins/module_utils/_poll.py'
 T_POLL = ['tests/unit/plugins/event_source/test_itot_logs_source.py']
+CHUNKS = 'plugins/module_utils/_chunks.py'
+T_CHUNKS = ['tests/unit/plugins/module_utils/test_itot_client_chunks.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -271,6 +273,29 @@ MUTATIONS = [
      '        cursors.update((category, cursor) for category, cursor in held.items() if category in cursors)\n',
      '        pass\n',
      T_POLL, 'a restart with state_file repeats what it returned (or loses what came while it was away)'),
+    # --- a window read in chunks (issue 18) ---------------------------------------------------------------------
+    ('chunk-page-place-off-by-one', CHUNKS,
+     '                return token, raw\n',
+     '                return token, raw + 1\n',
+     T_CHUNKS, 'next_token points one entry past the next one in the API\'s page: the next chunk loses it'),
+    ('chunk-page-read-again-whole', WALK,
+     'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, cont.offset))',
+     'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, 0))',
+     T_CHUNKS, 'the next chunk hands out the page it goes on with from its start: what the last chunk returned, twice'),
+    ('chunk-stops-on-pages-of-one-time', CHUNKS,
+     '        if not self._rising or len(self._own) < self._want:\n',
+     '        if len(self._own) < self._want:\n',
+     T_CHUNKS, 'a first page of one time alone is taken for oldest first: a newest-first server\'s newest entries are '
+     'handed out before older ones'),
+    ('chunk-stops-without-slack', CHUNKS,
+     '        settled = self._top - SLACK_US\n',
+     '        settled = self._top + 1\n',
+     T_CHUNKS, 'a chunk stops once it holds its entries, though a later page may hold one stating an earlier time '
+     '(whole seconds): it is lost'),
+    ('chunk-cut-at-the-mark', WALK,
+     '            cut = mark + SLACK_US // 1000\n',
+     '            cut = mark\n',
+     T_CHUNKS, 'a newest-first chunk\'s part ends at its mark: an entry stating the mark\'s second, filed later, is lost'),
 ]
 
 

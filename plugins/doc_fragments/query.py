@@ -76,8 +76,14 @@ options:
   max_results:
     description:
       - Stop after this many entries, an integer. V(0) reads every entry of the window.
-      - The API is still read one slice (at most O(max_window)) at a time, because the entries of a slice are sorted by
-        the client before they are handed out.
+      - Where the API pages oldest first, the read stops after the page that holds the last entry wanted, and the
+        module's next chunk (its next_token) goes on with the API's own page where this one stopped. A window read
+        in chunks then costs the requests of one read of it plus at most one per chunk (the page a chunk stopped
+        inside is asked again).
+      - Where the API pages newest first (or not in order), the oldest entries come last, so the first chunk reads
+        its slice (at most O(max_window)) whole, and its next_token says where each of the coming chunks (up to
+        1,000) ends; each of them then reads only its own part of the window. A window read in chunks then costs
+        about the requests of two reads of it plus one per chunk.
     type: raw
     default: 0
 # The user guide, for the module and the lookup alike.

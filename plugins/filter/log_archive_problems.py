@@ -35,7 +35,8 @@ options:
   _input:
     description:
       - The variables, by name. Known are C(itot_log_archive_categories), C(itot_log_archive_dir),
-        C(itot_log_archive_initial_lookback), C(itot_log_archive_overlap), C(itot_log_archive_filters),
+        C(itot_log_archive_initial_lookback), C(itot_log_archive_overlap), C(itot_log_archive_chunk_size),
+        C(itot_log_archive_filters),
         C(itot_log_archive_owner), C(itot_log_archive_group), C(itot_log_archive_mode), C(itot_log_archive_dir_mode),
         C(itot_log_archive_retention_days), C(itot_log_archive_verify), C(itot_log_archive_heads_file), every connection variable the
         P(opswat.itot.itot_logs#lookup) lookup reads (C(itot_base_url), C(itot_timeout), C(itot_max_retries), ...;
@@ -125,6 +126,10 @@ def _count(unit: str) -> Callable[[str, Any, int], None]:
     return check
 
 
+def _chunk_size(name: str, value: Any, _now: int) -> None:
+    int_value(name, value, 1, None, ' entries')
+
+
 def _boolean(name: str, value: Any, _now: int) -> None:
     bool_value(name, value)
 
@@ -159,6 +164,7 @@ ROLE_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     'itot_log_archive_dir': _archive_dir,
     'itot_log_archive_initial_lookback': _past_time,
     'itot_log_archive_overlap': _count(' seconds'),
+    'itot_log_archive_chunk_size': _chunk_size,
     'itot_log_archive_filters': _filters,
     'itot_log_archive_owner': _text,
     'itot_log_archive_group': _text,

@@ -86,7 +86,7 @@ class LogsClient:
         position): the module's and the lookup's entries are objects, as the archive needs them.
         """
         before = self.api_requests
-        walk = LogWalk(query, ObjectsOnly(self._transport.post_logs), self._limit)
+        walk = LogWalk(query, ObjectsOnly(self._transport.post_logs), self._limit, want=query.max_results)
         logs = []
         next_token = None
         for entry in walk:

@@ -14,7 +14,7 @@ token per page, 200 pages with a cursor, 413 past the last page, a token repeate
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
@@ -34,6 +34,7 @@ class Outcome(enum.Enum):
     TOO_MANY = 'too many'  # HTTP 406 without a token to follow: more entries than a page ("narrow the query")
     TOKEN_REFUSED = 'token refused'  # HTTP 400 to a page that carried the token the API had handed out
     TOO_WIDE = 'too wide'  # HTTP 400 to a slice's first page: the tenant takes no window wider than 24 h
+    PARTIAL = 'partial'  # the caller had enough (``stop``): the pages read so far, and the token of the next one
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,16 @@ class Reading:
 
     ``entries``, in the API's order: every entry (``COMPLETE``); the data of the 406 page, or nothing when pages with
     tokens came before it (``TOO_MANY``); those of the pages before the refused one (``TOKEN_REFUSED``); nothing
-    (``TOO_WIDE``). ``error``: what the API answered to the refused token (``TOKEN_REFUSED``).
+    (``TOO_WIDE``); the pages read so far (``PARTIAL``). ``error``: what the API answered to the refused token
+    (``TOKEN_REFUSED``). ``token``: the token of the next page (``PARTIAL``). ``pages``: per page whose entries are in
+    ``entries``, the pagination token it was asked with (None: none) and how many entries it gave.
     """
 
     outcome: Outcome
     entries: list = field(default_factory=list)
     error: ApiError | None = None
+    token: str | None = None
+    pages: list = field(default_factory=list)
 
 
 class PageReader:
@@ -85,22 +90,28 @@ class PageReader:
         self._limit.answered(body)
         return page
 
-    def read(self, span: Span, events: str | None, use_age: bool, first: bool = False) -> Reading:
+    def read(self, span: Span, events: str | None, use_age: bool, first: bool = False, token: str | None = None,
+             stop: Callable[[list], bool] | None = None) -> Reading:
         """Every entry of one span: resend the same body plus the token while the API offers more.
 
         ``first``: this is a slice's first request, the only one a refusal of wide windows can answer (every later
-        request of a walk lies inside a window the API answered, or is no wider than 24 h).
+        request of a walk lies inside a window the API answered, or is no wider than 24 h). ``token``: start at the
+        page this pagination token (handed out by an earlier run) asks for. ``stop(page data)``: called with each
+        page before the token of the next is followed; True ends the reading there (``PARTIAL``).
         """
         body = self.body(span, events, use_age)
         entries: list[Any] = []
-        seen: dict[str, list] = {}  # token -> the page it came with
+        record: list[tuple[str | None, int]] = []
+        seen: dict[str, list | None] = {}  # token -> the page it came with
+        if token is not None:
+            seen[token] = None  # a page that hands out the token it was asked with again is the last one
         guard = ChainGuard(body, self._query.page_size)
-        token: str | None = None
         pages = 0
         while True:
-            page = self._request(body, token, entries, first)
+            page = self._request(body, token, entries, first and token is None)
             if isinstance(page, Reading):
-                return page
+                # a 413 past the last page: the pages before it are the reading's
+                return replace(page, pages=record) if page.outcome is Outcome.COMPLETE else page
             pages += 1
             fresh = page.token is not None and page.token not in seen
             if page.status == 406 and not fresh:
@@ -108,9 +119,12 @@ class PageReader:
                 return Reading(Outcome.TOO_MANY, [] if entries else page.data)
             if fresh or seen.get(page.token) != page.data:
                 entries.extend(page.data)
+                record.append((token, len(page.data)))
             # else: a repeated token with the very page it came with: the server is going round in circles.
             if not fresh or (page.status == 200 and len(page.data) < self._query.page_size):
-                return Reading(Outcome.COMPLETE, entries)
+                return Reading(Outcome.COMPLETE, entries, pages=record)
+            if stop is not None and stop(page.data):
+                return Reading(Outcome.PARTIAL, entries, token=page.token, pages=record)
             if pages >= MAX_PAGES_PER_WINDOW:
                 raise PaginationError('The IT-OT Access API kept offering more pages for category %r after %d '
                                       'pages of one window; giving up' % (self._query.event_category, pages))

@@ -46,6 +46,11 @@ class Options(Protocol):
     def get(self, name: str) -> Any: ...
 
 
+HELD_ENDS = ('head', 'tail', 'neither')  # which end of a window a 406 without a token holds (_walk.py's _narrowed)
+MAX_PAGE_TOKEN = 4096  # characters of the API's pagination token a next_token carries
+MAX_MARKS = 1000  # where the coming chunks end, at most, that a next_token carries (ResumePoint.marks)
+
+
 @dataclass(frozen=True)
 class ResumePoint:
     """Where a walk stopped: the rest of the window, and which entries of its first slice were returned.
@@ -54,6 +59,16 @@ class ResumePoint:
     window's end. In that slice the entries before ``after_us`` and the first ``same`` entries at exactly
     ``after_us`` were returned already; with ``all_parsed`` every entry with a time was, and ``unparsed`` entries
     without one.
+
+    ``page_span`` (start, end, pad_lo, pad_hi as sent), ``page_token`` and ``page_offset``: where the API's own pages
+    go on, when the walk stopped inside a chain of pagination tokens: the page asked with ``page_token`` (None: the
+    chain's first request) for ``page_span``, from its entry ``page_offset`` on. Reading on from there re-reads no
+    entry but that page's first ``page_offset``; when the API refuses the token (it expired), the time cursor above
+    is the way back. ``held_end``: what the walk learnt about 406 pages without a token (no new probe).
+
+    ``marks``: where the coming chunks end (epoch ms, ascending), learnt from a slice read whole because its pages
+    were not oldest first: each chunk reads only the part of the window up to its mark (about one chunk of entries)
+    instead of the whole rest of the slice again.
     """
 
     start_ms: int
@@ -63,10 +78,22 @@ class ResumePoint:
     same: int = 0
     all_parsed: bool = False
     unparsed: int = 0
+    page_span: tuple[int, int, bool, bool] | None = None
+    page_token: str | None = None
+    page_offset: int = 0
+    held_end: str | None = None
+    marks: tuple[int, ...] = ()
 
     def encode(self, fingerprint: str) -> str:
         doc = {'f': fingerprint, 's': self.start_ms, 'e': self.end_ms, 'p': int(self.pad_lo), 'a': self.after_us,
-               'n': self.same, 'x': int(self.all_parsed), 'u': self.unparsed}
+               'n': self.same, 'x': int(self.all_parsed), 'u': self.unparsed, 'h': self.held_end}
+        if self.page_span is not None:
+            doc.update(ps=[self.page_span[0], self.page_span[1], int(self.page_span[2]), int(self.page_span[3])],
+                       t=self.page_token, o=self.page_offset)
+        if self.marks:
+            # as steps from the window's start and from each other: shorter than epoch milliseconds
+            doc['m'] = [mark - before for mark, before in zip(self.marks, (self.start_ms,) + self.marks)]
+        doc['c'] = _checksum(doc)
         raw = json.dumps(doc, separators=(',', ':'), sort_keys=True).encode('utf-8')
         return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).decode('ascii').rstrip('=')
 
@@ -81,15 +108,58 @@ class ResumePoint:
             doc = json.loads(base64.urlsafe_b64decode(body + '=' * (-len(body) % 4)).decode('utf-8'))
             point = cls(start_ms=_plain_int(doc['s']), end_ms=_plain_int(doc['e']), pad_lo=bool(doc['p']),
                         after_us=None if doc['a'] is None else _plain_int(doc['a']), same=_plain_int(doc['n']),
-                        all_parsed=bool(doc['x']), unparsed=_plain_int(doc['u']))
-            issued_for = doc['f']
-        except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+                        all_parsed=bool(doc['x']), unparsed=_plain_int(doc['u']), held_end=_held_end(doc.get('h')),
+                        marks=_marks(doc), **_page_fields(doc))
+            issued_for, checksum = doc['f'], doc['c']
+        except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, UnicodeDecodeError):
             raise bad from None
+        if checksum != _checksum(doc):
+            raise OptionError.about('token', '%s was altered after opswat.itot.itot_logs_info returned it; pass the '
+                                    'next_token of an earlier run unchanged' % shown(token))
         if issued_for != fingerprint:
             raise OptionError.about('token', '%s was returned for a different query; pass the same event_category, '
                                     'events, agent_types, search, age, start_time and end_time as the run that '
                                     'returned it' % shown(token))
         return point
+
+
+def _checksum(doc: dict[str, Any]) -> str:
+    """A check of a next_token's fields (not a signature: it holds no secret), so that an altered token is refused
+    rather than read from another place."""
+    fields = {key: value for key, value in doc.items() if key != 'c'}
+    raw = json.dumps(fields, separators=(',', ':'), sort_keys=True).encode('utf-8')
+    return hashlib.sha256(b'opswat.itot next_token\n' + raw).hexdigest()[:16]
+
+
+def _marks(doc: dict[str, Any]) -> tuple[int, ...]:
+    """The marks of a next_token's document, from their steps (none: no marks)."""
+    steps = doc.get('m', [])
+    if not isinstance(steps, list) or len(steps) > MAX_MARKS:
+        raise ValueError('not a list of marks')
+    marks, at = [], _plain_int(doc['s'])
+    for step in steps:
+        at += _plain_int(step)
+        marks.append(at)
+    return tuple(marks)
+
+
+def _held_end(value: Any) -> str | None:
+    if value is not None and value not in HELD_ENDS:
+        raise ValueError('not a held end')
+    return value
+
+
+def _page_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """The page fields of a next_token's document (none when it stopped outside a chain of pagination tokens)."""
+    if 'ps' not in doc:
+        return {}
+    start, end, pad_lo, pad_hi = doc['ps']
+    page_token = doc['t']
+    if page_token is not None and (not isinstance(page_token, str) or not page_token
+                                   or len(page_token) > MAX_PAGE_TOKEN):
+        raise ValueError('not a page token')
+    return {'page_span': (_plain_int(start), _plain_int(end), bool(pad_lo), bool(pad_hi)), 'page_token': page_token,
+            'page_offset': _plain_int(doc['o'])}
 
 
 def _plain_int(value: Any) -> int:

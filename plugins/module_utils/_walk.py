@@ -14,13 +14,22 @@ windows gets 24 h slices. ``resume_token()`` says where to continue after the la
 from __future__ import annotations
 
 import collections
+import dataclasses
 from typing import Any, Callable
 
+from ansible_collections.opswat.itot.plugins.module_utils._chunks import (
+    SLACK_US,
+    Chain,
+    Continuation,
+    Stopper,
+    before_all,
+    chained,
+)
 from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_identity, entry_time, sort_key
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._http import Page
 from ansible_collections.opswat.itot.plugins.module_utils._paging import Outcome, PageReader, Reading
-from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery, ResumePoint
+from ansible_collections.opswat.itot.plugins.module_utils._query import MAX_MARKS, LogQuery, ResumePoint
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import (
     AGENT_TYPE_CATEGORIES,
@@ -54,6 +63,27 @@ def narrowing_advice(category: str) -> str:
     return 'narrow the query with %s so that fewer entries share that millisecond' % names
 
 
+def page_ends(span: Span, data: list) -> tuple[list[Item], bool] | None:
+    """The entries of a 406 page without a token that lie in ``span``'s own part, and whether they go oldest
+    first; None when they do not run one way from one millisecond to a later one (unparseable times, no order).
+
+    The page's ends are those of the span's own part: entries of a padding millisecond (sent one millisecond wider,
+    in case the API's ends are exclusive) lie outside it, and were they taken as the page's first or last entry, no
+    side would be left before or after it and the window would be split for nothing.
+    """
+    keys = [entry_time(entry) for entry in data]
+    if any(key is None for key in keys):
+        return None
+    own = [(key, entry) for key, entry in zip(keys, data) if not span.drops(key)]
+    keys = [key for key, dummy in own]
+    if len(keys) < 2 or keys[0] // 1000 == keys[-1] // 1000:
+        return None
+    ascending = keys[0] < keys[-1]
+    if any((a > b) if ascending else (a < b) for a, b in zip(keys, keys[1:])):
+        return None
+    return own, ascending
+
+
 class LogWalk:
     """Iterator over the entries of one query, oldest first, each once.
 
@@ -64,9 +94,19 @@ class LogWalk:
     is not fatal: the rest of the slice is read again, without a token, from where the entries read so far end.
     """
 
-    def __init__(self, query: LogQuery, post: Callable[[dict[str, Any]], Page], limit: WindowLimit) -> None:
-        """``post``: one logs request (``Transport.post_logs``); ``limit``: the client's widest window."""
+    def __init__(self, query: LogQuery, post: Callable[[dict[str, Any]], Page], limit: WindowLimit,
+                 want: int = 0) -> None:
+        """``post``: one logs request (``Transport.post_logs``); ``limit``: the client's widest window; ``want``:
+        the entries the caller means to take (0: all), so that a slice's reading stops once it holds them (_chunks.py).
+        """
         self._query = query
+        self._limit = limit
+        self._want = want
+        self._size = want  # the entries of one chunk (0: no chunks)
+        self._marks: tuple[int, ...] = ()  # where the coming chunks end (ResumePoint.marks)
+        self._cont: Continuation | None = None  # where the current slice goes on (it was read in part)
+        self._chain: Chain | None = None  # the pages the current items came from, when a next_token can point there
+        self._run: tuple[int | None, int] = (None, 0)  # time of the last entry handed out, entries handed out at it
         self._pages = PageReader(query, post, limit)
         self._split_events = False
         self.window = query.window
@@ -80,7 +120,11 @@ class LogWalk:
             # A resume point is a span as sent: its start is padded already (or starts at a slice's own start).
             resume = query.resume
             outer = Span(resume.start_ms, resume.end_ms + 1, resume.pad_lo, True)
-            self._slices = slice_window(outer, limit.max_ms)
+            self._slices = self._cut(outer, resume.marks)
+            self._marks = resume.marks
+            self._run = (resume.after_us, resume.same)
+            if resume.page_span is not None:
+                self._resume_pages(resume)
         else:
             self._slices = slice_window(padded(self.window[0], self.window[1]), limit.max_ms)
         self._next_slice = 0
@@ -88,15 +132,42 @@ class LogWalk:
         self._items: list[Item] = []
         self._pos = 0
         self._clean = True
-        self._skip = query.resume
+        self._skip = query.resume if self._cont is None else None
         self._refusals = 0
-        self._held_end: str | None = None  # which end of the window a 406 without a token holds (see _narrowed)
+        # which end of the window a 406 without a token holds (see _narrowed)
+        self._held_end: str | None = None if query.resume is None else query.resume.held_end
+
+    def _cut(self, span: Span, marks: tuple[int, ...]) -> list[Span]:
+        """The slices of ``span``, cut after each mark that lies inside it (each chunk's part its own slice)."""
+        slices: list[Span] = []
+        for mark in marks:
+            # A second after the mark: the API files an entry that states the mark's time up to a second later.
+            cut = mark + SLACK_US // 1000
+            if span.lo_us // 1000 <= cut < span.hi_us // 1000 - 1:
+                part, span = span.split_at(cut + 1)
+                slices.extend(slice_window(part, self._limit.max_ms))
+        return slices + slice_window(span, self._limit.max_ms)
+
+    def _resume_pages(self, resume: ResumePoint) -> None:
+        """Go on with the API's pages where the resume point says: that page, then the slices after its span (as
+        the walk that stopped had cut them)."""
+        span = Span(*resume.page_span)
+        self._cont = Continuation(span, self._resume_events(), resume.page_token, resume.page_offset)
+        rest = Span(span.end - 1, resume.end_ms + 1, True, True)
+        self._slices = self._cut(rest, resume.marks) if span.end < resume.end_ms + 1 else []
+
+    def _resume_events(self) -> str | None:
+        events = self._query.events
+        return ','.join(events) if events else None
 
     def __iter__(self) -> LogWalk:
         return self
 
     def __next__(self) -> Any:
         while self._pos >= len(self._items):
+            if self._cont is not None:
+                self._go_on()
+                continue
             if self._next_slice >= len(self._slices):
                 raise StopIteration
             if not self._load(self._slices[self._next_slice]):
@@ -107,6 +178,8 @@ class LogWalk:
             self._next_slice += 1
         item = self._items[self._pos]
         self._pos += 1
+        self._want = max(self._want - 1, 0)
+        self._run = (item[0], self._run[1] + 1 if item[0] == self._run[0] else 1)
         return item[1]
 
     # --- resuming --------------------------------------------------------------------------------------------
@@ -114,13 +187,64 @@ class LogWalk:
     def resume_token(self) -> str | None:
         """A token that resumes right after the last entry handed out, or None when nothing is left."""
         if self._span is not None and self._pos < len(self._items):
-            point = self._point_in_slice()
+            point = self._with_page(self._point_in_slice())
+        elif self._cont is not None:
+            point = self._with_page(self._cursor_point(self._cont.span))
         elif self._next_slice < len(self._slices):
             span = self._slices[self._next_slice]
             point = ResumePoint(start_ms=span.start, end_ms=self._window_end(), pad_lo=span.pad_lo)
         else:
             return None
-        return point.encode(self._query.fingerprint)
+        return dataclasses.replace(point, held_end=self._held_end, marks=self._coming_marks(point)).encode(
+            self._query.fingerprint)
+
+    def _coming_marks(self, point: ResumePoint) -> tuple[int, ...]:
+        """Where the chunks after ``point`` end: the marks this walk was given, and, when the current slice was read
+        whole (its pages were not oldest first, so a chunk could not stop early) and still holds whole chunks, the
+        time of every chunk's last entry in it, so that the next chunks read only their own part of the window."""
+        if self._age_mode or not self._size:
+            return ()
+        marks = set(self._marks)
+        if point.page_span is None and self._cont is None:
+            rest = self._items[self._pos:]
+            for end in range(self._size, len(rest) + 1, self._size):
+                key = rest[end - 1][0]
+                if key is None:
+                    break
+                marks.add(key // 1000)
+        if point.after_us is not None:
+            marks = {mark for mark in marks if mark > point.after_us // 1000}
+        else:
+            marks = {mark for mark in marks if mark >= point.start_ms + (1 if point.pad_lo else 0)}
+        return tuple(sorted(mark for mark in marks if mark < point.end_ms))[:MAX_MARKS]
+
+    def _with_page(self, point: ResumePoint) -> ResumePoint:
+        """``point`` and, when the next entry lies in a chain of the API's pages, where in it."""
+        if self._pos < len(self._items):
+            place = None if self._chain is None else self._chain.position(self._pos)
+            if place is None or all(key == self._run[0] for key, dummy in self._items[self._pos:]):
+                # Where only entries at the time of the last one handed out are left (a chunk ended amid entries of
+                # one time), reading on from that time costs the same request and goes on past the page's end.
+                return point
+            span = self._chain.span
+            token, offset = place
+        elif self._cont is not None and not self._cont.narrowed:
+            span, token, offset = self._cont.span, self._cont.token, self._cont.offset
+        else:
+            return point
+        return dataclasses.replace(point, page_span=(span.start, span.end, span.pad_lo, span.pad_hi),
+                                   page_token=token, page_offset=offset)
+
+    def _cursor_point(self, span: Span) -> ResumePoint:
+        """The rest of ``span`` (and of the window) after the last entry handed out, read from its time on."""
+        key, same = self._run
+        end = self._window_end()
+        if key is None:
+            return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo)
+        key_ms = key // 1000
+        if key_ms - 1 < span.start:
+            return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo, after_us=key, same=same)
+        return ResumePoint(start_ms=key_ms - 1, end_ms=end, pad_lo=True, after_us=key, same=same)
 
     def _window_end(self) -> int:
         if not self._age_mode:
@@ -139,11 +263,8 @@ class LogWalk:
             first_unparsed = next(i for i, item in enumerate(self._items) if item[0] is None)
             return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo, all_parsed=True,
                                unparsed=self._pos - first_unparsed)
-        same = 0
-        for index in range(self._pos - 1, -1, -1):
-            if self._items[index][0] != key:
-                break
-            same += 1
+        # The entries handed out at that time, also those of pages read before these items (a chunk's run).
+        same = self._run[1] if self._run[0] == key else self._same_before(key)
         key_ms = key // 1000
         if self._clean or key_ms < span.start:
             # Nothing of this slice lies before the cursor but what was handed out: start at the cursor (sent one
@@ -152,6 +273,14 @@ class LogWalk:
                 return ResumePoint(start_ms=key_ms - 1, end_ms=end, pad_lo=True, after_us=key, same=same)
             return ResumePoint(start_ms=key_ms, end_ms=end, after_us=key, same=same)
         return ResumePoint(start_ms=span.start, end_ms=end, pad_lo=span.pad_lo, after_us=key, same=same)
+
+    def _same_before(self, key: int) -> int:
+        same = 0
+        for index in range(self._pos - 1, -1, -1):
+            if self._items[index][0] != key:
+                break
+            same += 1
+        return same
 
     def _skip_index(self, point: ResumePoint) -> int:
         items = self._items
@@ -173,9 +302,15 @@ class LogWalk:
 
     def _load(self, span: Span) -> bool:
         """Read a slice and hand out its entries from now on; False (nothing read) when its width was refused."""
+        self._chain, self._cont = None, None
         items = self._collect(span)
         if items is None:
             return False
+        self._hand_out(span, items)
+        return True
+
+    def _hand_out(self, span: Span, items: list[Item]) -> None:
+        """Hand out the entries of slice ``span`` read now (oldest first), past those a resume point says were."""
         items.sort(key=sort_key)
         self._span = span
         self._items = items
@@ -186,7 +321,43 @@ class LogWalk:
         if self._skip is not None:
             self._pos = self._skip_index(self._skip)
             self._skip = None
-        return True
+
+    # --- a slice read in part (a chunk) -----------------------------------------------------------------------
+
+    def _stopper(self, span: Span, skip: int = 0) -> Stopper | None:
+        """When the caller wants only some entries: the rule that ends a reading of ``span`` once it holds them."""
+        if self._want <= 0 or self._age_mode or self._split_events:
+            return None
+        cursor = (None, 0) if self._skip is None else (self._skip.after_us, self._skip.same)
+        return Stopper(span, self._want, skip, cursor)
+
+    def _chained(self, span: Span, events: str | None, reading: Reading, skip: int) -> list[Item]:
+        """The items of a chain of pages read with a ``Stopper``; where the chain goes on, when it stopped early."""
+        items, self._chain = chained(span, reading.entries, reading.pages, skip)
+        if reading.outcome is Outcome.PARTIAL:
+            self._cont = Continuation(span, events, reading.token)
+        return items
+
+    def _go_on(self) -> None:
+        """Read on in the current slice (its reading stopped early, or a next_token points into it)."""
+        cont, self._cont, self._chain = self._cont, None, None
+        if cont.narrowed:
+            self._hand_out(self._span, self._walk(cont.span, cont.events, False, stop=True))
+            return
+        reading = self._pages.read(cont.span, cont.events, False, token=cont.token,
+                                   stop=self._stopper(cont.span, cont.offset))
+        if reading.outcome not in (Outcome.COMPLETE, Outcome.PARTIAL):
+            # The API refused the token (it expired), or wants the window read by other means: read the rest of the
+            # span from the time of the last entry handed out, without those handed out at that time.
+            point = self._cursor_point(cont.span)
+            self._skip = point if point.after_us is not None else None
+            self._slices.insert(self._next_slice, Span(point.start_ms, cont.span.end, point.pad_lo, cont.span.pad_hi))
+            return
+        self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, cont.offset))
+
+    def _enough(self, held: list[Item], rest: Span) -> bool:
+        """Whether entries ``held`` of a narrowed window are what the caller still wants, all before ``rest``."""
+        return 0 < self._want <= len(held) and before_all(held, rest)
 
     def _collect(self, span: Span) -> list[Item] | None:
         """Every entry of a slice; None when the tenant refused its width."""
@@ -211,15 +382,20 @@ class LogWalk:
 
     def _walk_slice(self, span: Span, events: str | None) -> list[Item] | None:
         """Every entry of a slice for ``events``; None when its first request was refused for the window's width."""
-        reading = self._pages.read(span, events, self._age_mode, first=True)
+        stopper = self._stopper(span)
+        reading = self._pages.read(span, events, self._age_mode, first=True, stop=stopper)
         if reading.outcome is Outcome.TOO_WIDE:
             return None
-        return self._walk(span, events, self._age_mode, reading)
+        if stopper is not None and reading.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
+            return self._chained(span, events, reading, 0)
+        return self._walk(span, events, self._age_mode, reading, stop=stopper is not None)
 
-    def _walk(self, span: Span, events: str | None, use_age: bool, reading: Reading | None = None) -> list[Item]:
+    def _walk(self, span: Span, events: str | None, use_age: bool, reading: Reading | None = None,
+              stop: bool = False) -> list[Item]:
         """Every entry of one span, also when the API refuses a pagination token it handed out, or answers 406
         without a token (the window is narrowed past the entries it gave, or split in two): reads, and acts on what
-        each reading came to, until one is complete. ``reading``: the span's first, when read already."""
+        each reading came to, until one is complete. ``reading``: the span's first, when read already. ``stop``:
+        a narrowed window may end early, once the entries kept are what the caller wants (the rest: ``_cont``)."""
         held: list[Item] = []
         whole_rereads = 0
         while True:
@@ -232,6 +408,9 @@ class LogWalk:
                 kept, span = narrowed
                 held.extend(kept)
                 use_age = False
+                if stop and self._enough(held, span):
+                    self._cont = Continuation(span, events, narrowed=True)
+                    return held
             elif reading.outcome is Outcome.TOKEN_REFUSED:
                 rest = self._read_on(span, events, use_age, reading)
                 if rest is not None:
@@ -306,16 +485,11 @@ class LogWalk:
         """
         if self._held_end == 'neither':
             return None
-        keys = [entry_time(entry) for entry in data]
-        if len(keys) < 2 or any(key is None for key in keys) or keys[0] == keys[-1]:
+        ends = page_ends(span, data)
+        if ends is None:
             return None
-        ascending = keys[0] < keys[-1]
-        if any((a > b) if ascending else (a < b) for a, b in zip(keys, keys[1:])):
-            return None
-        first_ms, last_ms = keys[0] // 1000, keys[-1] // 1000
-        if first_ms == last_ms:
-            return None
-        own = [(key, entry) for key, entry in zip(keys, data) if not span.drops(key)]
+        own, ascending = ends
+        first_ms, last_ms = own[0][0] // 1000, own[-1][0] // 1000
         before = beyond(span, first_ms, older=ascending)  # the side before the page's first entry
         after = beyond(span, last_ms, older=not ascending)  # the side after its last entry
         if before is None or after is None:

@@ -37,11 +37,14 @@ options:
     description:
       - Resume a read that O(max_results) stopped. Pass the RV(next_token) of the earlier run, with the same
         O(event_category), O(events), O(agent_types), O(search), O(age), O(start_time) and O(end_time).
-      - The token is this collection's own (not the API's pagination token, which may expire). It holds the rest of
-        the window (resolved to epoch milliseconds in the run that returned it, so V(-1d) or V(now) mean the same
-        window when resumed), the time of the last entry returned and how many entries at exactly that time were
-        returned. Nothing is lost and nothing is returned twice.
-      - A token of another query fails with a clear message.
+      - The token is this collection's own. It holds the rest of the window (resolved to epoch milliseconds in the
+        run that returned it, so V(-1d) or V(now) mean the same window when resumed), the time of the last entry
+        returned and how many entries at exactly that time were returned, and, where the read stopped inside the
+        API's chain of pages, the API's pagination token of that page and the place in it. The next chunk asks that
+        page again and goes on from there, so a chunk costs at most one request more than its share of one read.
+      - When the API refuses its pagination token (it expired), the read goes on from the time of the last entry
+        returned instead, at the cost of the refused request. Nothing is lost and nothing is returned twice.
+      - A token of another query, or one altered, fails with a clear message. The token holds no secret.
     type: str
 extends_documentation_fragment:
   - opswat.itot.connection
@@ -187,6 +190,8 @@ next_token:
   description:
     - Set when O(max_results) stopped the read before the end of the window; pass it back as O(token) (with the same
       query options) to read the rest. V(null) otherwise.
+    - A chunk that ends with the last entry of a full page of the API does not ask for the next page, so it cannot
+      tell whether more follow; when none do, the next run returns no entries and no RV(next_token).
   returned: success
   type: str
   sample: itot1.eyJhIjpudWxsLCJlIjoxNzY0NDAzMjAwMDAwfQ

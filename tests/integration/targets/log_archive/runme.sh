@@ -121,6 +121,29 @@ ctl POST /_control/config '{"fail_next": []}' >/dev/null
 run_play archive.yml || fail "run after the interrupted one"
 for h in a b c; do check_host "$h"; done
 
+step "a busy slice in chunks of 25 (itot_log_archive_chunk_size): a run failing between two chunks, then a normal run"
+# 80 new entries per category: each category's slice is read and archived in at least four chunks. The emulator
+# pages newest first, so each first chunk reads its slice whole and marks where the later ones end.
+for c in admin device webhook device_report; do
+  ctl POST /_control/append "{\"category\": \"$c\", \"count\": 80}" >/dev/null
+done
+ctl POST /_control/config '{"fail_next": ["none", "none", "none", "none", "none", "500", "500", "500", "500"]}' >/dev/null
+if run_play archive.yml -e itot_test_max_retries=1 -e itot_log_archive_chunk_size=25; then
+  fail "the run failing between chunks succeeded"
+fi
+chunks=$(grep -c "TASK \[opswat.itot.log_archive : Archive the chunk of" "$work/play.log")
+[ "$chunks" -ge 2 ] || fail "the failing run archived $chunks chunks before its failure (expected at least 2)"
+if find "$work" -name '.tmp-*' -o -name '.pending.json' | grep -q .; then fail "temp files left behind"; fi
+ctl POST /_control/config '{"fail_next": []}' >/dev/null
+run_play archive.yml -e itot_log_archive_chunk_size=25 || fail "the run in chunks after the failing one"
+chunks=$(grep -c "TASK \[opswat.itot.log_archive : Archive the chunk of" "$work/play.log")
+[ "$chunks" -ge 8 ] || fail "the rest was archived in $chunks chunks (expected at least 8: 4 categories, 2 or more each)"
+for h in a b c; do check_host "$h"; done
+run_play archive.yml -e itot_log_archive_chunk_size=25 || fail "the second run in chunks"
+for h in archive_a archive_b archive_c; do
+  [ "$(recap_changed $h)" = 0 ] || fail "the second run in chunks changed $h"
+done
+
 step "the role's own itot_max_retries and itot_timeout reach its reads (archive.yml's module_defaults say 5 retries)"
 for c in admin device webhook device_report; do
   ctl POST /_control/append "{\"category\": \"$c\", \"count\": 5}" >/dev/null

@@ -184,3 +184,19 @@ def test_the_first_live_host_of_a_tenant_reads_it_and_every_live_host_of_it_arch
     hub = log_archive_round(ROUND, ['h3', 'hub'], 'hub')
     assert [read['tenant'] for read in hub['reads']] == ['b']
     assert [(item['tenant'], item['reader']) for item in hub['archives']] == [('a', 'h3'), ('b', 'hub')]
+
+
+def test_a_chunk_reads_at_most_chunk_size_entries_from_where_the_tenant_s_slice_goes_on():
+    first = log_archive_round(ROUND, ['h1', 'h2', 'h3', 'hub'], 'hub', chunk_size=500, tokens=None)
+    assert first['reads'] == [] and [item['tenant'] for item in first['archives']] == ['a', 'b']
+    h2 = log_archive_round(ROUND, ['h1', 'h2', 'h3', 'hub'], 'h2', chunk_size=500)
+    assert h2['reads'] == [{'tenant': 'b', 'query': {'event_category': 'admin', 'start_time': 3, 'end_time': 4,
+                                                     'max_results': 500}}]
+    # Tenant b's slice ended in the first chunk; tenant a's goes on where its read stopped, its host h1 failed since.
+    later = log_archive_round(ROUND, ['h2', 'h3', 'hub'], 'h3', chunk_size=500, tokens={'a': 'itot1.next'})
+    assert later['reads'] == [{'tenant': 'a', 'query': {'event_category': 'device', 'start_time': 1, 'end_time': 2,
+                                                        'max_results': 500, 'token': 'itot1.next'}}]
+    hub = log_archive_round(ROUND, ['h2', 'h3', 'hub'], 'hub', chunk_size=500, tokens={'a': 'itot1.next'})
+    assert hub['reads'] == [] and [(item['tenant'], item['reader']) for item in hub['archives']] == [('a', 'h3')]
+    assert log_archive_round(ROUND, ['h2', 'h3', 'hub'], 'h2', chunk_size=500, tokens={'a': 'x'}) == {
+        'reads': [], 'archives': []}
