@@ -318,8 +318,8 @@ def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, g
     undated = {}
     coverage = {}
     for category in categories:
-        located[category], files_read[category], undated[category], facts = read_category(root, category, start_ms, end_ms,
-                                                                                           lock_timeout, heads)
+        read = read_category(root, category, start_ms, end_ms, lock_timeout, heads)
+        located[category], files_read[category], undated[category], facts = read
         coverage[category] = category_coverage(facts, start_ms, end_ms, (until or {}).get(category))
     report = {
         'generated': format_iso(generated_ms),

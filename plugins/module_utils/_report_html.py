@@ -188,32 +188,39 @@ def _coverage(prefix: str, part: dict[str, Any]) -> str:
                      'The archive covers the whole period.'))
 
 
+def _rule_row(item: dict[str, Any], tenant: list[Any]) -> str:
+    passed = item.get('passed')
+    cells = tenant + [item.get('name'), item.get('severity'), item.get('description'), item.get('max'), item.get('unit'),
+                      item.get('entries_checked'), 'passed' if passed else 'FAILED', len(item.get('violations') or [])]
+    attrs = (' class="gap"' if not passed else '') + _data(rule=item.get('name'), passed='yes' if passed else 'no')
+    return _row(cells, attrs, tuple(index + len(tenant) for index in (3, 5, 7)))
+
+
+def _violation_rows(item: dict[str, Any], violation: dict[str, Any], tenant: list[Any]) -> list[str]:
+    cells = tenant + [item.get('name'), violation.get('group'), violation.get('value'), violation.get('max'), violation.get('message')]
+    rows = [_row(cells, _data(rule=item.get('name')), tuple(index + len(tenant) for index in (2, 3)))]
+    for entry in violation.get('entries') or []:
+        where = '%s line %s' % (entry.get('file'), entry.get('line'))
+        rows.append(_row([''] * len(tenant) + ['', '', entry.get('timestamp'), entry.get('event'), where], ' class="evidence"'))
+    return rows
+
+
 def _rules(prefix: str, part: dict[str, Any]) -> str:
     """A row per rule (``data-rule``, ``data-passed``), then a row per violation and a row per entry it names."""
     rules = part.get('rules')
     if rules is None:
         return ''
-    tenant = [item.get('tenant') for item in rules if 'tenant' in item]
-    rows = [_row(([item.get('tenant')] if tenant else []) + [item.get('name'), item.get('severity'), item.get('description'),
-                  item.get('max'), item.get('unit'), item.get('entries_checked'), 'passed' if item.get('passed') else 'FAILED',
-                  len(item.get('violations') or [])],
-                 (' class="gap"' if not item.get('passed') else '') + _data(rule=item.get('name'), passed='yes' if item.get('passed') else 'no'),
-                 tuple(index + len(tenant[:1]) for index in (3, 5, 7)))
-            for item in rules]
-    found = []
-    for item in rules:
-        for violation in item.get('violations') or []:
-            cells = ([item.get('tenant')] if tenant else []) + [item.get('name'), violation.get('group'), violation.get('value'),
-                                                                violation.get('max'), violation.get('message')]
-            found.append(_row(cells, _data(rule=item.get('name')), tuple(index + len(tenant[:1]) for index in (2, 3))))
-            found.extend(_row(([''] if tenant else []) + ['', '', entry.get('timestamp'), entry.get('event'),
-                                                           '%s line %s' % (entry.get('file'), entry.get('line'))], ' class="evidence"')
-                         for entry in violation.get('entries') or [])
-    head = ['tenant'] if tenant else []
-    return ('<h3>Rules</h3>' + _table(prefix + '-rules', head + ['rule', 'severity', 'what it measures', 'max', 'unit', 'entries checked',
-                                                                 'result', 'violations'], rows, 'No rules given.')
-            + (_table(prefix + '-violations', head + ['rule', 'group', 'value', 'max', 'violation; then each entry: time, event, '
-                                                      'archive file and line'], found) if found else ''))
+    tagged = any('tenant' in item for item in rules)
+    head = ['tenant'] if tagged else []
+    rows = [_rule_row(item, [item.get('tenant')] if tagged else []) for item in rules]
+    found = [row for item in rules for violation in item.get('violations') or []
+             for row in _violation_rows(item, violation, [item.get('tenant')] if tagged else [])]
+    table = _table(prefix + '-rules', head + ['rule', 'severity', 'what it measures', 'max', 'unit', 'entries checked', 'result',
+                                              'violations'], rows, 'No rules given.')
+    if found:
+        table += _table(prefix + '-violations', head + ['rule', 'group', 'value', 'max',
+                                                        'violation; then each entry: time, event, archive file and line'], found)
+    return '<h3>Rules</h3>' + table
 
 
 def _warning(report: dict[str, Any]) -> str:

@@ -34,8 +34,8 @@ def _details(rule: dict[str, Any]) -> str:
 
 def _case(suite: ET.Element, rule: dict[str, Any], classname: str) -> None:
     case = ET.SubElement(suite, 'testcase', {'name': _clean(rule['name']), 'classname': _clean(classname), 'time': '0'})
-    ET.SubElement(case, 'system-out').text = _clean('%s; max %s %s; %d entries checked' % (rule['description'], rule['max'], rule['unit'],
-                                                                                             rule['entries_checked']))
+    about = '%s; max %s %s; %d entries checked' % (rule['description'], rule['max'], rule['unit'], rule['entries_checked'])
+    ET.SubElement(case, 'system-out').text = _clean(about)
     if not rule['passed']:
         failure = ET.SubElement(case, 'failure', {'type': rule['severity'],
                                                   'message': _clean('; '.join(item['message'] for item in rule['violations']))})

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 from ansible_collections.opswat.itot.plugins.module_utils._checks import shown
 from ansible_collections.opswat.itot.plugins.module_utils._entries import device_key
@@ -67,17 +67,17 @@ class Rule:
         self.category = category
         self.events: tuple[str, ...] = ()
         self.match: list[tuple[str, str, Any]] = []  # (field, condition, value or compiled pattern)
-        self.group_by: Optional[str] = None
+        self.group_by: str | None = None
         self.measure = 'count'  # count, distinct or duration
-        self.distinct: Optional[str] = None
+        self.distinct: str | None = None
         self.states: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
-        self.window_ms: Optional[int] = None
-        self.window: Optional[str] = None
+        self.window_ms: int | None = None
+        self.window: str | None = None
         self.max = 0
         self.severity = 'error'
-        self.description: Optional[str] = None
-        self.variable: Optional[str] = None  # a default rule: the threshold variable that set it
-        self.what: Optional[str] = None
+        self.description: str | None = None
+        self.variable: str | None = None  # a default rule: the threshold variable that set it
+        self.what: str | None = None
 
 
 # --- checking ---------------------------------------------------------------------------------------------------
@@ -230,6 +230,13 @@ def _rule(option: str, index: int, spec: Any, names: set[str]) -> Rule:
         raise OptionError('%s.category: %s is not an event category; allowed: %s' % (where, shown(category), allowed(CATEGORIES)))
     rule = Rule(name, category)
     _measure(where, rule, spec)
+    _picks(where, rule, spec)
+    return rule
+
+
+def _picks(where: str, rule: Rule, spec: Mapping) -> None:
+    """The rule's events, match, group_by, severity and description."""
+    category = rule.category
     if spec.get('events') is not None:
         rule.events = _events(where + '.events', category, spec['events'])
     if spec.get('match') is not None:
@@ -241,7 +248,6 @@ def _rule(option: str, index: int, spec: Any, names: set[str]) -> Rule:
         raise OptionError('%s.severity: %s is not a severity; allowed: %s' % (where, shown(rule.severity), ', '.join(SEVERITIES)))
     if spec.get('description') is not None:
         rule.description = _text_value(where + '.description', spec['description'])
-    return rule
 
 
 def check_rules(value: Any, option: str = 'itot_audit_rules') -> list[Rule]:
@@ -279,7 +285,7 @@ def _weekday_time(moment: int) -> str:
     return '%s %02d:%02d' % (_WEEKDAYS[when.weekday()], when.hour, when.minute)
 
 
-def field_value(entry: dict[str, Any], moment: int, field: str) -> Optional[str]:
+def field_value(entry: dict[str, Any], moment: int, field: str) -> str | None:
     """The text of a field of an entry (a derived one included); None when the entry lacks it."""
     if field == 'admin':
         value = entry.get('admin_email') or entry.get('admin_name')
@@ -294,7 +300,7 @@ def field_value(entry: dict[str, Any], moment: int, field: str) -> Optional[str]
     return None if value is None else str(value)
 
 
-def _holds(text: Optional[str], condition: str, value: Any) -> bool:
+def _holds(text: str | None, condition: str, value: Any) -> bool:
     if condition == 'equals':
         return text == value
     if condition == 'not_equals':
@@ -320,8 +326,8 @@ def _selected(rule: Rule, items: list[Located]) -> list[Located]:
     return found
 
 
-def _groups(rule: Rule, items: list[Located]) -> dict[Optional[str], list[Located]]:
-    groups: dict[Optional[str], list[Located]] = {}
+def _groups(rule: Rule, items: list[Located]) -> dict[str | None, list[Located]]:
+    groups: dict[str | None, list[Located]] = {}
     for item in items:
         key = None if rule.group_by is None else (field_value(item[1], item[0], rule.group_by) or '(none)')
         groups.setdefault(key, []).append(item)
@@ -345,7 +351,7 @@ def _densest(items: list[Located], window_ms: int) -> tuple[int, int]:
     return best
 
 
-def _count(rule: Rule, group: Optional[str], items: list[Located]) -> list[dict[str, Any]]:
+def _count(rule: Rule, group: str | None, items: list[Located]) -> list[dict[str, Any]]:
     if rule.measure == 'distinct':
         value = len(set(field_value(entry, moment, rule.distinct or '') for moment, entry, _where in items))
         return [{'group': group, 'value': value, 'entries': items}]
@@ -356,10 +362,10 @@ def _count(rule: Rule, group: Optional[str], items: list[Located]) -> list[dict[
              'window_start': format_iso(items[first][0]), 'window_end': format_iso(items[last][0])}]
 
 
-def _episodes(rule: Rule, group: Optional[str], items: list[Located], period_end: int) -> list[dict[str, Any]]:
+def _episodes(rule: Rule, group: str | None, items: list[Located], period_end: int) -> list[dict[str, Any]]:
     """Each time the state began (a from event) and how long it lasted: to the next until event, or to the period's end."""
     found: list[dict[str, Any]] = []
-    current: Optional[dict[str, Any]] = None
+    current: dict[str, Any | None] = None
     for item in items:
         event = item[1].get('event')
         if event in rule.states[0]:

@@ -57,17 +57,47 @@ def value_of(entry: dict, ms: int, field: str):
     return None if found is None else str(found)
 
 
+def holds(kind: str, text, want) -> bool:
+    if kind == 'equals':
+        return text == str(want)
+    if kind == 'not_equals':
+        return text != str(want)
+    if kind == 'in':
+        return text in [str(w) for w in want]
+    if kind == 'not_in':
+        return text not in [str(w) for w in want]
+    if kind == 'regex':
+        return text is not None and re.search(want, text) is not None
+    return text is None or re.search(want, text) is None
+
+
 def matches(entry: dict, ms: int, match: dict) -> bool:
-    for field, spec in (match or {}).items():
-        text = value_of(entry, ms, field)
-        for kind, want in (spec.items() if isinstance(spec, dict) else [('equals', spec)]):
-            ok = {'equals': lambda: text == str(want), 'not_equals': lambda: text != str(want),
-                  'in': lambda: text in [str(w) for w in want], 'not_in': lambda: text not in [str(w) for w in want],
-                  'regex': lambda: text is not None and re.search(want, text) is not None,
-                  'not_regex': lambda: text is None or re.search(want, text) is None}[kind]()
-            if not ok:
-                return False
-    return True
+    return all(holds(kind, value_of(entry, ms, field), want) for field, spec in (match or {}).items()
+               for kind, want in (spec.items() if isinstance(spec, dict) else [('equals', spec)]))
+
+
+def durations(states: tuple, items: list, period_end: int) -> list:
+    """Each stretch from a from-event (the first while out of the state) to the next until-event, or the period's end."""
+    values = []
+    since = None
+    for ms, e in items:
+        if e['event'] in states[0] and since is None:
+            since = ms
+        elif e['event'] in states[1] and since is not None:
+            values.append(ms - since)
+            since = None
+    return values + ([period_end - since] if since is not None else [])
+
+
+def measures(rule: dict, states, items: list, period_end: int) -> list:
+    if states:
+        return durations(states, items, period_end)
+    if isinstance(rule.get('count'), dict):
+        return [len({value_of(e, ms, rule['count']['distinct']) for ms, e in items})]
+    if 'window' in rule:
+        width = length_ms(rule['window'])
+        return [max(sum(1 for other, _e in items if 0 <= other - ms < width) for ms, _e in items)]
+    return [len(items)]
 
 
 def expected_violations(rule: dict, entries: list, period_end: int) -> list:
@@ -84,27 +114,7 @@ def expected_violations(rule: dict, entries: list, period_end: int) -> list:
     for ms, e in picked:
         groups.setdefault(None if group_by is None else (value_of(e, ms, group_by) or '(none)'), []).append((ms, e))
     limit = length_ms(rule['max']) if states else int(rule['max'])
-    found = []
-    for group, items in groups.items():
-        values = []
-        if states:
-            since = None
-            for ms, e in items:
-                if e['event'] in states[0] and since is None:
-                    since = ms
-                elif e['event'] in states[1] and since is not None:
-                    values.append(ms - since)
-                    since = None
-            if since is not None:
-                values.append(period_end - since)
-        elif isinstance(rule.get('count'), dict):
-            values.append(len({value_of(e, ms, rule['count']['distinct']) for ms, e in items}))
-        elif 'window' in rule:
-            width = length_ms(rule['window'])
-            values.append(max(sum(1 for other, _e in items if 0 <= other - ms < width) for ms, _e in items))
-        else:
-            values.append(len(items))
-        found.extend((group, value) for value in values if value > limit)
+    found = [(group, value) for group, items in groups.items() for value in measures(rule, states, items, period_end) if value > limit]
     return sorted(found, key=repr)
 
 
@@ -119,8 +129,8 @@ def evidence_problems(root: str, rule: dict, result: dict, entries: list) -> lis
             if not in_truth:
                 problems.append('%s: evidence %s line %d is not an entry of the period' % (rule['name'], evidence['file'], evidence['line']))
             elif group_by and value_of(entry, in_truth[0], group_by) != violation['group']:
-                problems.append('%s: evidence %s line %d is not of group %s' % (rule['name'], evidence['file'], evidence['line'],
-                                                                                 violation['group']))
+                where = (rule['name'], evidence['file'], evidence['line'], violation['group'])
+                problems.append('%s: evidence %s line %d is not of group %s' % where)
         if 'window' in rule and len(violation['entries']) != violation['value']:
             problems.append('%s: %d evidence entries for a count of %d' % (rule['name'], len(violation['entries']), violation['value']))
     return problems

@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+import yaml
 
 from ansible_collections.opswat.itot.plugins.filter.log_archive_problems import FilterModule, log_archive_problems
 
@@ -138,8 +141,6 @@ def test_the_filter_is_registered():
 
 
 def test_the_audit_rules_are_checked_and_the_example_file_passes():
-    import os
-    import yaml
     here = os.path.dirname(os.path.abspath(__file__))
     example = os.path.join(here, '..', '..', '..', '..', 'playbooks', 'vars', 'audit_rules_example.yml')
     with open(example, encoding='utf-8') as stream:
