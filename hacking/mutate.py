@@ -256,6 +256,19 @@ MUTATIONS = [
      '    if until_ms < end:\n',
      '    if False:\n',
      T_COVERAGE, 'a period after the last read is reported covered'),
+    # --- the audit's rules: a violation missed, or evidence that points at the wrong entry -----------------------
+    ('rule-window-end-inclusive', 'plugins/module_utils/_report_rules.py',
+     '        while items[last][0] - items[first][0] >= window_ms:\n',
+     '        while items[last][0] - items[first][0] > window_ms:\n',
+     ['tests/unit/plugins/module_utils/test_report_rules.py'], 'two entries exactly a window apart are counted in one window'),
+    ('rule-open-state-dropped', 'plugins/module_utils/_report_rules.py',
+     '        found.append(dict(current, end_ms=period_end, open=True))\n',
+     '        pass\n',
+     ['tests/unit/plugins/module_utils/test_report_rules.py'], 'a device still non-compliant when the period ends is never a violation'),
+    ('evidence-line-from-0', 'plugins/module_utils/_archive_fs.py',
+     "enumerate(text.split('\\n'), 1)",
+     "enumerate(text.split('\\n'))",
+     ['tests/unit/plugins/modules/test_itot_archive_report_rules.py'], 'the evidence names the line before the entry'),
 ]
 
 

@@ -182,6 +182,36 @@ EXAMPLES = r"""
     mode: '0640'
   register: audit
 
+- name: Report with rules; the results are also written as JUnit XML (audit.junit_path)
+  opswat.itot.itot_archive_report:
+    dir: /var/log/itot
+    thresholds:
+      itot_audit_max_noncompliant: 0
+    rules:
+      - name: admin-failed-logins
+        category: admin
+        events: [failed_auth]
+        group_by: admin
+        count: true
+        window: 10m
+        max: 5
+        severity: error
+      - name: plc-noncompliant-4h
+        category: device
+        match:
+          device_group: {regex: '^plc-'}
+        duration: true
+        max: 4h
+        severity: warning
+  register: audit
+
+- name: Fail on a violated rule of severity error, naming the rule and each group
+  ansible.builtin.fail:
+    msg: "{{ item.name }}: {{ item.violations | map(attribute='message') | join('; ') }}"
+  loop: "{{ audit.report.rules | selectattr('severity', 'equalto', 'error') | rejectattr('passed') | list }}"
+  loop_control:
+    label: "{{ item.name }}"
+
 - name: Fail when too many admin logins failed
   ansible.builtin.assert:
     that: audit.report.summary.failed_auth <= 5
