@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from ansible_collections.opswat.itot.tests.unit.plugins import report_html_reader as reader
 from ansible_collections.opswat.itot.tests.unit.plugins.modules.test_itot_archive_report import (
     ADMINS,
     archive,
@@ -105,8 +106,21 @@ def test_rules_report_what_brute_force_finds_with_evidence_in_the_archive(monkey
     with open(result['markdown_path'], encoding='utf-8') as stream:
         markdown = stream.read()
     assert '## Rules' in markdown and windowed['violations'][0]['entries'][0]['file'] in markdown
+    # the HTML page (strictly parsed): a row per rule, a row per violation followed by a row per entry it names
     with open(result['html_path'], encoding='utf-8') as stream:
-        assert 'id="all-violations"' in stream.read()
+        page = reader.read(stream.read())
+    rules = reader.body_rows(reader.by_id(page, 'all-rules'))
+    assert [(row.get('data-rule'), row.get('data-passed')) for row in rules] == [
+        (rule['name'], 'yes' if rule['passed'] else 'no') for rule in result['report']['rules']]
+    rows = reader.body_rows(reader.by_id(page, 'all-violations'))
+    expected_rows = []
+    for rule in result['report']['rules']:
+        for violation in rule['violations']:
+            expected_rows.append([rule['name'], reader.shown(violation['group']), str(violation['value']), str(violation['max']),
+                                  violation['message']])
+            expected_rows.extend(['-', '-', entry['timestamp'], entry['event'], '%s line %d' % (entry['file'], entry['line'])]
+                                 for entry in violation['entries'])
+    assert [reader.cells(row) for row in rows] == expected_rows
 
 
 def test_without_rules_no_junit_is_written(monkeypatch, tmp_path, generated):
