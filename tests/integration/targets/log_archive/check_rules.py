@@ -35,6 +35,11 @@ def truth(url: str, category: str, start: int, end: int) -> list:
     return list(zip(body['timestamps_ms'], body['data']))
 
 
+def iso_ms(ms: int) -> str:
+    moment = time.gmtime(ms // 1000)
+    return time.strftime('%Y-%m-%dT%H:%M:%S', moment) + '.%03dZ' % (ms % 1000)
+
+
 def length_ms(text) -> int:
     if isinstance(text, int):
         return text * 1000
@@ -125,9 +130,11 @@ def evidence_problems(root: str, rule: dict, result: dict, entries: list) -> lis
         for evidence in violation['entries']:
             with gzip.open(os.path.join(root, evidence['file']), 'rt', encoding='utf-8') as stream:
                 entry = json.loads(stream.read().split('\n')[evidence['line'] - 1])
-            in_truth = [ms for ms, e in entries if e == entry]
+            # the entry at that file and line: one of the period's, at the time and with the event the evidence states
+            in_truth = [ms for ms, e in entries if e == entry and iso_ms(ms) == evidence['timestamp'] and e['event'] == evidence['event']]
             if not in_truth:
-                problems.append('%s: evidence %s line %d is not an entry of the period' % (rule['name'], evidence['file'], evidence['line']))
+                problems.append('%s: evidence %s line %d is not an entry of the period at %s (%s)'
+                                % (rule['name'], evidence['file'], evidence['line'], evidence['timestamp'], evidence['event']))
             elif group_by and value_of(entry, in_truth[0], group_by) != violation['group']:
                 where = (rule['name'], evidence['file'], evidence['line'], violation['group'])
                 problems.append('%s: evidence %s line %d is not of group %s' % where)

@@ -212,7 +212,7 @@ done
 crafted webhook "[$hooks]"
 rm -rf "$work/a" "$work/b" "$work/itot-heads.json"
 write_inventory
-rules_file="$here/../../../../playbooks/vars/audit_rules_example.yml"
+rules_file="$(dirname "$(dirname "$(dirname "$emulator")")")/playbooks/vars/audit_rules_example.yml"  # the collection's own
 [ -s "$rules_file" ] || fail "no example rules file at $rules_file"
 if run_play opswat.itot.audit -e itot_audit_period=-1d -e "@$rules_file"; then fail "the audit passed rules of severity error that the data violates"; fi
 flat_rules_log=$(tr '\n' ' ' <"$work/play.log" | tr -s ' ')
