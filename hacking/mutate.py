@@ -296,6 +296,19 @@ MUTATIONS = [
      '            cut = mark + SLACK_US // 1000\n',
      '            cut = mark\n',
      T_CHUNKS, 'a newest-first chunk\'s part ends at its mark: an entry stating the mark\'s second, filed later, is lost'),
+    # --- the audit's rules: a violation missed, or evidence that points at the wrong entry -----------------------
+    ('rule-window-end-inclusive', 'plugins/module_utils/_report_rules.py',
+     '        while items[last][0] - items[first][0] >= window_ms:\n',
+     '        while items[last][0] - items[first][0] > window_ms:\n',
+     ['tests/unit/plugins/module_utils/test_report_rules.py'], 'two entries exactly a window apart are counted in one window'),
+    ('rule-open-state-dropped', 'plugins/module_utils/_report_rules.py',
+     '        found.append(dict(current, end_ms=period_end, open=True))\n',
+     '        pass\n',
+     ['tests/unit/plugins/module_utils/test_report_rules.py'], 'a device still non-compliant when the period ends is never a violation'),
+    ('evidence-line-from-0', 'plugins/module_utils/_archive_fs.py',
+     "enumerate(text.split('\\n'), 1)",
+     "enumerate(text.split('\\n'))",
+     ['tests/unit/plugins/modules/test_itot_archive_report_rules.py'], 'the evidence names the line before the entry'),
 ]
 
 

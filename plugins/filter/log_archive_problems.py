@@ -12,6 +12,7 @@ from typing import Any, Callable
 from ansible_collections.opswat.itot.plugins.module_utils._checks import absolute_path_problem, bool_value, int_value, shown
 from ansible_collections.opswat.itot.plugins.module_utils._errors import OptionError
 from ansible_collections.opswat.itot.plugins.module_utils._options import CONNECTION_VARIABLES, check_values, filters_problems
+from ansible_collections.opswat.itot.plugins.module_utils._report_rules import check_rules
 from ansible_collections.opswat.itot.plugins.module_utils._tenant import host_tenants, tenant_name_value
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import TIME_FORMS, parse_time_option
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, allowed
@@ -41,6 +42,7 @@ options:
         C(itot_log_archive_retention_days), C(itot_log_archive_verify), C(itot_log_archive_heads_file), every connection variable the
         P(opswat.itot.itot_logs#lookup) lookup reads (C(itot_base_url), C(itot_timeout), C(itot_max_retries), ...;
         checked as the module option of the same name without the C(itot_) prefix), C(itot_audit_period),
+        C(itot_audit_rules) (every rule, as M(opswat.itot.itot_archive_report) checks its O(opswat.itot.itot_archive_report#module:rules)),
         C(itot_audit_max_failed_auth), C(itot_audit_max_noncompliant) and C(itot_audit_max_deleted_user).
     type: dict
     required: true
@@ -120,6 +122,10 @@ def _threshold(name: str, value: Any, _now: int) -> None:
         int_value(name, value, 0, None, ' (or empty for no threshold)')
 
 
+def _rules(name: str, value: Any, _now: int) -> None:
+    check_rules(value, name)
+
+
 def _count(unit: str) -> Callable[[str, Any, int], None]:
     def check(name: str, value: Any, _now: int) -> None:
         int_value(name, value, 0, None, unit)
@@ -183,6 +189,7 @@ CHECKS: dict[str, Callable[[str, Any, int], Any]] = {
     **ROLE_CHECKS,
     **{variable: _connection(option) for variable, option in CONNECTION_VARIABLES.items()},
     'itot_audit_period': _past_time,
+    'itot_audit_rules': _rules,
     'itot_audit_max_failed_auth': _threshold,
     'itot_audit_max_noncompliant': _threshold,
     'itot_audit_max_deleted_user': _threshold,

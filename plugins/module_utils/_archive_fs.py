@@ -69,11 +69,16 @@ def gzip_bytes(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def parse_archive_bytes(raw: bytes) -> list[Any]:
-    """The entries of an archive file's (gzip) bytes."""
+def parse_archive_lines(raw: bytes) -> list[tuple[int, Any]]:
+    """(line number from 1, entry) of an archive file's (gzip) bytes: where an auditor finds each entry."""
     text = gzip.decompress(raw).decode('utf-8')
     # split('\n'), not splitlines(): ensure_ascii=False leaves U+2028 and friends raw inside JSON strings.
-    return [json.loads(line) for line in text.split('\n') if line]
+    return [(number, json.loads(line)) for number, line in enumerate(text.split('\n'), 1) if line]
+
+
+def parse_archive_bytes(raw: bytes) -> list[Any]:
+    """The entries of an archive file's (gzip) bytes."""
+    return [entry for _number, entry in parse_archive_lines(raw)]
 
 
 def read_archive_file(path: str) -> list[Any]:

@@ -30,6 +30,11 @@ def entry_time_ms(entry: Any) -> int | None:
     return parse_time_ms(entry.get('timestamp')) if isinstance(entry, dict) else None
 
 
+def device_key(entry: dict[str, Any]) -> str:
+    """The device an entry is about: its device_id, else its device_name (reports count devices by it)."""
+    return str(entry.get('device_id') or entry.get('device_name') or '(unknown device)')
+
+
 def sort_key(item: Item) -> tuple[int, int]:
     """Oldest first; entries without a time last (kept, never dropped)."""
     key = item[0]

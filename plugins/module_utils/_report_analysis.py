@@ -24,14 +24,15 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_chain import 
     parse_manifest,
     read_manifest,
 )
-from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import category_dir, lexists_in, open_read, parse_archive_bytes
+from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import category_dir, lexists_in, open_read, parse_archive_lines
 from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import check_head, head_of, head_problems
 from ansible_collections.opswat.itot.plugins.module_utils._archive_lock import ArchiveLock
 from ansible_collections.opswat.itot.plugins.module_utils._archive_names import PENDING
 from ansible_collections.opswat.itot.plugins.module_utils._archive_verify import verify_error
-from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time_ms
+from ansible_collections.opswat.itot.plugins.module_utils._entries import device_key, entry_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 from ansible_collections.opswat.itot.plugins.module_utils._report_coverage import ArchiveFacts, category_coverage, facts_of, is_covered
+from ansible_collections.opswat.itot.plugins.module_utils._report_rules import Located, Rule, evaluate_rules
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, parse_name_time_ms, parse_time_ms
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES, DAY_MS, allowed
 
@@ -112,20 +113,23 @@ def _read_checked(cat_dir: str, name: str, record: dict[str, Any]) -> bytes:
     return raw
 
 
-def _in_period(raw: bytes, start_ms: int, end_ms: int) -> list[Timed]:
-    timed = [(entry_time_ms(entry), entry) for entry in parse_archive_bytes(raw)]
-    return [(moment, entry) for moment, entry in timed if moment is not None and start_ms <= moment <= end_ms]
+def _in_period(raw: bytes, start_ms: int, end_ms: int) -> list[tuple[int, Any, int]]:
+    """(time, entry, line number) of the file's entries in the period."""
+    timed = [(entry_time_ms(entry), entry, number) for number, entry in parse_archive_lines(raw)]
+    return [item for item in timed if item[0] is not None and start_ms <= item[0] <= end_ms]
 
 
 def read_period(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300,
                 heads: HeadCheck | None = None) -> tuple[list[Timed], int, int]:
     """((time, entry) in the period, oldest first; files read; undated entries held) for one category."""
-    return read_category(root, category, start_ms, end_ms, lock_timeout, heads)[:3]
+    located, files_read, undated, _facts = read_category(root, category, start_ms, end_ms, lock_timeout, heads)
+    return [(moment, entry) for moment, entry, _where in located], files_read, undated
 
 
 def read_category(root: str, category: str, start_ms: int, end_ms: int, lock_timeout: float = 300,
-                  heads: HeadCheck | None = None) -> tuple[list[Timed], int, int, ArchiveFacts]:
-    """read_period's answer and what the folder records about its coverage (_report_coverage.ArchiveFacts).
+                  heads: HeadCheck | None = None) -> tuple[list[Located], int, int, ArchiveFacts]:
+    """read_period's answer, each entry with where it is (file relative to root, line), and what the folder records
+    about its coverage (_report_coverage.ArchiveFacts).
 
     Holds the folder's shared lock so that a writer's half-done transaction is never seen.
     """
@@ -135,7 +139,7 @@ def read_category(root: str, category: str, start_ms: int, end_ms: int, lock_tim
         if problems:
             raise verify_error(cat_dir, problems)
         return [], 0, 0, ArchiveFacts()
-    found: list[tuple[int, int, Any]] = []
+    found: list[tuple[int, int, Any, tuple[str, int]]] = []
     files_read = 0
     undated = 0
     with ArchiveLock(cat_dir, exclusive=False, timeout=lock_timeout):
@@ -150,10 +154,10 @@ def read_category(root: str, category: str, start_ms: int, end_ms: int, lock_tim
                 continue
             raw = _read_checked(cat_dir, name, record)
             files_read += 1
-            for moment, entry in _in_period(raw, start_ms, end_ms):
-                found.append((moment, len(found), entry))
+            for moment, entry, line in _in_period(raw, start_ms, end_ms):
+                found.append((moment, len(found), entry, ('%s/%s' % (category, name), line)))
     found.sort(key=lambda item: (item[0], item[1]))
-    return [(item[0], item[2]) for item in found], files_read, undated, facts_of(state, records)
+    return [(item[0], item[2], item[3]) for item in found], files_read, undated, facts_of(state, records)
 
 
 # --- analysing it ---------------------------------------------------------------------------------------------
@@ -177,10 +181,6 @@ def _event_name(entry: Any) -> str:
     return '(none)' if event is None or event == '' else str(event)
 
 
-def _device_key(entry: dict[str, Any]) -> str:
-    return str(entry.get('device_id') or entry.get('device_name') or '(unknown device)')
-
-
 def _dicts(items: list[Timed]) -> list[Timed]:
     return [(moment, entry) for moment, entry in items if isinstance(entry, dict)]
 
@@ -194,7 +194,7 @@ def _counts(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
 
 
 def _went_noncompliant(devices: dict[str, dict[str, Any]], moment: int, entry: dict[str, Any]) -> None:
-    key = _device_key(entry)
+    key = device_key(entry)
     device = devices.get(key)
     if device is None:
         device = devices[key] = {'device_id': _text(entry.get('device_id')), 'device_name': _text(entry.get('device_name')),
@@ -213,7 +213,7 @@ def _device_findings(items: list[Timed]) -> tuple[list[dict[str, Any]], list[dic
     deleted_user = []
     for moment, entry in _dicts(items):
         event = entry.get('event')
-        key = _device_key(entry)
+        key = device_key(entry)
         if event == 'noncompliant':
             _went_noncompliant(devices, moment, entry)
         elif event == 'compliant' and key in devices and not devices[key]['back_to_compliant']:
@@ -274,7 +274,7 @@ def analyse(entries_by_category: dict[str, list[Timed]]) -> dict[str, Any]:
         'summary': {
             'failed_auth': sum(item['count'] for item in failed_auth),
             'noncompliant_devices': len(noncompliant),
-            'deleted_user': len(set(_device_key(item) for item in deleted_user)),
+            'deleted_user': len(set(device_key(item) for item in deleted_user)),
             'webhook_errors': webhook_errors['total'],
         },
         'noncompliant_devices': noncompliant,
@@ -303,28 +303,30 @@ def check_request(categories: list[str], start_ms: int, end_ms: int) -> list[str
 
 
 def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, generated_ms: int,
-                 lock_timeout: float = 300, heads: HeadCheck | None = None, until: dict[str, int] | None = None) -> dict[str, Any]:
+                 lock_timeout: float = 300, heads: HeadCheck | None = None, until: dict[str, int] | None = None,
+                 rules: list[Rule] | None = None) -> dict[str, Any]:
     """The report over [start_ms, end_ms] (both included) of the archive under root.
 
     heads: the heads recorded off the host that each chain must extend; the heads read go into the report.
     until: per category, how far the archive has been read (epoch ms); a category without one: up to its newest entry.
+    rules: the audit's rules (checked, _report_rules.check_rules), evaluated over the same entries as the figures.
     """
     heads = heads if heads is not None else HeadCheck()
     categories = check_request(categories, start_ms, end_ms)
-    by_category = {}
+    located: dict[str, list[Located]] = {}
     files_read = {}
     undated = {}
     coverage = {}
     for category in categories:
-        by_category[category], files_read[category], undated[category], facts = read_category(root, category, start_ms, end_ms,
-                                                                                              lock_timeout, heads)
+        read = read_category(root, category, start_ms, end_ms, lock_timeout, heads)
+        located[category], files_read[category], undated[category], facts = read
         coverage[category] = category_coverage(facts, start_ms, end_ms, (until or {}).get(category))
     report = {
         'generated': format_iso(generated_ms),
         'archive': root,
         'period': {'start': format_iso(start_ms), 'end': format_iso(end_ms), 'start_ms': start_ms, 'end_ms': end_ms},
         'categories': list(categories),
-        'entries_total': sum(len(items) for items in by_category.values()),
+        'entries_total': sum(len(items) for items in located.values()),
         'files_read': sum(files_read.values()),
         'undated_entries': undated,
         'heads': dict((category, heads.found[category]) for category in categories),
@@ -332,5 +334,6 @@ def build_report(root: str, categories: list[str], start_ms: int, end_ms: int, g
         'covered': is_covered(coverage),
         'coverage': coverage,
     }
-    report.update(analyse(by_category))
+    report.update(analyse(dict((category, [(moment, entry) for moment, entry, _where in items]) for category, items in located.items())))
+    report['rules'] = evaluate_rules(rules or [], located, end_ms)
     return report

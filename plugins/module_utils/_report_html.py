@@ -12,7 +12,8 @@ reads it too.
 Stable hooks for readers and tests: a section per report part (``id`` = its prefix: ``all`` for a single archive;
 ``total`` and ``tenant-1``, ``tenant-2``, ... with ``data-tenant`` when the dict has a ``tenants`` mapping), tables
 ``{prefix}-summary``, ``-per-day``, ``-counts``, ``-failed-auth``, ``-noncompliant``, ``-deleted-user``,
-``-webhook-codes``, ``-webhook-errors``, ``-heads``, ``-coverage`` (a row per category, ``class="gap"`` when it has
+``-webhook-codes``, ``-webhook-errors``, ``-heads``, ``-rules`` (a row per rule, ``data-rule``, ``data-passed``),
+``-violations`` (a row per violation, then a ``tr.evidence`` per entry), ``-coverage`` (a row per category, ``class="gap"`` when it has
 gaps) and ``-coverage-gaps`` (a row per gap); rows carry ``data-*`` keys, figures sit in ``td.num``.  A report that
 does not cover all of its period opens with ``p#coverage-warning``.
 """
@@ -187,6 +188,41 @@ def _coverage(prefix: str, part: dict[str, Any]) -> str:
                      'The archive covers the whole period.'))
 
 
+def _rule_row(item: dict[str, Any], tenant: list[Any]) -> str:
+    passed = item.get('passed')
+    cells = tenant + [item.get('name'), item.get('severity'), item.get('description'), item.get('max'), item.get('unit'),
+                      item.get('entries_checked'), 'passed' if passed else 'FAILED', len(item.get('violations') or [])]
+    attrs = (' class="gap"' if not passed else '') + _data(rule=item.get('name'), passed='yes' if passed else 'no')
+    return _row(cells, attrs, tuple(index + len(tenant) for index in (3, 5, 7)))
+
+
+def _violation_rows(item: dict[str, Any], violation: dict[str, Any], tenant: list[Any]) -> list[str]:
+    cells = tenant + [item.get('name'), violation.get('group'), violation.get('value'), violation.get('max'), violation.get('message')]
+    rows = [_row(cells, _data(rule=item.get('name')), tuple(index + len(tenant) for index in (2, 3)))]
+    for entry in violation.get('entries') or []:
+        where = '%s line %s' % (entry.get('file'), entry.get('line'))
+        rows.append(_row([''] * len(tenant) + ['', '', entry.get('timestamp'), entry.get('event'), where], ' class="evidence"'))
+    return rows
+
+
+def _rules(prefix: str, part: dict[str, Any]) -> str:
+    """A row per rule (``data-rule``, ``data-passed``), then a row per violation and a row per entry it names."""
+    rules = part.get('rules')
+    if rules is None:
+        return ''
+    tagged = any('tenant' in item for item in rules)
+    head = ['tenant'] if tagged else []
+    rows = [_rule_row(item, [item.get('tenant')] if tagged else []) for item in rules]
+    found = [row for item in rules for violation in item.get('violations') or []
+             for row in _violation_rows(item, violation, [item.get('tenant')] if tagged else [])]
+    table = _table(prefix + '-rules', head + ['rule', 'severity', 'what it measures', 'max', 'unit', 'entries checked', 'result',
+                                              'violations'], rows, 'No rules given.')
+    if found:
+        table += _table(prefix + '-violations', head + ['rule', 'group', 'value', 'max',
+                                                        'violation; then each entry: time, event, archive file and line'], found)
+    return '<h3>Rules</h3>' + table
+
+
 def _warning(report: dict[str, Any]) -> str:
     """The line at the top of a report over a period the archive does not cover all of."""
     if report.get('covered', True):
@@ -202,7 +238,7 @@ def _meta(part: dict[str, Any]) -> str:
                                                       for name, value in rows if value is not None)
 
 
-PARTS = (_coverage, _summary, _per_day, _counts, _failed_auth, _noncompliant, _deleted_user, _webhook, _heads)
+PARTS = (_coverage, _rules, _summary, _per_day, _counts, _failed_auth, _noncompliant, _deleted_user, _webhook, _heads)
 
 
 def _section(prefix: str, title: str, part: dict[str, Any], tenant: str | None = None) -> str:

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The compliance report on disk: Markdown tables a person reads, and the JSON, Markdown and HTML files written atomically.
+"""The compliance report on disk: Markdown tables a person reads, and the JSON, Markdown, HTML and JUnit files written atomically.
 
 For internal collection use only.  The report's content is _report_analysis.py's job; its HTML page _report_html.py's.
 """
@@ -17,6 +17,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_attrs import 
 from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import atomic_write_in, make_dirs, os_reason, read_bytes
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 from ansible_collections.opswat.itot.plugins.module_utils._report_html import cell_word, render_html
+from ansible_collections.opswat.itot.plugins.module_utils._report_junit import render_junit
 
 
 def _cell(value: Any) -> str:
@@ -116,9 +117,28 @@ def _coverage(report: dict[str, Any], level: str, tenants: bool) -> list[str]:
         [key, 'gap from', 'gap to', 'reason'], gaps, '')
 
 
+def _rules(report: dict[str, Any], level: str, tenants: bool) -> list[str]:
+    """A row per rule, then per violation its message and the entries that make it up (time, event, file and line)."""
+    rules = report.get('rules')
+    if rules is None:
+        return []
+    lines = ['%s Rules' % level, '']
+    lines += _table(*_tagged(tenants, ['rule', 'severity', 'what it measures', 'max', 'unit', 'entries checked', 'result', 'violations'],
+                             [[item['name'], item['severity'], item['description'], item['max'], item['unit'], item['entries_checked'],
+                               'passed' if item['passed'] else '**FAILED**', len(item['violations'])] for item in rules], rules),
+                    'no rules given')
+    for item in rules:
+        for violation in item['violations']:
+            tenant = 'tenant %s, ' % item['tenant'] if tenants and item.get('tenant') else ''
+            lines += ['**%s%s** (%s): %s' % (tenant, _cell(item['name']), item['severity'], _cell(violation['message'])), '']
+            lines += _table(['time', 'event', 'archive file', 'line'],
+                            [[entry['timestamp'], entry['event'], entry['file'], entry['line']] for entry in violation['entries']], '')
+    return lines
+
+
 def _body(report: dict[str, Any], level: str, tenants: bool = False) -> list[str]:
     """The sections of one archive's report (or of the total, with a tenant column), headings at ``level``."""
-    return (_coverage(report, level, tenants) + _summary(report, level) + _findings(report, level, tenants)
+    return (_coverage(report, level, tenants) + _rules(report, level, tenants) + _summary(report, level) + _findings(report, level, tenants)
             + _webhook_and_heads(report, level, tenants))
 
 
@@ -157,9 +177,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     return '\n'.join(lines).rstrip('\n') + '\n'
 
 
-def report_paths(dest: str, stamp: str) -> tuple[str, str, str]:
+def report_paths(dest: str, stamp: str) -> tuple[str, str, str, str]:
+    """The JSON report, its Markdown and HTML twins, and the rules' JUnit XML results."""
     base = os.path.join(dest, 'audit-%s' % stamp)
-    return base + '.json', base + '.md', base + '.html'
+    return base + '.json', base + '.md', base + '.html', base + '.junit.xml'
 
 
 def _holds(dest: str, name: str, data: bytes) -> bool:
@@ -168,20 +189,25 @@ def _holds(dest: str, name: str, data: bytes) -> bool:
 
 
 def write_report(dest: str, stamp: str, report: dict[str, Any], apply_attrs: AttrSetter,
-                 check_mode: bool) -> tuple[bool, str, str, str]:
-    """(changed, json path, markdown path, html path): each file written atomically unless it already holds the same bytes.
+                 check_mode: bool) -> tuple[bool, str, str, str, str | None]:
+    """(changed, json, markdown, html and junit paths): each file written atomically unless it already holds the same bytes.
+
+    The JUnit file is written only when the report has rules; its path is None otherwise.
 
     ``dest`` (by default ``{dir}/reports``) may sit in a folder the archive's owner can write: a link planted at
     ``dest`` or at a report's name is refused (ArchiveError naming it), never written through or chowned.
     """
-    json_path, markdown_path, html_path = report_paths(dest, stamp)
+    json_path, markdown_path, html_path, junit_path = report_paths(dest, stamp)
+    junit_path = junit_path if report.get('rules') else None
     wanted = [(json_path, (json.dumps(report, indent=2, ensure_ascii=False) + '\n').encode('utf-8')),
               (markdown_path, render_markdown(report).encode('utf-8')),
               (html_path, render_html(report).encode('utf-8'))]
+    if report.get('rules'):  # the JUnit results exist when there is a rule to report on
+        wanted.append((junit_path, render_junit(report).encode('utf-8')))
     changed = False
     if not os.path.lexists(dest):
         if check_mode:
-            return True, json_path, markdown_path, html_path
+            return True, json_path, markdown_path, html_path, junit_path
         changed = make_dirs(dest, apply_attrs)
     attrs = guarded_attrs(dest, apply_attrs)
     changed = attrs(dest, True) or changed
@@ -198,4 +224,4 @@ def write_report(dest: str, stamp: str, report: dict[str, Any], apply_attrs: Att
                 atomic_write_in(dest, name, data, attrs)
             except OSError as exc:
                 raise ArchiveError('cannot write the report %s: %s; no partial report was left' % (path, os_reason(exc))) from exc
-    return changed, json_path, markdown_path, html_path
+    return changed, json_path, markdown_path, html_path, junit_path

@@ -8,7 +8,8 @@ For internal collection use only.  Each tenant's report is _report_analysis.py's
 folder; the total has the same keys and is only ever the sum of the tenants' figures: a device of one tenant is
 never the device of another, even with the same id, so nothing is merged across tenants.  Lists in the total carry a
 ``tenant`` key per item; its ``heads``, ``verification`` and ``coverage`` are keyed ``{tenant}/{category}`` (each
-coverage with its ``tenant`` and ``category``), and it is ``covered`` when every tenant's archive is.
+coverage with its ``tenant`` and ``category``), and it is ``covered`` when every tenant's archive is.  Its ``rules``
+hold a result per tenant and rule, each with its ``tenant``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_fs import che
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import HeadCheck, build_report, check_request
 from ansible_collections.opswat.itot.plugins.module_utils._report_coverage import check_until
+from ansible_collections.opswat.itot.plugins.module_utils._report_rules import Rule
 
 TENANT_NAME_RE = re.compile(r'^[A-Za-z0-9_-]+$')
 _SHAPE = ("a list of {name, dir}: name of letters, digits, '_' and '-', each name once; dir an absolute path without '..' "
@@ -98,11 +100,11 @@ def check_tenants_until(value: Any, names: list[str]) -> dict[str, dict[str, int
 
 
 def _tenant_report(name: str, folder: str, categories: list[str], period: tuple[int, int, int], lock_timeout: float,
-                   heads: TenantHeads, until: dict[str, dict[str, int]]) -> dict[str, Any]:
+                   heads: TenantHeads, until: dict[str, dict[str, int]], rules: list[Rule]) -> dict[str, Any]:
     """One tenant's report; an error names the tenant (the category folder is in the message already)."""
     start_ms, end_ms, generated_ms = period
     try:
-        return build_report(folder, categories, start_ms, end_ms, generated_ms, lock_timeout, heads.of(name), until.get(name))
+        return build_report(folder, categories, start_ms, end_ms, generated_ms, lock_timeout, heads.of(name), until.get(name), rules)
     except ArchiveError as exc:
         raise ArchiveError('tenant %s: %s' % (name, exc.message), [dict(problem, tenant=name) for problem in exc.problems]) from exc
 
@@ -147,6 +149,8 @@ def _findings(parts: dict[str, dict[str, Any]], categories: list[str]) -> dict[s
         'deleted_user_devices': _tagged(parts, lambda part: part['deleted_user_devices'], _time),
         'webhook_errors': {'total': sum(error['total'] for error in errors), 'by_code': _sum_counts([error['by_code'] for error in errors]),
                            'events': _tagged(parts, lambda part: part['webhook_errors']['events'], _time)},
+        # Each rule holds for each tenant on its own: a result per tenant and rule, tenant by tenant.
+        'rules': [dict({'tenant': name}, **rule) for name, part in parts.items() for rule in part['rules']],
     }
 
 
@@ -174,11 +178,14 @@ def total_of(root: str, parts: dict[str, dict[str, Any]], categories: list[str])
 
 
 def build_tenants_report(root: str, tenants: list[tuple[str, str]], categories: list[str], period: tuple[int, int, int],
-                         lock_timeout: float, heads: TenantHeads, until: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+                         lock_timeout: float, heads: TenantHeads, until: dict[str, dict[str, int]] | None = None,
+                         rules: list[Rule] | None = None) -> dict[str, Any]:
     """The report over each tenant's archive (``period``: start, end and generated, epoch ms), with the total at the top.
 
     until: per tenant and category, how far its archive has been read (check_tenants_until).
+    rules: the audit's rules, evaluated for each tenant on its own.
     """
     categories = check_request(categories, period[0], period[1])
-    parts = dict((name, _tenant_report(name, folder, categories, period, lock_timeout, heads, until or {})) for name, folder in tenants)
+    parts = dict((name, _tenant_report(name, folder, categories, period, lock_timeout, heads, until or {}, rules or []))
+                 for name, folder in tenants)
     return total_of(root, parts, categories)

@@ -28,6 +28,14 @@ EVENTS = {
                 'status_changed_to_non_compliant'),
     'device_report': (),
 }
+# The fields of an entry per category, as the page's "Response Parameters" list them (data.*).
+_DEVICE_FIELDS = ('timestamp', 'event', 'details', 'device_id', 'device_name', 'device_username', 'device_group')
+FIELDS = {
+    'admin': ('timestamp', 'event', 'details', 'admin_name', 'admin_email'),
+    'device': _DEVICE_FIELDS,
+    'webhook': ('timestamp', 'event', 'details', 'device_id', 'device_name', 'response_code', 'response_body'),
+    'device_report': _DEVICE_FIELDS + ('status', 'severity', 'policy_name', 'last_seen', 'public_ip'),
+}
 # The categories filter.search applies to.
 SEARCH_CATEGORIES = ('device', 'device_report', 'webhook')
 # The categories filter.agent_types applies to.

@@ -37,7 +37,11 @@ description:
     archive started later, when retention removed files of the period, or when it was not read that far yet. Counts over
     a gap are under-counts; the Markdown and HTML twins open with a warning, and the module warns once per category
     with gaps (naming the category, the tenant, each gap and its reason).
-  - A file that already holds the same bytes is left untouched; C(changed) is true when any of the three is (or, in check mode,
+  - With O(rules) or O(thresholds), the report holds each rule's result (RV(report.rules)), the violations, each naming
+    the group, the measured value against the rule's C(max) and the entries that make it up (their time, archive file and
+    line). The rules' results are also written as JUnit XML, C(audit-{...}.junit.xml) (when there is at least one rule),
+    one test case per rule (per tenant with O(tenants)), failed with its violations. Every rule is checked before anything is read.
+  - A file that already holds the same bytes is left untouched; C(changed) is true when any of the files is (or, in check mode,
     would be) written, or its attributes changed.
 options:
   dir:
@@ -97,6 +101,30 @@ options:
         the role''s plan. With O(tenants), per tenant name (C({tenant: {category: ms}})); a name that is not a tenant fails.'
       - A category without it is covered up to its newest archived entry (its cursor), and RV(report.coverage) says so.
     type: dict
+  rules:
+    description:
+      - 'The audit''s rules (the C(opswat.itot.audit) playbook''s C(itot_audit_rules)), each a dict: C(name) (each rule its
+        own), C(category), C(events) (optional, events of the category), C(match) (optional, C({field: value}) or C({field:
+        {equals|not_equals|in|not_in|regex|not_regex: ...}}); all must hold), C(group_by) (optional, a field), one measure,
+        C(count) (V(true): entries; C({distinct: field}): distinct values) with an optional sliding C(window) (V(10m), V(4h),
+        ...), or C(duration) (V(true), or C({from: [events], until: [events]}): how long a state lasted, for C(device)
+        non-compliant until compliant), C(max) (an integer; for C(duration) a length such as V(4h)), C(severity) (V(error),
+        the default, or V(warning)) and an optional C(description).'
+      - Fields are the entry fields the vendor's page lists for the category, and C(admin) (C(admin_email), else
+        C(admin_name)), C(device) (C(device_id), else C(device_name)), C(group) (C(device_group)) and C(weekday_time) (the
+        entry's time as C(ddd HH:MM), UTC, for example V(sat 02:15)).
+      - A group whose measure is more than C(max) is a violation. The user guide describes each measure, how windows and
+        durations are computed at the period's edges, and an example rules file.
+      - A bad rule fails the module before any archive is read, with a message naming the rule and the key.
+    type: list
+    elements: raw
+  thresholds:
+    description:
+      - 'The audit''s thresholds, as default rules evaluated before O(rules): C(itot_audit_max_failed_auth) (failed admin
+        logins, C(failed_auth) events), C(itot_audit_max_noncompliant) (distinct devices with a C(noncompliant) event),
+        C(itot_audit_max_deleted_user) (distinct devices with a C(deleted_user) event), each the C(max) of its rule
+        (named after the variable); V(null) or an empty value leaves the rule out.'
+    type: dict
   retention_days:
     description:
       - The archive's retention (the role's C(itot_log_archive_retention_days)), against which C(remove) lines are checked
@@ -154,6 +182,36 @@ EXAMPLES = r"""
     mode: '0640'
   register: audit
 
+- name: Report with rules; the results are also written as JUnit XML (audit.junit_path)
+  opswat.itot.itot_archive_report:
+    dir: /var/log/itot
+    thresholds:
+      itot_audit_max_noncompliant: 0
+    rules:
+      - name: admin-failed-logins
+        category: admin
+        events: [failed_auth]
+        group_by: admin
+        count: true
+        window: 10m
+        max: 5
+        severity: error
+      - name: plc-noncompliant-4h
+        category: device
+        match:
+          device_group: {regex: '^plc-'}
+        duration: true
+        max: 4h
+        severity: warning
+  register: audit
+
+- name: Fail on a violated rule of severity error, naming the rule and each group
+  ansible.builtin.fail:
+    msg: "{{ item.name }}: {{ item.violations | map(attribute='message') | join('; ') }}"
+  loop: "{{ audit.report.rules | selectattr('severity', 'equalto', 'error') | rejectattr('passed') | list }}"
+  loop_control:
+    label: "{{ item.name }}"
+
 - name: Fail when too many admin logins failed
   ansible.builtin.assert:
     that: audit.report.summary.failed_auth <= 5
@@ -177,6 +235,14 @@ html_path:
   returned: always
   type: str
   sample: /var/log/itot/reports/audit-20261129T080000Z.html
+junit_path:
+  description:
+    - The rules' results as JUnit XML beside RV(json_path), a C(testsuite) per tenant (one without tenants) and a C(testcase)
+      per rule, failed with its violations (C(failure) with C(type) the rule's severity).
+    - Null when there is no rule (neither O(rules) nor O(thresholds)); no JUnit file is written then.
+  returned: always
+  type: str
+  sample: /var/log/itot/reports/audit-20261129T080000Z.junit.xml
 problems:
   description: When the manifest's chain is broken, what is wrong (C(kind), C(file), C(line), C(detail)).
   returned: failure
@@ -296,6 +362,24 @@ report:
                        until_ms: 1795939200000, gaps: [],
                        basis: 'from where the archive began reading (state.json covered_from_ms); until the end of the last read
                                of the archive run (covered_until_ms)'}}
+    rules:
+      description:
+        - Each rule's result, the default rules of O(thresholds) first, then O(rules) in their order; with O(tenants), in the
+          total a result per tenant and rule (each with its C(tenant)), tenant by tenant, and each tenant's report its own.
+        - C(name), C(category), C(severity), C(description) (what it measures), C(measure) (C(count), C(distinct) or
+          C(duration)), C(group_by), C(window), C(max) (for C(duration) in ms), C(unit), C(variable) (the threshold variable
+          of a default rule, else null), C(entries_checked) (entries that the rule picked), C(passed), and C(violations).
+        - Each violation has C(group) (the C(group_by) value, null without C(group_by)), C(value) (the count, or the
+          duration in ms), C(max), C(message), and C(entries), each C(timestamp) (ISO 8601 UTC), C(event), C(file) (relative
+          to the archive root, C({category}/YYYY/MM/DD/...jsonl.gz)) and C(line) (from 1). A windowed count adds
+          C(window_start) and C(window_end) (its first and last entry); a duration adds C(start), C(end) and C(open) (true
+          when the period ended in the state, so the duration runs to the period's end).
+      type: list
+      elements: dict
+      sample: [{name: admin-failed-logins, tenant: acme, passed: false, severity: error, max: 5,
+                violations: [{group: ann@example.com, value: 6, max: 5, entries: [{timestamp: '2026-11-29T07:00:00.000Z',
+                              event: failed_auth, file: admin/2026/11/29/admin-20261129T070000000Z-20261129T075900000Z.jsonl.gz,
+                              line: 3}]}]}]
     tenants:
       description:
         - Per tenant name of O(tenants) (in their order), that tenant's report, with the same keys as a report without tenants
@@ -324,6 +408,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._errors import ItotErr
 from ansible_collections.opswat.itot.plugins.module_utils._report_analysis import HeadCheck, build_report, default_period, parse_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._report_coverage import check_until, coverage_warnings
 from ansible_collections.opswat.itot.plugins.module_utils._report_render import write_report
+from ansible_collections.opswat.itot.plugins.module_utils._report_rules import check_rules, default_rules
 from ansible_collections.opswat.itot.plugins.module_utils._report_tenants import TenantHeads, build_tenants_report, check_tenants, check_tenants_until
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_name_time
 from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CATEGORIES
@@ -331,15 +416,17 @@ from ansible_collections.opswat.itot.plugins.module_utils._vocabulary import CAT
 
 def _report(params: dict[str, Any], root: str, period: tuple[int, int, int], now: int) -> dict[str, Any]:
     """The report over the archive under root, or over each tenant's and their total when tenants is given."""
+    # Every rule is checked before anything is read: the default rules of the thresholds first, then the given ones.
+    rules = default_rules(params['thresholds']) + check_rules(params['rules'], 'rules')
     tenants = check_tenants(params['tenants'])
     if not tenants:
         heads = HeadCheck(params['known_heads'], params['retention_days'], now)
         until = check_until(params['covered_until_ms'])
-        return build_report(root, params['categories'], period[0], period[1], period[2], params['lock_timeout'], heads, until)
+        return build_report(root, params['categories'], period[0], period[1], period[2], params['lock_timeout'], heads, until, rules)
     names = [name for name, _folder in tenants]
     tenant_heads = TenantHeads(params['known_heads'], names, params['retention_days'], now)
     tenant_until = check_tenants_until(params['covered_until_ms'], names)
-    return build_tenants_report(root, tenants, params['categories'], period, params['lock_timeout'], tenant_heads, tenant_until)
+    return build_tenants_report(root, tenants, params['categories'], period, params['lock_timeout'], tenant_heads, tenant_until, rules)
 
 
 def run(module: AnsibleModule) -> dict[str, Any]:
@@ -352,12 +439,13 @@ def run(module: AnsibleModule) -> dict[str, Any]:
         generated = parse_name_time(params['name_time']) if params['name_time'] is not None else now
         start, end = default_period(params['period_start_ms'], params['period_end_ms'], now)
         report = _report(params, root, (start, end, generated), now)
-        changed, json_path, markdown_path, html_path = write_report(dest, format_name_time(generated), report, module_attr_setter(module),
-                                                                    module.check_mode)
+        changed, json_path, markdown_path, html_path, junit_path = write_report(dest, format_name_time(generated), report,
+                                                                                module_attr_setter(module), module.check_mode)
     # The play shows every gap in the period: counts over a period the archive does not cover are under-counts.
     for warning in coverage_warnings(report):
         module.warn(warning)
-    return dict(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path, html_path=html_path)
+    return dict(changed=changed, report=report, json_path=json_path, markdown_path=markdown_path, html_path=html_path,
+                junit_path=junit_path)
 
 
 def main() -> None:
@@ -373,6 +461,8 @@ def main() -> None:
             tenants=dict(type='raw'),
             retention_days=dict(type='int', default=0),
             covered_until_ms=dict(type='dict'),
+            rules=dict(type='list', elements='raw'),
+            thresholds=dict(type='dict'),
             **FILE_OPTIONS
         ),
         supports_check_mode=True,

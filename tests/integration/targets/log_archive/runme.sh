@@ -211,6 +211,44 @@ if run_play opswat.itot.audit -e itot_audit_period=-1d -e "itot_audit_max_failed
 fi
 grep -q "itot_audit_max_failed_auth = $((failed_auth - 1))" "$work/play.log" || fail "the failure does not name itot_audit_max_failed_auth"
 
+step "audit rules (issue 19): the five example policies against the truth, an error rule fails naming rule and group, JUnit"
+# Crafted entries that violate each policy, beside the generated ones: a burst of 6 failed logins by one admin within
+# 10 minutes, a plant device non-compliant for 5 hours, an API deletion, an allowlist change by an admin not on the
+# list, four webhook calls answered 500.  Fresh archives: the audit reads back over its whole period.
+now_ms=$(ms_now)
+crafted() {  # crafted CATEGORY JSON-ENTRIES
+  ctl POST /_control/append "{\"category\": \"$1\", \"entries\": $2}" >/dev/null
+}
+burst=""
+for k in 0 1 2 3 4 5; do
+  burst="$burst${burst:+,}{\"timestamp\": $((now_ms - 3 * 3600000 + k * 60000)), \"event\": \"failed_auth\", \"details\": \"burst $k\", \"admin_name\": \"Burst Admin\", \"admin_email\": \"burst.admin@example.com\"}"
+done
+crafted admin "[$burst, {\"timestamp\": $((now_ms - 3600000)), \"event\": \"whitelist\", \"details\": \"Added CVE-2026-1 to the CVE allowlist\", \"admin_name\": \"Burst Admin\", \"admin_email\": \"burst.admin@example.com\"}]"
+plc='"device_id": "plc-crafted-01", "device_name": "OT-PLC-99", "device_username": "operator", "device_group": "OT Plant A"'
+crafted device "[{\"timestamp\": $((now_ms - 10 * 3600000)), \"event\": \"noncompliant\", \"details\": \"x\", $plc},
+  {\"timestamp\": $((now_ms - 5 * 3600000 + 1)), \"event\": \"compliant\", \"details\": \"y\", $plc},
+  {\"timestamp\": $((now_ms - 2 * 3600000)), \"event\": \"deleted_api\", \"details\": \"z\", $plc}]"
+hooks=""
+for k in 0 1 2 3; do
+  hooks="$hooks${hooks:+,}{\"timestamp\": $((now_ms - 4 * 3600000 + k * 1000)), \"event\": \"added\", \"details\": \"POST\", \"device_id\": \"plc-crafted-01\", \"device_name\": \"OT-PLC-99\", \"response_code\": \"500\", \"response_body\": \"{}\"}"
+done
+crafted webhook "[$hooks]"
+rm -rf "$work/a" "$work/b" "$work/itot-heads.json"
+write_inventory
+rules_file="$(dirname "$(dirname "$(dirname "$emulator")")")/playbooks/vars/audit_rules_example.yml"  # the collection's own
+[ -s "$rules_file" ] || fail "no example rules file at $rules_file"
+if run_play opswat.itot.audit -e itot_audit_period=-1d -e "@$rules_file"; then fail "the audit passed rules of severity error that the data violates"; fi
+flat_rules_log=$(tr '\n' ' ' <"$work/play.log" | tr -s ' ')
+grep -q "Audit rule admin-failed-logins failed on archive_a: rule admin-failed-logins, admin 'burst.admin@example.com': 6 entries within 10m, more than max 5" <<<"$flat_rules_log" ||
+  fail "the failure does not name the rule admin-failed-logins and the admin"
+grep -q "Audit rule plc-noncompliant-4h failed on archive_a: rule plc-noncompliant-4h, device 'plc-crafted-01': 5:00:00.001" <<<"$flat_rules_log" ||
+  fail "the failure does not name the rule plc-noncompliant-4h and the device"
+for h in a b; do
+  report=$(find "$work/$h/reports" -name 'audit-*.json' | sort | tail -n 1)
+  [ -s "${report%.json}.junit.xml" ] || fail "no JUnit results on host $h"
+  "$py" "$here/check_rules.py" "$report" "$url" "$rules_file" || fail "the rules of host $h against the truth"
+done
+
 step "the vendor's own client's reading: 200-413 paging, the token in a header, (start, end) windows, slices, a filter"
 # 260 entries per category over the last 20 hours; the first run's lookback, 49 hours back, is three slices, the
 # first of them quiet but for exactly 100 webhook entries (a full page: the 413 ends its walk).  Every page with data

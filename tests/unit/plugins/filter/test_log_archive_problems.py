@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+import yaml
 
 from ansible_collections.opswat.itot.plugins.filter.log_archive_problems import FilterModule, log_archive_problems
 
@@ -135,3 +138,15 @@ def test_unknown_and_null_variables_are_not_checked():
 
 def test_the_filter_is_registered():
     assert FilterModule().filters() == {'log_archive_problems': log_archive_problems}
+
+
+def test_the_audit_rules_are_checked_and_the_example_file_passes():
+    here = os.path.dirname(os.path.abspath(__file__))
+    example = os.path.join(here, '..', '..', '..', '..', 'playbooks', 'vars', 'audit_rules_example.yml')
+    with open(example, encoding='utf-8') as stream:
+        rules = yaml.safe_load(stream)['itot_audit_rules']
+    assert len(rules) == 5 and problems(itot_audit_rules=rules) == []
+    bad = [dict(rules[0]), dict(rules[1], match={'device_group': {'regex': '(['}})]
+    found = problems(itot_audit_rules=bad)
+    assert len(found) == 1 and found[0].startswith(
+        "itot_audit_rules[1] (rule plc-noncompliant-4h).match.device_group.regex: '([' is not a valid regular expression"), found
