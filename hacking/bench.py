@@ -577,12 +577,10 @@ class Bench:
               'old; rate limit off' % (busy, quiet_days), flush=True)
         self.emulator = Emulator(self.work, 'emulator-quiet', '--entries', '0', '--rate-limit', '0')
         for category in CATEGORIES:
-            if category == 'device':
-                self.emulator.ctl('POST', '/_control/append', {'category': category, 'count': 1,
-                                                              'offset_seconds': quiet_days * 86400})
-            else:
-                self.emulator.ctl('POST', '/_control/append', {'category': category, 'count': busy,
-                                                              'spread_seconds': 86000})
+            quiet = category == 'device'
+            append = {'category': category, 'count': 1, 'offset_seconds': quiet_days * 86400} if quiet else {
+                'category': category, 'count': busy, 'spread_seconds': 86000}
+            self.emulator.ctl('POST', '/_control/append', append)
         truths = {c: collections.Counter(map(canonical, self.emulator.truth(c)['data'])) for c in CATEGORIES}
         folder = os.path.join(self.work, 'quiet')
         heads_file = os.path.join(folder, 'itot-heads.json')
@@ -597,8 +595,8 @@ class Bench:
             measured['requests'] = self.emulator.counters()['logs_requests']
             measured['changed'] = recap_changed(measured['output']).get('steady')
             measured['started_ms'] = started_ms
-            print('  %s: %d requests, %.1f s, changed=%s' % (label, measured['requests'], measured['wall'],
-                                                               measured['changed']), flush=True)
+            print('  %s: %d requests, %.1f s, changed=%s'
+                  % (label, measured['requests'], measured['wall'], measured['changed']), flush=True)
             return measured
 
         first = steady_run('first run (%d days back)' % (quiet_days + 1))
@@ -627,11 +625,11 @@ class Bench:
                  '<= %d' % max(r['allowed'] for r in runs), all(r['requests'] <= r['allowed'] for r in runs),
                  note='baseline: the same run with the cursors alone (heads file removed); first run (%d days back) '
                       '%d requests, %.1f s' % (quiet_days + 1, first['requests'], first['wall']))
+        budget = (int(median(requests)), median(requests) / 10.0, cursors_only['requests'], cursors_only['requests'] / 10.0)
         self.row('10', 'wall s per run, nothing new (changed=0)', round(median([r['wall'] for r in runs]), 1),
                  round(cursors_only['wall'], 1), median([r['wall'] for r in runs]) / cursors_only['wall'], 'report',
                  note='at the real API\'s 10 requests a minute the requests are the time: %d requests are %.1f min '
-                      'of the tenant\'s budget, %d were %.1f min' % (int(median(requests)), median(requests) / 10.0,
-                                                                      cursors_only['requests'], cursors_only['requests'] / 10.0))
+                      'of the tenant\'s budget, %d were %.1f min' % budget)
 
     # --- many tenants (9) ----------------------------------------------------------------------------------------
 

@@ -78,7 +78,7 @@ _value:
       description:
         - A list of rounds, each a list of slices, at most one per tenant; a slice is C(tenant), C(hosts),
           C(category), C(start_time), C(end_time) (epoch ms), C(read_from) (the start of the category's first slice),
-          C(watermarks) (per host whose watermark the plan used, where it ends: the module's
+          C(watermarks) (per host whose watermark the plan used, where it ends - the module's
           O(opswat.itot.itot_archive#module:watermark_ms)) and C(label).
       type: list
       elements: list

@@ -118,7 +118,7 @@ options:
     type: path
   watermark_ms:
     description:
-      - Where the controller's watermark for this host and category ends (epoch ms): every entry of the category (as
+      - Where the controller's watermark for this host and category ends (epoch ms) - every entry of the category (as
         filtered) up to it was given to this host by earlier runs (see O(record_watermark)). The warning about entries
         never offered compares O(read_from_ms) with the later of the host's cursor and this, so that a read that starts
         at the watermark minus the overlap, after an old cursor (a quiet category), is not taken for a gap.
