@@ -661,6 +661,69 @@ class Bench:
                      big['requests'], pages, big['requests'] / pages,
                      '<= %d (%s of %d pages + chunks)' % (bound, 'one walk' if walks == 1 else 'two walks', pages),
                      big['requests'] <= bound, note='wall %.0f s' % big['wall'])
+    # --- steady state with a quiet category (11) ---------------------------------------------------------------
+
+    def scenario_11(self) -> None:
+        """Issue 15, 4(a): 4 categories, device quiet for 30 days, nothing new: requests and wall time per run, with
+        the watermark (the heads file kept) and, as the baseline, with the cursors alone (the heads file removed)."""
+        busy, quiet_days, overlap_ms = 1000, 30, 300 * 1000
+        print('== emulator: %d entries over the last day in admin, webhook, device_report; device\'s one entry %d days '
+              'old; rate limit off' % (busy, quiet_days), flush=True)
+        self.emulator = Emulator(self.work, 'emulator-quiet', '--entries', '0', '--rate-limit', '0')
+        for category in CATEGORIES:
+            quiet = category == 'device'
+            append = {'category': category, 'count': 1, 'offset_seconds': quiet_days * 86400} if quiet else {
+                'category': category, 'count': busy, 'spread_seconds': 86000}
+            self.emulator.ctl('POST', '/_control/append', append)
+        truths = {c: collections.Counter(map(canonical, self.emulator.truth(c)['data'])) for c in CATEGORIES}
+        folder = os.path.join(self.work, 'quiet')
+        heads_file = os.path.join(folder, 'itot-heads.json')
+        variables = dict(self.role_vars(), itot_log_archive_dir=os.path.join(folder, 'archive'),
+                         itot_log_archive_heads_file=heads_file, itot_log_archive_initial_lookback='-%dd' % (quiet_days + 1))
+        inventory = self.run.inventory('quiet', ['steady'])
+
+        def steady_run(label: str) -> dict:
+            started_ms = int(time.time() * 1000)
+            self.emulator.reset()
+            measured = self.run.playbook('role.yml', variables, inventory=inventory)
+            measured['requests'] = self.emulator.counters()['logs_requests']
+            measured['changed'] = recap_changed(measured['output']).get('steady')
+            measured['started_ms'] = started_ms
+            print('  %s: %d requests, %.1f s, changed=%s'
+                  % (label, measured['requests'], measured['wall'], measured['changed']), flush=True)
+            return measured
+
+        first = steady_run('first run (%d days back)' % (quiet_days + 1))
+        os.remove(heads_file)  # the cursors alone: what every nothing-new run cost before the watermark
+        cursors_only = steady_run('nothing new, no heads file')
+        previous, runs = cursors_only, []
+        for number in range(self.args.runs):
+            runs.append(steady_run('nothing new, run %d' % (number + 1)))
+            # Allowed: one request per category, plus one per further page of what the read re-reads (the overlap
+            # before where the previous run's reads ended, which was no earlier than that run's start).
+            allowed = 0
+            for category in CATEGORIES:
+                keys = self.emulator.truth(category)['timestamps_ms']
+                allowed += max(1, math.ceil(len([k for k in keys if k >= previous['started_ms'] - overlap_ms]) / PAGE))
+            runs[-1]['allowed'] = allowed
+            previous = runs[-1]
+        for category in CATEGORIES:
+            got = collections.Counter(self.archive_entries(variables['itot_log_archive_dir'], category))
+            self.check('steady state: %s holds the %d entries of the truth, each once (%d)'
+                       % (category, sum(truths[category].values()), sum(got.values())), got == truths[category])
+        self.check('steady state: changed=0 on every nothing-new run (%s)' % [r['changed'] for r in [cursors_only] + runs],
+                   all(r['changed'] == 0 for r in [cursors_only] + runs))
+        requests = [r['requests'] for r in runs]
+        self.row('11', 'API requests per run, 4 categories, 1 quiet %d days, nothing new' % quiet_days,
+                 int(median(requests)), cursors_only['requests'], median(requests) / cursors_only['requests'],
+                 '<= %d' % max(r['allowed'] for r in runs), all(r['requests'] <= r['allowed'] for r in runs),
+                 note='baseline: the same run with the cursors alone (heads file removed); first run (%d days back) '
+                      '%d requests, %.1f s' % (quiet_days + 1, first['requests'], first['wall']))
+        budget = (int(median(requests)), median(requests) / 10.0, cursors_only['requests'], cursors_only['requests'] / 10.0)
+        self.row('11', 'wall s per run, nothing new (changed=0)', round(median([r['wall'] for r in runs]), 1),
+                 round(cursors_only['wall'], 1), median([r['wall'] for r in runs]) / cursors_only['wall'], 'report',
+                 note='at the real API\'s 10 requests a minute the requests are the time: %d requests are %.1f min '
+                      'of the tenant\'s budget, %d were %.1f min' % budget)
 
     # --- many tenants (9) ----------------------------------------------------------------------------------------
 
@@ -767,24 +830,33 @@ class Bench:
         self.emulator.stop()
         self.emulator = None
 
+    def role_scenarios(self) -> None:
+        if self.wanted(6) or self.wanted(7):
+            print('== 6, 7: the log_archive role, 4 categories x 25,000 entries, 5 local hosts', flush=True)
+            self.scenario_6_7()
+            self.emulator.stop()
+            self.emulator = None
+        if self.wanted(12):
+            print('== 12: a busy slice, 1 category x 200,000 entries to 3 hosts in chunks of 10,000, vs 20,000',
+                  flush=True)
+            self.scenario_12()
+        if self.wanted(9):
+            print('== 9: the log_archive role, 3 tenants x 2 categories x 5,000 entries on one central host, '
+                  'vs one tenant alone (10 requests per 3 s each)', flush=True)
+            self.scenario_9()
+        if self.wanted(11):
+            print('== 11: the log_archive role in steady state: 4 categories, one quiet for 30 days, nothing new',
+                  flush=True)
+            self.scenario_11()
+            self.emulator.stop()
+            self.emulator = None
+
     def main(self) -> int:
         started = time.monotonic()
         try:
             if any(self.wanted(n) for n in (1, 2, 3, 4, 5, 8, 10)):
                 self.big_emulator_scenarios()
-            if self.wanted(6) or self.wanted(7):
-                print('== 6, 7: the log_archive role, 4 categories x 25,000 entries, 5 local hosts', flush=True)
-                self.scenario_6_7()
-                self.emulator.stop()
-                self.emulator = None
-            if self.wanted(12):
-                print('== 12: a busy slice, 1 category x 200,000 entries to 3 hosts in chunks of 10,000, vs 20,000',
-                      flush=True)
-                self.scenario_12()
-            if self.wanted(9):
-                print('== 9: the log_archive role, 3 tenants x 2 categories x 5,000 entries on one central host, '
-                      'vs one tenant alone (10 requests per 3 s each)', flush=True)
-                self.scenario_9()
+            self.role_scenarios()
         finally:
             if self.emulator is not None:
                 self.emulator.stop()
@@ -849,7 +921,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--collections', required=True, help='where opswat.itot is installed (ANSIBLE_COLLECTIONS_PATH)')
     parser.add_argument('--runs', type=int, default=3, help='runs per figure; the median is reported [3]')
     parser.add_argument('--only', type=lambda text: {int(n) for n in text.split(',')}, default=set(),
-                        help='comma-separated scenario numbers (1-9) [all]')
+                        help='comma-separated scenario numbers (1-10) [all]')
     parser.add_argument('--output', default=os.path.join(ROOT, 'bench-results.json'))
     parser.add_argument('--keep', action='store_true', help='keep the work folder (playbook logs, archives)')
     return parser.parse_args(argv)

@@ -34,6 +34,10 @@ ARCHIVE_FS = 'plugins/module_utils/_archive_fs.py'
 ARCHIVE_NAMES = 'plugins/module_utils/_archive_names.py'
 ARCHIVE_TXN = 'plugins/module_utils/_archive_txn.py'
 ARCHIVE = 'plugins/module_utils/_archive.py'
+WATERMARK = 'plugins/module_utils/_archive_watermark.py'
+HEADS = 'plugins/module_utils/_archive_heads.py'
+T_WATERMARK = ['tests/unit/plugins/filter/test_log_archive_watermark.py']
+T_HEADS = ['tests/unit/plugins/module_utils/test_archive_heads.py']
 T_WALK = ['tests/unit/plugins/module_utils/test_itot_client_walk.py',
           'tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
 T_TOKENS = ['tests/unit/plugins/module_utils/test_itot_client_page_tokens.py']
@@ -309,6 +313,28 @@ MUTATIONS = [
      "enumerate(text.split('\\n'), 1)",
      "enumerate(text.split('\\n'))",
      ['tests/unit/plugins/modules/test_itot_archive_report_rules.py'], 'the evidence names the line before the entry'),
+
+    # --- the watermark (issue 15): a quiet category read from where the last run ended, never past an entry -------
+    ('watermark-in-the-future-used', WATERMARK,
+     '    if start is None or stop is None or start > stop or stop > end:\n',
+     '    if start is None or stop is None or start > stop:\n',
+     T_WATERMARK, 'after the controller clock jumped back, the plan starts after entries nobody was given'),
+    ('watermark-other-filters-used', WATERMARK,
+     "    if mark.get('filters') != filters:\n",
+     '    if False:\n',
+     T_WATERMARK, 'entries that widened filters now match, before the watermark, are never read'),
+    ('watermark-outlives-its-head', WATERMARK,
+     "found.get('lines') != manifest_lines or found.get('sha256') != manifest_head",
+     "found.get('lines') != manifest_lines",
+     T_WATERMARK, 'a restored or rewritten archive skips what it lost since the head the watermark was recorded with'),
+    ('watermark-coverage-gap', WATERMARK,
+     '    if start > complete_to:\n',
+     '    if False:\n',
+     T_WATERMARK, 'an audit period that starts before the watermark\'s coverage is not read'),
+    ('watermark-kept-with-a-new-head', HEADS,
+     "                update.pop('watermark', None)\n",
+     '                update.update(watermark=known.get(\'watermark\') if known else None)\n',
+     T_HEADS, 'a head recorded without a watermark keeps the old one, which then vouches for the new head'),
 ]
 
 

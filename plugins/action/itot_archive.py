@@ -7,8 +7,12 @@ what goes back.
 
 With ``heads_file``, the head recorded for this host (inventory_hostname), archive root and category is read on the
 controller and given to the module as ``known_head``; once the module has run without failing (and not in check
-mode), its new head is written back (_archive_heads.record_heads: atomic, under a lock).  The host never sees the
-file, so it cannot move the head its manifest is checked against.
+mode), its new head is written back (_archive_heads.record_heads: atomic, under a lock), with ``record_watermark``
+when given (the role's verify step: this host has been given every entry of the category up to the run's end; see
+_archive_watermark).  The host
+never sees the file, so it can move neither the head its manifest is checked against nor the watermark the next
+run's plan starts from.  With ``state: query``, the host's record (head and watermark) is returned as
+``recorded_head`` for the plan.
 
 The worker process that ran a task sends the task's arguments, as templated, back to the controller with the
 result. For this module those arguments hold a whole slice of log entries, once per host: with 25,000 entries and
@@ -29,6 +33,7 @@ from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import 
     load_heads,
     record_heads,
 )
+from ansible_collections.opswat.itot.plugins.module_utils._archive_watermark import check_watermark
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ArchiveError
 from ansible_collections.opswat.itot.plugins.module_utils._timeparse import format_iso, now_ms
 
@@ -47,25 +52,36 @@ class ActionModule(ActionBase):
         host = (task_vars or {}).get('inventory_hostname', '')
         key = None
         module_args = args
-        if heads_file and args.get('state', 'present') == 'present':
+        state = args.get('state', 'present')
+        record = None
+        if heads_file:
             key = heads_key(host, args.get('dir'), args.get('category'), args.get('tenant') or DEFAULT_TENANT)
             try:
-                known = find_head(load_heads(heads_file), key) or dict(ZERO_HEAD)
+                watermark = check_watermark(args.get('record_watermark'))
+                record = find_head(load_heads(heads_file), key)
+            except ValueError as exc:
+                result.update(failed=True, msg=str(exc))
+                return result
             except ArchiveError as exc:
                 result.update(failed=True, msg=exc.message)
                 return result
-            module_args = dict(args, known_head=known)
+            if state == 'present':
+                module_args = dict(args, known_head=dict((name, value) for name, value in (record or ZERO_HEAD).items()
+                                                         if name != 'watermark'))
         result.update(self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars))
-        if key is not None:
+        if key is not None and state == 'query':
+            result['recorded_head'] = record
+        elif key is not None:
             result['known_head'] = module_args['known_head']
-            self._after(result, heads_file, key, host)
+            self._after(result, heads_file, key, host, watermark)
         entries = args.get('entries')
         if isinstance(entries, list):
             self._task.args = dict(args, entries='(%d entries)' % len(entries))
         return result
 
-    def _after(self, result: dict[str, Any], heads_file: str, key: dict[str, str], host: str) -> None:
-        """A failure named by host and category; a success's head recorded (not in check mode)."""
+    def _after(self, result: dict[str, Any], heads_file: str, key: dict[str, str], host: str,
+               watermark: dict[str, Any] | None) -> None:
+        """A failure named by host and category; a success's head (and watermark) recorded (not in check mode)."""
         result['head_recorded'] = False
         if result.get('failed'):
             result['msg'] = 'host %s, category %s: %s' % (host, key['category'], result.get('msg', ''))
@@ -75,7 +91,7 @@ class ActionModule(ActionBase):
         result['head'] = {'lines': result['manifest_lines'], 'sha256': result['manifest_head']}
         if self._task.check_mode:
             return
-        head = dict(key, recorded=format_iso(now_ms()), **result['head'])
+        head = dict(key, recorded=format_iso(now_ms()), watermark=watermark, **result['head'])
         try:
             result['head_recorded'] = record_heads(heads_file, [head])
         except (ArchiveError, OSError) as exc:

@@ -102,9 +102,11 @@ def _host_cursor(host_result: Any, category: str) -> int | None:
     raise AnsibleFilterError('archive_plan: a host reported no cursor for category %r' % category)
 
 
-def category_start(cursors: list[int | None], category: str, overlap: int, lookback: int, end: int) -> int:
+def category_start(cursors: list[int | None], category: str, overlap: int, lookback: int, end: int,
+                   watermarks: list[int | None] | None = None) -> int:
     """Where a category's run starts for hosts with these cursors: the oldest host start, never before 0 nor after
-    end; a future cursor is warned."""
+    end; a future cursor is warned.  A host's usable watermark (_archive_watermark; one per cursor, or None) moves its
+    start up to the watermark minus the overlap."""
     future = [cursor for cursor in cursors if cursor is not None and cursor > end]
     if future:
         display.warning('archive_plan: %d host(s) hold a %s cursor after the end of this run (%s), the newest %s: an entry '
@@ -112,8 +114,15 @@ def category_start(cursors: list[int | None], category: str, overlap: int, lookb
                         'than their cursor minus the overlap as archived and archive nothing new until the cursor in their '
                         '%s/state.json is set back (see the archive guide)'
                         % (len(future), category, format_ms(end), format_ms(max(future)), category))
-    starts = [lookback if cursor is None else cursor - overlap * 1000 for cursor in cursors]
+    starts = [host_start(cursor, mark, overlap, lookback) for cursor, mark in zip(cursors, watermarks or [None] * len(cursors))]
     return min(max(min(starts), 0), end)
+
+
+def host_start(cursor: int | None, watermark: int | None, overlap: int, lookback: int) -> int:
+    """Where one host's reading of a category starts: its cursor (lookback without one), or its watermark when later,
+    minus the overlap."""
+    start = lookback if cursor is None else cursor - overlap * 1000
+    return start if watermark is None else max(start, watermark - overlap * 1000)
 
 
 def slice_bounds(start: int, end: int, slice_seconds: int) -> list[tuple[int, int]]:

@@ -96,6 +96,9 @@ class ArchiveRequest:
     known_head: dict[str, Any] | None = None
     # Where the read this window continues began (a run reading a category in slices); window_start_ms when None.
     read_from_ms: int | None = None
+    # The controller's watermark for this host (_archive_watermark): every entry up to it was given before, so a read
+    # that starts after the cursor but not after it leaves no gap.
+    watermark_ms: int | None = None
 
     def check(self) -> None:
         """ArchiveError naming the first number that is out of range."""
@@ -227,7 +230,8 @@ class _Run:
         request = self.request
         plan = plan_run(self.cat_dir, self.category, self.entries, start.state, parse_manifest(start.lines)[0],
                         request.retention_days, self.now, (request.window_start_ms, request.window_end_ms))
-        warnings = start.warnings + self._gap_warnings(start.state.get('cursor_ms')) + self._outside_warnings(plan)
+        warnings = (start.warnings + self._gap_warnings(start.state.get('cursor_ms'), request.watermark_ms)
+                    + self._outside_warnings(plan))
         coverage = self._coverage_starts(start.state)
         new_state, lines, anchor = start.state, start.lines, start.anchor
         writes = bool(plan.planned or plan.expired or coverage is not None)
@@ -257,7 +261,7 @@ class _Run:
             return None
         return covered_from(state, self._read_from())
 
-    def _gap_warnings(self, cursor: int | None) -> list[str]:
+    def _gap_warnings(self, cursor: int | None, watermark: int | None) -> list[str]:
         end = self.request.window_end_ms
         start = self._read_from()
         if cursor is not None and end is not None and cursor > end:
@@ -265,7 +269,7 @@ class _Run:
                     'the future (a server clock error) moved the cursor there before this version; entries of the window '
                     'older than the cursor minus the overlap are taken as archived and are NOT archived here. Set the '
                     'cursor back in %s (see the archive guide)' % (format_iso(cursor), format_iso(end), os.path.join(self.cat_dir, 'state.json'))]
-        if start is None or cursor is None or start <= cursor:
+        if start is None or cursor is None or start <= max(cursor, watermark if watermark is not None else cursor):
             return []
         return ['the entries given start at %s, after the newest entry this host holds (%s): entries in between were not '
                 'offered and are not archived here (query from the oldest cursor minus the overlap)'

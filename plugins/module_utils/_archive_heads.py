@@ -14,7 +14,10 @@ Also here: which ``remove`` lines retention allows, the per-day summary hosts ho
 and the heads file itself (JSON, written atomically under a lock; it holds hashes and counts, no secret)::
 
     {"version": 1, "heads": [{"tenant": "default", "host": "archive_a", "dir": "/var/log/itot", "category": "device",
-                              "lines": 12, "sha256": "<hash of line 12>", "recorded": "<ISO time>"}, ...]}
+                              "lines": 12, "sha256": "<hash of line 12>", "recorded": "<ISO time>",
+                              "watermark": {"from_ms": ..., "to_ms": ..., "filters": "<sha256>"}}, ...]}
+
+(``watermark``, recorded by the log_archive role's verify step, is _archive_watermark's.)
 """
 
 from __future__ import annotations
@@ -245,9 +248,10 @@ def load_heads(path: str) -> list[dict[str, Any]]:
 
 
 def find_head(heads: list[dict[str, Any]], key: dict[str, str]) -> dict[str, Any] | None:
+    """The record of a key: lines, sha256, recorded and (when there is one) the watermark recorded with them."""
     for head in heads:
         if all(head.get(name) == key[name] for name in HEAD_KEYS):
-            return dict((name, head[name]) for name in ('lines', 'sha256', 'recorded') if name in head)
+            return dict((name, head[name]) for name in ('lines', 'sha256', 'recorded', 'watermark') if name in head)
     return None
 
 
@@ -258,9 +262,12 @@ def heads_bytes(heads: list[dict[str, Any]]) -> bytes:
 
 
 def record_heads(path: str, updates: list[dict[str, Any]]) -> bool:
-    """Merge heads (each a key plus lines, sha256, recorded) into the file, atomically, under an flock beside it.
+    """Merge heads (each a key plus lines, sha256, recorded, and optionally a watermark) into the file, atomically,
+    under an flock beside it.
 
-    Returns whether the file changed.  Other keys' heads are kept as they are.
+    Returns whether the file changed.  Other keys' heads are kept as they are.  A watermark belongs to the head it
+    was recorded with (_archive_watermark): the same head keeps its watermark unless a new one is given, a new head
+    without one drops it.
     """
     folder = os.path.dirname(os.path.abspath(path))
     with open(path + '.lock', 'a') as lock:
@@ -269,9 +276,14 @@ def record_heads(path: str, updates: list[dict[str, Any]]) -> bool:
         before = heads_bytes(heads)
         for update in updates:
             known = find_head(heads, update)
+            update = dict(update)
             if known and (known['lines'], known['sha256']) == (update['lines'], update['sha256']):
-                continue  # the same head: keep when it was first recorded
-            heads = [head for head in heads if any(head.get(name) != update[name] for name in HEAD_KEYS)] + [dict(update)]
+                if update.get('watermark') in (None, known.get('watermark')):
+                    continue  # the same head: keep when it was first recorded, and its watermark
+                update['recorded'] = known.get('recorded', update.get('recorded'))
+            if update.get('watermark') is None:
+                update.pop('watermark', None)
+            heads = [head for head in heads if any(head.get(name) != update[name] for name in HEAD_KEYS)] + [update]
         data = heads_bytes(heads)
         if data == before and os.path.exists(path):
             return False

@@ -111,9 +111,30 @@ options:
         (the C(opswat.itot.log_archive) role's C(itot_log_archive_heads_file)).
       - Read by the module's action on the controller before the module runs, to set O(known_head) from this host's
         (C(inventory_hostname)) record; after a successful run that is not in check mode, the new head
-        (RV(manifest_lines), RV(manifest_head)) is written back, atomically and under a lock, other records kept as they are.
+        (RV(manifest_lines), RV(manifest_head)) is written back (with O(record_watermark), when given), atomically and
+        under a lock, other records kept as they are.
+      - With O(state=query), the record is only read, and returned as RV(recorded_head).
       - It holds line counts and hashes, no secret. A missing file is created; a file that is not a heads file fails the task.
     type: path
+  watermark_ms:
+    description:
+      - Where the controller's watermark for this host and category ends (epoch ms) - every entry of the category (as
+        filtered) up to it was given to this host by earlier runs (see O(record_watermark)). The warning about entries
+        never offered compares O(read_from_ms) with the later of the host's cursor and this, so that a read that starts
+        at the watermark minus the overlap, after an old cursor (a quiet category), is not taken for a gap.
+      - Set by the C(opswat.itot.log_archive) role from the heads file; it changes nothing that is written.
+    type: int
+  record_watermark:
+    description:
+      - With O(heads_file), a watermark the module's action records with this host's new head once the module has run
+        without failing (not in check mode) - C(from_ms) and C(to_ms) (epoch ms; this host has been given every entry of
+        the category from C(from_ms) to C(to_ms)) and C(filters) (the SHA-256 of the category's filters).
+      - The C(opswat.itot.log_archive) role gives it in its verify step, after the host archived every slice of the run;
+        the next run plans the host's reads from the later of its cursor and C(to_ms), minus the overlap, while the host's
+        manifest still ends at the head recorded with it and the filters are the same. A new head recorded without a
+        watermark drops the one recorded before.
+      - Not sent to the host's files; ignored without O(heads_file) and with O(state=query).
+    type: dict
   tenant:
     description:
       - The tenant whose archive O(dir) holds (its name; see the C(opswat.itot.log_archive) role's C(itot_tenant)), under
@@ -316,19 +337,28 @@ days:
   sample: {'2026-11-29': {entries: 412, first: '2026-11-29T00:00:04.000Z', last: '2026-11-29T07:00:04.000Z'}}
 known_head:
   description: The head the manifest was checked against (O(known_head), or the one read from O(heads_file)); null when none.
-  returned: with O(heads_file)
+  returned: with O(heads_file) and O(state=present)
   type: dict
   sample: {lines: 10, sha256: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195, recorded: '2026-11-28T08:00:00.000Z'}
 head:
   description:
     - The head after this run (C(lines), RV(manifest_lines), and C(sha256), RV(manifest_head)), as recorded in O(heads_file)
       (in check mode, not recorded).
-  returned: with O(heads_file)
+  returned: with O(heads_file) and O(state=present)
   type: dict
   sample: {lines: 12, sha256: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195}
+recorded_head:
+  description:
+    - With O(state=query), this host's record in O(heads_file) - C(lines), C(sha256), C(recorded) and, when one was
+      recorded with that head, C(watermark) (see O(record_watermark)); null when there is none.
+  returned: with O(heads_file) and O(state=query)
+  type: dict
+  sample: {lines: 12, sha256: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195, recorded: '2026-11-28T08:00:00.000Z',
+           watermark: {from_ms: 1795330800000, to_ms: 1795939200000,
+                       filters: 44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a}}
 head_recorded:
-  description: Whether the action wrote a new head for this host and category to O(heads_file).
-  returned: with O(heads_file)
+  description: Whether the action wrote a new head (or watermark) for this host and category to O(heads_file).
+  returned: with O(heads_file) and O(state=present)
   type: bool
   sample: true
 pending:
@@ -392,7 +422,7 @@ def run(module: AnsibleModule) -> dict[str, Any]:
                 retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
                 window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
                 lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(params['category']),
-                known_head=params['known_head'], read_from_ms=params['read_from_ms'],
+                known_head=params['known_head'], read_from_ms=params['read_from_ms'], watermark_ms=params['watermark_ms'],
             ))
     for warning in result.pop('warnings'):
         module.warn(warning)
@@ -418,6 +448,8 @@ def main() -> None:
             verify=dict(type='bool', default=True),
             known_head=dict(type='dict'),
             heads_file=dict(type='path'),
+            watermark_ms=dict(type='int'),
+            record_watermark=dict(type='dict'),
             tenant=dict(type='str'),
             **FILE_OPTIONS
         ),

@@ -356,5 +356,64 @@ if run_play opswat.itot.audit -e itot_audit_period=-5d -e itot_audit_max_failed_
 flat_log | grep -q "itot_audit_max_failed_auth = 0 (report: [^)]*); the archive does not cover all of the period (see the report's coverage)" ||
   fail "the threshold failure does not say the archive does not cover the period"
 
+step "a quiet category (issue 15): nothing new costs one request per category, a new entry after the quiet is archived once"
+# Two categories: admin busy this last hour, device quiet for 8 days (its only entry).  The first run reads the 9 days
+# in daily slices; from then on the watermark in the heads file starts each category's read at the last run's end
+# (minus the overlap), where the cursor alone would re-read device's 8 quiet days (9 requests) every run.
+kill "$emu_pid" 2>/dev/null || true
+wait "$emu_pid" 2>/dev/null || true
+rm -f "$work/port"
+"$py" "$emulator" --port 0 --port-file "$work/port" --log-file "$work/emulator-quiet.log" --entries 0 \
+  --rate-limit 0 --access-token "$token" >"$work/emulator-quiet.out" 2>&1 &
+emu_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || fail "the quiet-category emulator did not start"
+url="http://127.0.0.1:$(cat "$work/port")"
+rm -rf "$work/a" "$work/b" "$work/c" "$work/itot-heads.json"
+write_inventory
+ctl POST /_control/append '{"category": "admin", "count": 20, "spread_seconds": 3600}' >/dev/null
+ctl POST /_control/append '{"category": "device", "count": 1, "offset_seconds": 691200}' >/dev/null
+quiet=(-e itot_log_archive_initial_lookback=-9d -e '{"itot_log_archive_categories": ["admin", "device"]}')
+check_quiet() { for h in a b; do check_host "$h" --categories admin,device; done; }
+requests() { ctl GET /_control/counters | "$py" -c 'import json, sys; print(json.load(sys.stdin)["logs_requests"])'; }
+ctl POST /_control/reset_counters '{}' >/dev/null
+run_play archive.yml "${quiet[@]}" || fail "first run, quiet category"
+check_quiet
+first=$(requests)
+[ "$first" -ge 18 ] || fail "the first run read 9 days of two categories in $first requests: fewer than 18 daily slices"
+# Nothing new, twice: at most one request per category (each read holds less than a page), changed=0 on every host,
+# and no host warns of entries never offered (the read starts after device's cursor, at the watermark).
+for round in 1 2; do
+  ctl POST /_control/reset_counters '{}' >/dev/null
+  run_play archive.yml "${quiet[@]}" || fail "nothing-new run $round, quiet category"
+  got=$(requests)
+  [ "$got" -le 2 ] || fail "nothing-new run $round sent $got logs requests for 2 categories (device quiet for 8 days)"
+  [ "$(recap_changed archive_a)" = 0 ] || fail "nothing-new run $round changed archive_a"
+  [ "$(recap_changed archive_b)" = 0 ] || fail "nothing-new run $round changed archive_b"
+  if tr '\n' ' ' <"$work/play.log" | tr -s ' ' | grep -q "were not offered"; then fail "nothing-new run $round warns of a gap"; fi
+done
+check_quiet
+# Losing the heads file costs requests (device's quiet days read again), never entries; then one request again.
+rm -f "$work/itot-heads.json"
+ctl POST /_control/reset_counters '{}' >/dev/null
+run_play archive.yml "${quiet[@]}" || fail "run without the heads file"
+got=$(requests)
+[ "$got" -ge 9 ] || fail "without its heads file the run re-read device's quiet days in only $got requests"
+[ "$(recap_changed archive_a)" = 0 ] || fail "the run without the heads file changed archive_a"
+check_quiet
+ctl POST /_control/reset_counters '{}' >/dev/null
+run_play archive.yml "${quiet[@]}" || fail "run after the heads file was recreated"
+got=$(requests)
+[ "$got" -le 2 ] || fail "after the heads file was recreated, a nothing-new run sent $got logs requests"
+[ "$(recap_changed archive_a)" = 0 ] || fail "the run after the heads file was recreated changed archive_a"
+# One new device entry after the quiet, and a late admin one inside the overlap: each archived exactly once.
+ctl POST /_control/append '{"category": "device", "count": 1}' >/dev/null
+ctl POST /_control/append '{"category": "admin", "count": 1, "offset_seconds": 120}' >/dev/null
+ctl POST /_control/reset_counters '{}' >/dev/null
+run_play archive.yml "${quiet[@]}" || fail "run with a new entry after the quiet"
+got=$(requests)
+[ "$got" -le 2 ] || fail "the run with a new entry after the quiet sent $got logs requests"
+check_quiet
+
 echo
 echo "log_archive: all scenarios passed"

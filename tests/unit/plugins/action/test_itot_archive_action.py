@@ -4,16 +4,18 @@
 
 from __future__ import annotations
 
+import json
 from unittest.mock import MagicMock
 
 from ansible.playbook.task import Task
 
 from ansible_collections.opswat.itot.plugins.action.itot_archive import ActionModule
+from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import find_head, heads_key, load_heads, record_heads
 
 ENTRIES = [{'timestamp': '2026-11-29T00:00:0%dZ' % i, 'event': 'added'} for i in range(3)]
 
 
-def make_action(args):
+def make_action(args, answer=None):
     task = Task()
     task.action = 'opswat.itot.itot_archive'
     task.args = args
@@ -23,7 +25,7 @@ def make_action(args):
 
     def execute_module(module_name=None, module_args=None, task_vars=None):
         calls.append((module_name, module_args))
-        return {'changed': True, 'entries_written': len(module_args.get('entries') or [])}
+        return dict(answer or {'changed': True, 'entries_written': len(module_args.get('entries') or [])})
 
     action._execute_module = execute_module
     return task, action, calls
@@ -44,3 +46,60 @@ def test_tasks_without_entries_are_left_alone():
     action.run(task_vars={})
     assert calls == [('opswat.itot.itot_archive', {'dir': '/srv/itot', 'category': 'admin', 'state': 'query'})]
     assert task.args == {'dir': '/srv/itot', 'category': 'admin', 'state': 'query'}
+
+
+MARK = {'from_ms': 1795000000000, 'to_ms': 1795939200000, 'filters': 'e' * 64}
+HEAD = {'changed': False, 'manifest_lines': 4, 'manifest_head': '4' * 64, 'cursor_ms': 1795000000000}
+
+
+def test_the_query_returns_the_host_s_record_with_its_watermark(tmp_path):
+    path = str(tmp_path / 'itot-heads.json')
+    record_heads(path, [dict(heads_key('h1', '/srv/itot', 'device', 'site-a'), lines=4, sha256='4' * 64, recorded='t1',
+                             watermark=MARK)])
+    task, action, calls = make_action({'dir': '/srv/itot', 'category': 'device', 'state': 'query', 'tenant': 'site-a',
+                                       'heads_file': path}, HEAD)
+    result = action.run(task_vars={'inventory_hostname': 'h1'})
+    assert result['recorded_head'] == {'lines': 4, 'sha256': '4' * 64, 'recorded': 't1', 'watermark': MARK}
+    assert 'known_head' not in calls[0][1] and 'head_recorded' not in result
+    # Another host, or no file: no record, and the query still answers.
+    task, action, calls = make_action({'dir': '/srv/itot', 'category': 'device', 'state': 'query', 'tenant': 'site-a',
+                                       'heads_file': str(tmp_path / 'none.json')}, HEAD)
+    assert action.run(task_vars={'inventory_hostname': 'h1'})['recorded_head'] is None
+
+
+def test_the_verify_step_records_the_watermark_with_the_new_head(tmp_path):
+    path = str(tmp_path / 'itot-heads.json')
+    args = {'dir': '/srv/itot', 'category': 'device', 'heads_file': path, 'record_watermark': MARK}
+    task, action, calls = make_action(args, HEAD)
+    result = action.run(task_vars={'inventory_hostname': 'h1'})
+    assert result['head_recorded'] is True and not result.get('failed')
+    assert calls[0][1]['known_head'] == {'lines': 0, 'sha256': '0' * 64}  # the watermark is not the module's business
+    assert find_head(load_heads(path), heads_key('h1', '/srv/itot', 'device')) == {
+        'lines': 4, 'sha256': '4' * 64, 'recorded': json.load(open(path))['heads'][0]['recorded'], 'watermark': MARK}
+    # The next run checks the head without the watermark in it.
+    task, action, calls = make_action(args, HEAD)
+    action.run(task_vars={'inventory_hostname': 'h1'})
+    assert set(calls[0][1]['known_head']) == {'lines', 'sha256', 'recorded'}
+
+
+def test_a_failed_run_or_check_mode_records_no_watermark(tmp_path):
+    path = str(tmp_path / 'itot-heads.json')
+    args = {'dir': '/srv/itot', 'category': 'device', 'heads_file': path, 'record_watermark': MARK}
+    task, action, calls = make_action(args, dict(HEAD, failed=True, msg='tampered'))
+    assert action.run(task_vars={'inventory_hostname': 'h1'})['failed'] is True
+    assert load_heads(path) == []
+    task, action, calls = make_action(args, HEAD)
+    action._play_context.check_mode = True
+    task.check_mode = True
+    action.run(task_vars={'inventory_hostname': 'h1'})
+    assert load_heads(path) == []
+
+
+def test_a_malformed_watermark_fails_before_the_module_runs(tmp_path):
+    path = str(tmp_path / 'itot-heads.json')
+    for bad in ({'from_ms': 5, 'to_ms': 4, 'filters': 'e' * 64}, {'from_ms': 1, 'to_ms': 4}, 'soon',
+                {'from_ms': True, 'to_ms': 4, 'filters': 'e' * 64}, dict(MARK, extra=1)):
+        task, action, calls = make_action({'dir': '/srv/itot', 'category': 'device', 'heads_file': path,
+                                           'record_watermark': bad}, HEAD)
+        result = action.run(task_vars={'inventory_hostname': 'h1'})
+        assert result['failed'] is True and 'record_watermark must be' in result['msg'] and calls == []

@@ -447,6 +447,18 @@ def test_a_later_slice_of_one_read_is_no_gap(tmp_path):
     assert len(result['warnings']) == 1 and 'the entries given start at 2026-11-29T02:00:00.000Z' in result['warnings'][0]
 
 
+def test_a_read_from_the_watermark_is_no_gap(tmp_path):
+    # A quiet category: the cursor is old, the controller's watermark says every entry up to it was given already,
+    # so a read starting at the watermark minus the overlap skipped nothing.
+    write(tmp_path, [entry(T0, 1)], window_start_ms=T0 - HOUR, window_end_ms=T0 + HOUR)
+    result = write(tmp_path, [entry(T0 + 10 * HOUR, 2)], window_start_ms=T0 + 9 * HOUR, window_end_ms=T0 + 11 * HOUR,
+                   watermark_ms=T0 + 9 * HOUR + 300000)
+    assert result['entries_written'] == 1 and result['warnings'] == []
+    # A read that starts after the watermark too is still warned.
+    result = write(tmp_path, [], window_start_ms=T0 + 13 * HOUR, window_end_ms=T0 + 14 * HOUR, watermark_ms=T0 + 11 * HOUR)
+    assert len(result['warnings']) == 1 and 'not archived here' in result['warnings'][0]
+
+
 # --- check mode and diff ------------------------------------------------------------------------------------
 
 def test_check_mode_on_a_missing_folder_creates_nothing(tmp_path):

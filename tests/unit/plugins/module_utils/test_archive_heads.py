@@ -241,3 +241,22 @@ def test_a_host_added_later_is_not_flagged_for_days_it_never_had_nor_its_partial
     assert heads.day_disagreements({'a': full, 'b': full, 'c': later}) == {}
     # ... and other groups (another category, other filters) are not compared with each other
     assert heads.day_disagreements({'a': {'g': days(day(5), day(7))}, 'b': {'h': days(day(1), day(2))}}) == {}
+
+
+def test_a_watermark_belongs_to_the_head_it_was_recorded_with(tmp_path):
+    path = str(tmp_path / 'itot-heads.json')
+    key = heads.heads_key('a', '/var/log/itot', 'device')
+    mark1 = {'from_ms': 1, 'to_ms': 10, 'filters': 'f' * 64}
+    mark2 = {'from_ms': 1, 'to_ms': 20, 'filters': 'f' * 64}
+    assert heads.record_heads(path, [dict(key, lines=3, sha256='1' * 64, recorded='t1', watermark=mark1)])
+    # The same head, the watermark moved on: recorded, the head's first time kept.
+    assert heads.record_heads(path, [dict(key, lines=3, sha256='1' * 64, recorded='t2', watermark=mark2)])
+    assert heads.find_head(heads.load_heads(path), key) == {'lines': 3, 'sha256': '1' * 64, 'recorded': 't1', 'watermark': mark2}
+    # The same head and watermark, or the same head without one: nothing to write, the watermark kept.
+    assert not heads.record_heads(path, [dict(key, lines=3, sha256='1' * 64, recorded='t3', watermark=mark2)])
+    assert not heads.record_heads(path, [dict(key, lines=3, sha256='1' * 64, recorded='t3', watermark=None)])
+    assert heads.find_head(heads.load_heads(path), key)['watermark'] == mark2
+    # A new head recorded without a watermark (the module used on its own): the old watermark is dropped.
+    assert heads.record_heads(path, [dict(key, lines=4, sha256='2' * 64, recorded='t4', watermark=None)])
+    assert heads.find_head(heads.load_heads(path), key) == {'lines': 4, 'sha256': '2' * 64, 'recorded': 't4'}
+    assert 'watermark' not in open(path).read()
