@@ -200,3 +200,19 @@ def test_a_chunk_reads_at_most_chunk_size_entries_from_where_the_tenant_s_slice_
     assert hub['reads'] == [] and [(item['tenant'], item['reader']) for item in hub['archives']] == [('a', 'h3')]
     assert log_archive_round(ROUND, ['h2', 'h3', 'hub'], 'h2', chunk_size=500, tokens={'a': 'x'}) == {
         'reads': [], 'archives': []}
+
+
+def test_a_chunk_holds_back_the_entries_of_its_last_time_for_the_next_one():
+    from ansible_collections.opswat.itot.plugins.filter.log_archive_chunk import log_archive_chunk
+    a = {'timestamp': '2026-11-29T07:00:00.000Z', 'event': 'added'}
+    b = {'timestamp': '2026-11-29T07:00:01.000Z', 'event': 'added'}
+    b_as_ms = {'timestamp': 1795935601000, 'event': 'removed'}  # the same time, written another way
+    undated = {'event': 'added'}
+    # The chunk ends between two copies of b: both copies, and every entry of b's time, go with the next chunk.
+    first = log_archive_chunk([a, b, b_as_ms, b], 'itot1.more')
+    assert first == {'archive': [a], 'held': [b, b_as_ms, b]}
+    second = log_archive_chunk([b, undated], 'itot1.more', first['held'])
+    assert second == {'archive': [b, b_as_ms, b, b], 'held': [undated]}
+    # The last chunk keeps nothing back; a chunk of one time holds all of it.
+    assert log_archive_chunk([undated], None, second['held']) == {'archive': [undated, undated], 'held': []}
+    assert log_archive_chunk([b, b], 'itot1.more', [a]) == {'archive': [a], 'held': [b, b]}
