@@ -286,11 +286,6 @@ MUTATIONS = [
      'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, cont.offset))',
      'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, 0))',
      T_CHUNKS, 'the next chunk hands out the page it goes on with from its start: what the last chunk returned, twice'),
-    ('chunk-stops-on-pages-of-one-time', CHUNKS,
-     '        if not self._rising or len(self._own) < self._want:\n',
-     '        if len(self._own) < self._want:\n',
-     T_CHUNKS, 'a first page of one time alone is taken for oldest first: a newest-first server\'s newest entries are '
-     'handed out before older ones'),
     ('chunk-stops-without-slack', CHUNKS,
      '        settled = self._top - SLACK_US\n',
      '        settled = self._top + 1\n',

@@ -27,9 +27,10 @@ SLACK_US = 1000 * 1000
 
 class Stopper:
     """``stop(page data)`` for ``PageReader.read``: True once the pages read are oldest first (every entry with a
-    time, none older than the newest before it by more than ``SLACK_US``, and one newer: entries of one time alone do
-    not tell the order, and a server that pages newest first may go on with older ones) and hold ``want`` entries of
-    ``span``'s own part that no later page can precede (older than the newest read by more than ``SLACK_US``);
+    time, none older than the newest before it by more than ``SLACK_US``) and hold ``want`` entries of ``span``'s own
+    part that no later page can precede: older than the newest read by more than ``SLACK_US`` (so entries of one time
+    alone never end a reading: they do not tell the order, and a server that pages newest first may go on with older
+    ones);
     False for good once they are not. Entries handed out by an earlier chunk are not counted: the first ``skip``, and
     those up to the time cursor ``after`` (time, entries at that time)."""
 
@@ -41,7 +42,6 @@ class Stopper:
         self._top: int | None = None  # the newest time read
         self._own: list[int] = []  # the times of the entries counted, as read
         self.ordered = True
-        self._rising = False  # an entry newer than the one before was seen: the pages go oldest first
 
     def __call__(self, data: list) -> bool:
         for entry in data:
@@ -50,13 +50,12 @@ class Stopper:
                 self.ordered = False
             if not self.ordered:
                 return False
-            self._rising = self._rising or (self._top is not None and key > self._top)
             self._top = key if self._top is None else max(self._top, key)
             if self._skip:
                 self._skip -= 1
             elif not self._span.drops(key) and not self._handed(key):
                 self._own.append(key)
-        if not self._rising or len(self._own) < self._want:
+        if len(self._own) < self._want:
             return False
         settled = self._top - SLACK_US
         return sum(1 for key in self._own if key < settled) >= self._want

@@ -233,8 +233,8 @@ def test_chunks_of_one_on_a_window_whose_ends_hold_entries(api, make_client, mak
 @pytest.mark.parametrize('reading', READINGS)
 @pytest.mark.parametrize('order', ['asc', 'desc'])
 @pytest.mark.parametrize('ends', ['inclusive', 'both_excl'])
-def test_chunks_lose_nothing_where_entries_state_whole_seconds(api, make_client, make_query, reading, order, ends,
-                                                             size):
+def test_chunks_lose_nothing_where_entries_state_whole_seconds(
+        api, make_client, make_query, reading, order, ends, size):
     """Every third entry states its time in RFC 1123 (whole seconds: up to 999 ms before the time the server files
     it under, and before entries the server puts ahead of it). A chunk that stopped after the pages holding its
     entries lost such an entry of the next page; a chunk's part of a newest-first window cut at a mark lost one."""
