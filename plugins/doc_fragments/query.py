@@ -76,9 +76,10 @@ options:
   max_results:
     description:
       - Stop after this many entries, an integer. V(0) reads every entry of the window.
-      - Where the API pages oldest first, the read stops after the page that holds the last entry wanted, and the
+      - Where the API pages oldest first, the read stops after the page that holds the last entry wanted (or a
+        second past it, since an entry stated in whole seconds may come on the next page with an earlier time), and the
         module's next chunk (its next_token) goes on with the API's own page where this one stopped. A window read
-        in chunks then costs the requests of one read of it plus at most one per chunk (the page a chunk stopped
+        in chunks then costs about the requests of one read of it plus one per chunk (the page a chunk stopped
         inside is asked again).
       - Where the API pages newest first (or not in order), the oldest entries come last, so the first chunk reads
         its slice (at most O(max_window)) whole, and its next_token says where each of the coming chunks (up to
