@@ -219,8 +219,8 @@ for _ in $(seq 50); do  # SIGKILL is delivered asynchronously: wait until each i
   sleep 0.1
 done
 [ -z "$alive" ] || fail "processes of the killed play are still alive 5 s after SIGKILL:$alive"
-grep -q "TASK \[opswat.itot.log_archive : Read device" "$ITOT_LAST_PLAY" || fail "the play was not reading device when killed"
-! grep -q "TASK \[opswat.itot.log_archive : Archive device" "$ITOT_LAST_PLAY" || fail "the play got past the device read"
+grep -q "TASK \[opswat.itot.log_archive : Read a chunk of device" "$ITOT_LAST_PLAY" || fail "the play was not reading device when killed"
+! grep -q "TASK \[opswat.itot.log_archive : Archive the chunk of device" "$ITOT_LAST_PLAY" || fail "the play got past the device read"
 for h in "${hosts[@]}"; do
   [ "$(state_sum "$h" admin)" != "${before[$h.admin.state]}" ] || fail "host $h: admin was not archived before the kill"
   for c in device webhook device_report; do
