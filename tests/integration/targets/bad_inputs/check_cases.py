@@ -6,7 +6,7 @@ python check_cases.py audit-record CASES_YML ID RC PLAY_LOG COUNTERS_BEFORE COUN
                                                      the record of one audit run, one JSON line
 
 A case passes when it failed, its message names the option and shows the value (as a whole word, after the
-option's name) and says what the case's optional `says` holds, it carries no traceback, and the emulator counted no
+option's name; a long value by its start) and says what the case's optional `says` holds, it carries no traceback, and the emulator counted no
 logs or OAuth request during it.  Every case
 of CASES_YML must have exactly one record.  Exit status 1 when any case does not pass, or fewer than 40 ran.
 """
@@ -19,6 +19,7 @@ import sys
 import yaml
 
 MIN_CASES = 40
+LONG_VALUE = 150  # characters; the collection's messages cut a value's repr at 200
 WRAPPER = re.compile(r"^Task failed: .*?The lookup plugin '[^']+' failed: ", re.DOTALL)
 UNHANDLED = re.compile(r'Traceback|MODULE FAILURE|unhandled exception|Unexpected (error|failure)', re.IGNORECASE)
 
@@ -33,7 +34,12 @@ def problems(record: dict) -> list[str]:
         found.append('message does not name %s' % record['option'])
     else:
         # A whole word: not part of a longer number, name or path ('0' does not match in '100' or '2.0').
-        shows = re.compile(r"(?<!\w)(?<!\w[.])%s(?!\w)(?![.]\w)" % re.escape(str(record['shows'])))
+        # A long value (a next_token with its marks) is shown by its start, cut and followed by '...'.
+        value = str(record['shows'])
+        if len(value) > LONG_VALUE:
+            shows = re.compile(r"(?<!\w)%s\S*\.\.\." % re.escape(value[:LONG_VALUE]))
+        else:
+            shows = re.compile(r"(?<!\w)(?<!\w[.])%s(?!\w)(?![.]\w)" % re.escape(value))
         if not shows.search(msg, at):
             found.append('message does not show %s after the option name' % record['shows'])
     if record.get('says') and record['says'] not in msg:
