@@ -23,15 +23,16 @@ never entries.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
+
+from ansible_collections.opswat.itot.plugins.module_utils._entries import canonical_json
 
 WATERMARK_KEYS = ('from_ms', 'to_ms', 'filters')
 
 
 def filters_digest(filters: Any) -> str:
     """The SHA-256 of a category's filters as canonical JSON ({} when there are none)."""
-    return hashlib.sha256(json.dumps(filters or {}, sort_keys=True, separators=(',', ':')).encode('utf-8')).hexdigest()
+    return hashlib.sha256(canonical_json(filters or {}).encode('utf-8')).hexdigest()
 
 
 def _count(value: Any) -> int | None:
