@@ -55,6 +55,7 @@ POLL = 'plugins/module_utils/_poll.py'
 T_POLL = ['tests/unit/plugins/event_source/test_itot_logs_source.py']
 CHUNKS = 'plugins/module_utils/_chunks.py'
 T_CHUNKS = ['tests/unit/plugins/module_utils/test_itot_client_chunks.py']
+T_KEEPER = ['tests/unit/plugins/module_utils/test_itot_client_keeper.py']
 
 # (name, file, old, new, test files, why)
 MUTATIONS = [
@@ -283,8 +284,8 @@ MUTATIONS = [
      '                return token, raw + 1\n',
      T_CHUNKS, 'next_token points one entry past the next one in the API\'s page: the next chunk loses it'),
     ('chunk-page-read-again-whole', WALK,
-     'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, cont.offset))',
-     'self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, 0))',
+     'self._hand_out_kept(cont, keeper, cont.span, self._chained(cont.span, cont.events, reading, cont.offset))',
+     'self._hand_out_kept(cont, keeper, cont.span, self._chained(cont.span, cont.events, reading, 0))',
      T_CHUNKS, 'the next chunk hands out the page it goes on with from its start: what the last chunk returned, twice'),
     ('chunk-stops-without-slack', CHUNKS,
      '        settled = self._top - SLACK_US\n',
@@ -295,6 +296,23 @@ MUTATIONS = [
      '            cut = mark + SLACK_US // 1000\n',
      '            cut = mark\n',
      T_CHUNKS, 'a newest-first chunk\'s part ends at its mark: an entry stating the mark\'s second, filed later, is lost'),
+    ('keeper-hands-out-hollow', WALK,
+     '        if not any(keeper.hollowed(entry) for dummy, entry in items[start:start + self._want]):\n',
+     '        if True:\n',
+     T_KEEPER, 'a chunk that reaches an entry its keeper hollowed out hands out the entry\'s time alone'),
+    ('keeper-counts-copies', CHUNKS,
+     '            if copies is not None:\n',
+     '            if copies is not None and copies[0] is entry:\n',
+     T_KEEPER, 'a page read twice counts its entries twice: the chunk\'s oldest entries are hollowed out'),
+    ('keeper-keeps-the-newest', CHUNKS,
+     '            if full and key > -self._heap[0][0]:\n',
+     '            if full and key < -self._heap[0][0]:\n',
+     T_KEEPER, 'the keeper hollows out the oldest entries, the ones the chunk hands out'),
+    ('page-repeat-told-by-data', PAGING,
+     '            added = fresh or seen.get(page.token) != digest\n',
+     '            added = fresh or seen.get(page.token) != page.data\n',
+     T_WALK, 'a page handed out again with the token it came with is told from it by its entries, not their digest: '
+     'it is read twice'),
     # --- the audit's rules: a violation missed, or evidence that points at the wrong entry -----------------------
     ('rule-window-end-inclusive', 'plugins/module_utils/_report_rules.py',
      '        while items[last][0] - items[first][0] >= window_ms:\n',

@@ -9,14 +9,18 @@ A chunk reads no more pages than it hands out entries from (``Stopper``: the pag
 hold what the chunk still wants), and its ``next_token`` says where the API's chain of pagination tokens goes on
 (``Chain.position``, ``Continuation``): the next chunk asks that page again and skips what was handed out, so N
 entries in chunks cost the requests of one walk plus at most one per chunk. Where the pages are not oldest first
-(a server that pages newest first gives the oldest entries last) the slice is read whole, as without chunks.
+(a server that pages newest first gives the oldest entries last) the slice is read whole, as without chunks, but held
+in bounded memory (``Keeper``): the entries the chunk may hand out whole, every other one hollowed out to its time
+alone (the coming chunks' marks need the times).
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
+from typing import Any
 
-from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_time
+from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_identity, entry_time
 from ansible_collections.opswat.itot.plugins.module_utils._windows import Span
 
 # An entry's time as the API states it may lie up to a second before the time the API files it under: RFC 1123
@@ -124,3 +128,75 @@ def chained(span: Span, entries: list, pages: list, skip: int) -> tuple[list[Ite
 def before_all(items: list[Item], span: Span) -> bool:
     """Whether every item has a time before ``span``'s own part (so they precede every entry still to be read)."""
     return all(key is not None and key < span.lo_us for key, dummy in items)
+
+
+class Keeper:
+    """The entries a chunk may hand out of a slice read whole, kept whole; the others hollowed out in place.
+
+    ``keep(data)`` is called with every page's entries as they are read (``PageReader.keep``, and the entries a 406
+    page leaves to keep): of the entries that lie in ``span``'s own part and not before the time cursor ``after``,
+    those of the oldest ``want + skip + same`` identities stay whole (every copy of them: a page read twice is not
+    counted twice, identical twins are kept together); each other entry becomes ``{'timestamp': ...}``, its time alone,
+    as its readers need it (the order of pages, the marks of the coming chunks). So a chunk holds about ``want`` whole
+    entries, whatever the slice's volume. ``hollowed(entry)`` tells the ones hollowed out: the walk hands none of them
+    out (it reads that part of the slice again, cut to the chunk, when one would be: ``LogWalk._reread``).
+    """
+
+    def __init__(self, span: Span, want: int, skip: int = 0, after: tuple[int | None, int] = (None, 0)) -> None:
+        self._span = span
+        self._room = want + skip + after[1]
+        self._after = after[0]
+        self._heap: list = []  # (-time, -arrival, identity) of the identities kept whole: the newest on top
+        self._whole: dict[str, list] = {}  # identity -> its copies read so far
+        self._hollow: dict[int, Any] = {}  # id() -> each entry hollowed out (held, so that ids stay unique)
+        self._arrivals = 0
+
+    def hollowed(self, entry: Any) -> bool:
+        return id(entry) in self._hollow
+
+    def keep(self, data: list) -> None:
+        for entry in data:
+            if not isinstance(entry, dict) or id(entry) in self._hollow:
+                continue
+            key = entry_time(entry)
+            if key is None:
+                continue  # no time: handed out last, never hollowed out
+            if self._span.drops(key) or (self._after is not None and key < self._after):
+                self._empty(entry)  # the span's padding, or handed out before: never handed out from here
+                continue
+            full = len(self._heap) >= self._room
+            if full and key > -self._heap[0][0]:
+                self._empty(entry)  # newer than every entry kept whole
+                continue
+            identity = entry_identity(entry)
+            copies = self._whole.get(identity)
+            if copies is not None:
+                copies.append(entry)
+                continue
+            self._arrivals += 1
+            if full and (-key, -self._arrivals) <= self._heap[0][:2]:
+                self._empty(entry)  # of the time of the newest entry kept whole, and read after it
+                continue
+            heapq.heappush(self._heap, (-key, -self._arrivals, identity))
+            self._whole[identity] = [entry]
+            if len(self._heap) > self._room:
+                for newest in self._whole.pop(heapq.heappop(self._heap)[2]):
+                    self._empty(newest)
+
+    def _empty(self, entry: dict) -> None:
+        stamp = entry.get('timestamp')
+        entry.clear()
+        entry['timestamp'] = stamp
+        self._hollow[id(entry)] = entry
+
+
+def chunk_ends(items: list[Item], first: int, size: int) -> set[int]:
+    """The times (ms) of ``items`` (sorted) at ``first``, ``first + size``, ...: where chunks of ``size`` end, the
+    first at ``first``; up to the first entry without a time."""
+    ends: set[int] = set()
+    for index in range(first, len(items), size):
+        key = items[index][0]
+        if key is None:
+            break
+        ends.add(key // 1000)
+    return ends

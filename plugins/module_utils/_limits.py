@@ -63,7 +63,8 @@ class ObjectsOnly:
         return page
 
 
-def _digest(data: list) -> str:
+def page_digest(data: list) -> str:
+    """A page's entries as one SHA-256 (canonical JSON): pages are compared by it, not held."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(',', ':'),
                                      ensure_ascii=False).encode('utf-8')).hexdigest()
 
@@ -79,11 +80,12 @@ class ChainGuard:
         self._digests: dict[str, int] = {}  # the data of each page (non-empty) -> the last page that held it
         self._run = 0  # pages in a row that repeated the one before (a run of one identical entry)
 
-    def follow(self, data: list) -> None:
-        """Before the token of the next page is followed: ``data`` is the page just read, under a new token."""
+    def follow(self, data: list, digest: str) -> None:
+        """Before the token of the next page is followed: ``data`` is the page just read, under a new token, and
+        ``digest`` its ``page_digest``."""
         self._pages += 1
         if data:
-            self._check_repeat(data)
+            self._check_repeat(data, digest)
         self._entries += len(data)
         if self._entries > MAX_ENTRIES_PER_WINDOW:
             raise PaginationError(self._prefix() + 'more than %d entries (the most one window is read for) after %d '
@@ -97,11 +99,10 @@ class ChainGuard:
                                   % (self._pages, self._entries, self._entries, self._page_size, PAGE_SLACK,
                                      needed))
 
-    def _check_repeat(self, data: list) -> None:
+    def _check_repeat(self, data: list, digest: str) -> None:
         """Raise when ``data`` is a page read before in this chain, unless it continues a run of one identical entry
         (exact duplicates are real events; such a run may fill consecutive pages alike, at most ``PAGE_SLACK`` of
         them)."""
-        digest = _digest(data)
         earlier = self._digests.get(digest)
         self._digests[digest] = self._pages
         if earlier is None:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
 from ansible_collections.opswat.itot.plugins.module_utils._http import Page
-from ansible_collections.opswat.itot.plugins.module_utils._limits import ChainGuard
+from ansible_collections.opswat.itot.plugins.module_utils._limits import ChainGuard, page_digest
 from ansible_collections.opswat.itot.plugins.module_utils._query import LogQuery
 from ansible_collections.opswat.itot.plugins.module_utils._windows import Span, WindowLimit
 
@@ -62,6 +62,9 @@ class PageReader:
         self._query = query
         self._post = post
         self._limit = limit
+        # Called with each page's entries once the reading is done with them as the API sent them (a ``Keeper``,
+        # set by the walk while a chunk reads a slice whole): it may hollow some out in place.
+        self.keep: Callable[[list], None] | None = None
 
     def body(self, span: Span, events: str | None, use_age: bool) -> dict[str, Any]:
         """The request for ``span`` (or for the query's ``age`` when ``use_age``) and ``events``."""
@@ -102,7 +105,7 @@ class PageReader:
         body = self.body(span, events, use_age)
         entries: list[Any] = []
         record: list[tuple[str | None, int]] = []
-        seen: dict[str, list | None] = {}  # token -> the page it came with
+        seen: dict[str, str | None] = {}  # token -> the page_digest of the page it came with
         if token is not None:
             seen[token] = None  # a page that hands out the token it was asked with again is the last one
         guard = ChainGuard(body, self._query.page_size)
@@ -117,20 +120,30 @@ class PageReader:
             if page.status == 406 and not fresh:
                 # Pages that came with tokens, then a 406 without one: read the window again by other means.
                 return Reading(Outcome.TOO_MANY, [] if entries else page.data)
-            if fresh or seen.get(page.token) != page.data:
+            digest = page_digest(page.data)
+            added = fresh or seen.get(page.token) != digest
+            if added:
                 entries.extend(page.data)
                 record.append((token, len(page.data)))
             # else: a repeated token with the very page it came with: the server is going round in circles.
             if not fresh or (page.status == 200 and len(page.data) < self._query.page_size):
+                self._kept(added, page)
                 return Reading(Outcome.COMPLETE, entries, pages=record)
             if stop is not None and stop(page.data):
+                self._kept(added, page)
                 return Reading(Outcome.PARTIAL, entries, token=page.token, pages=record)
             if pages >= MAX_PAGES_PER_WINDOW:
                 raise PaginationError('The IT-OT Access API kept offering more pages for category %r after %d '
                                       'pages of one window; giving up' % (self._query.event_category, pages))
-            guard.follow(page.data)
-            seen[page.token] = page.data
+            guard.follow(page.data, digest)
+            seen[page.token] = digest
+            self._kept(added, page)
             token = page.token
+
+    def _kept(self, added: bool, page: Page) -> None:
+        """``keep`` sees the page's entries, when they were added to the reading (and nothing needs them whole)."""
+        if added and self.keep is not None:
+            self.keep(page.data)
 
     def _request(self, body: dict[str, Any], token: str | None, entries: list, first: bool) -> Page | Reading:
         """The next page of ``body`` (sent with ``token``), or how the reading ends when the API refuses it."""

@@ -21,9 +21,11 @@ from ansible_collections.opswat.itot.plugins.module_utils._chunks import (
     SLACK_US,
     Chain,
     Continuation,
+    Keeper,
     Stopper,
     before_all,
     chained,
+    chunk_ends,
 )
 from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_identity, entry_time, sort_key
 from ansible_collections.opswat.itot.plugins.module_utils._errors import ApiError, PaginationError
@@ -107,6 +109,7 @@ class LogWalk:
         self._cont: Continuation | None = None  # where the current slice goes on (it was read in part)
         self._chain: Chain | None = None  # the pages the current items came from, when a next_token can point there
         self._run: tuple[int | None, int] = (None, 0)  # time of the last entry handed out, entries handed out at it
+        self._whole_once = False  # the next slice is read without a Keeper (it is cut to the chunk already)
         self._pages = PageReader(query, post, limit)
         self._split_events = False
         self.window = query.window
@@ -206,12 +209,7 @@ class LogWalk:
             return ()
         marks = set(self._marks)
         if point.page_span is None and self._cont is None:
-            rest = self._items[self._pos:]
-            for end in range(self._size, len(rest) + 1, self._size):
-                key = rest[end - 1][0]
-                if key is None:
-                    break
-                marks.add(key // 1000)
+            marks.update(chunk_ends(self._items, self._pos + self._size - 1, self._size))
         if point.after_us is not None:
             marks = {mark for mark in marks if mark > point.after_us // 1000}
         else:
@@ -282,9 +280,12 @@ class LogWalk:
             same += 1
         return same
 
-    def _skip_index(self, point: ResumePoint) -> int:
-        items = self._items
+    @staticmethod
+    def _skip_index(items: list[Item], point: ResumePoint | None) -> int:
+        """Where the entries of ``items`` (sorted) not handed out before ``point`` begin."""
         index = 0
+        if point is None:
+            return index
         if point.all_parsed:
             while index < len(items) and items[index][0] is not None:
                 index += 1
@@ -303,9 +304,21 @@ class LogWalk:
     def _load(self, span: Span) -> bool:
         """Read a slice and hand out its entries from now on; False (nothing read) when its width was refused."""
         self._chain, self._cont = None, None
-        items = self._collect(span)
+        skip = self._skip
+        after = (None, 0) if skip is None or skip.all_parsed else (skip.after_us, skip.same)
+        keeper = self._keeper(span, 0, after)
+        items = self._kept(keeper, self._collect, span)
         if items is None:
             return False
+        ends = self._hollow_ends(keeper, items)
+        if ends is not None:
+            # The chunk would hand out an entry hollowed out: read the slice again cut to the chunk, its first part
+            # (about a chunk of entries) without a Keeper.
+            self._marks = tuple(sorted(set(self._marks) | ends))
+            parts = self._cut(span, tuple(sorted(ends)))
+            self._slices[self._next_slice:self._next_slice + 1] = parts
+            self._whole_once = True
+            return self._load(parts[0])
         self._hand_out(span, items)
         return True
 
@@ -314,15 +327,41 @@ class LogWalk:
         items.sort(key=sort_key)
         self._span = span
         self._items = items
-        self._pos = 0
         hi_us = None if self._age_mode else span.hi_us
         self._clean = all(key is not None and key >= span.lo_us and (hi_us is None or key < hi_us)
                           for key, dummy in items)
-        if self._skip is not None:
-            self._pos = self._skip_index(self._skip)
-            self._skip = None
+        self._pos = self._skip_index(items, self._skip)
+        self._skip = None
 
     # --- a slice read in part (a chunk) -----------------------------------------------------------------------
+
+    def _keeper(self, span: Span, skip: int, after: tuple[int | None, int]) -> Keeper | None:
+        """When the caller wants only some entries: what holds a reading of ``span`` to about that many whole
+        entries (a slice whose pages are not oldest first is read whole)."""
+        whole, self._whole_once = self._whole_once, False
+        if self._want <= 0 or self._age_mode or whole:
+            return None
+        return Keeper(span, self._want, skip, after)
+
+    def _kept(self, keeper: Keeper | None, read: Callable[..., Any], *args: Any) -> Any:
+        """``read(*args)`` with ``keeper`` seeing every page read."""
+        self._pages.keep = None if keeper is None else keeper.keep
+        try:
+            return read(*args)
+        finally:
+            self._pages.keep = None
+
+    def _hollow_ends(self, keeper: Keeper | None, items: list[Item]) -> set[int] | None:
+        """None when the entries the chunk hands out of ``items`` were all kept whole (the usual case: the keeper
+        keeps the oldest it is to hand out); else where the coming chunks end in them (marks, ms), to read the
+        slice again cut at those marks."""
+        if keeper is None:
+            return None
+        items.sort(key=sort_key)
+        start = self._skip_index(items, self._skip)
+        if not any(keeper.hollowed(entry) for dummy, entry in items[start:start + self._want]):
+            return None
+        return chunk_ends(items, start + self._want - 1, self._size)
 
     def _stopper(self, span: Span, skip: int = 0) -> Stopper | None:
         """When the caller wants only some entries: the rule that ends a reading of ``span`` once it holds them."""
@@ -342,18 +381,38 @@ class LogWalk:
         """Read on in the current slice (its reading stopped early, or a next_token points into it)."""
         cont, self._cont, self._chain = self._cont, None, None
         if cont.narrowed:
-            self._hand_out(self._span, self._walk(cont.span, cont.events, False, stop=True))
+            keeper = self._keeper(cont.span, 0, (None, 0))
+            items = self._kept(keeper, self._walk, cont.span, cont.events, False, None, True)
+            self._hand_out_kept(cont, keeper, self._span, items)
             return
-        reading = self._pages.read(cont.span, cont.events, False, token=cont.token,
-                                   stop=self._stopper(cont.span, cont.offset))
+        keeper = self._keeper(cont.span, cont.offset, (None, 0))
+        reading = self._kept(keeper, self._pages.read, cont.span, cont.events, False, False, cont.token,
+                             self._stopper(cont.span, cont.offset))
         if reading.outcome not in (Outcome.COMPLETE, Outcome.PARTIAL):
             # The API refused the token (it expired), or wants the window read by other means: read the rest of the
             # span from the time of the last entry handed out, without those handed out at that time.
-            point = self._cursor_point(cont.span)
-            self._skip = point if point.after_us is not None else None
-            self._slices.insert(self._next_slice, Span(point.start_ms, cont.span.end, point.pad_lo, cont.span.pad_hi))
+            self._read_rest(cont.span, ())
             return
-        self._hand_out(cont.span, self._chained(cont.span, cont.events, reading, cont.offset))
+        self._hand_out_kept(cont, keeper, cont.span, self._chained(cont.span, cont.events, reading, cont.offset))
+
+    def _hand_out_kept(self, cont: Continuation, keeper: Keeper | None, span: Span, items: list[Item]) -> None:
+        """Hand out ``items``, read on in the current slice; when the chunk would hand out an entry hollowed out,
+        read the rest of the slice again instead, cut to the chunk."""
+        ends = self._hollow_ends(keeper, items)
+        if ends is None:
+            self._hand_out(span, items)
+            return
+        self._marks = tuple(sorted(set(self._marks) | ends))
+        self._read_rest(cont.span, tuple(sorted(ends)))
+        self._whole_once = True
+
+    def _read_rest(self, span: Span, marks: tuple[int, ...]) -> None:
+        """The rest of ``span`` after the last entry handed out becomes the next slices (cut at ``marks``), read
+        from the time of that entry, without those handed out at that time."""
+        point = self._cursor_point(span)
+        self._skip = point if point.after_us is not None else None
+        rest = Span(point.start_ms, span.end, point.pad_lo, span.pad_hi)
+        self._slices[self._next_slice:self._next_slice] = self._cut(rest, marks)
 
     def _enough(self, held: list[Item], rest: Span) -> bool:
         """Whether entries ``held`` of a narrowed window are what the caller still wants, all before ``rest``."""
@@ -407,6 +466,8 @@ class LogWalk:
                     return held + self._split(span, events, use_age, reading.entries)
                 kept, span = narrowed
                 held.extend(kept)
+                if self._pages.keep is not None:
+                    self._pages.keep([entry for dummy, entry in kept])
                 use_age = False
                 if stop and self._enough(held, span):
                     self._cont = Continuation(span, events, narrowed=True)
