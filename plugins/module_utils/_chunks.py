@@ -21,12 +21,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.opswat.itot.plugins.module_utils._entries import Item, entry_identity, entry_time
+from ansible_collections.opswat.itot.plugins.module_utils._timeparse import parse_entry_time
 from ansible_collections.opswat.itot.plugins.module_utils._windows import Span
 
 # An entry's time as the API states it may lie up to a second before the time the API files it under: RFC 1123
 # times have whole seconds (the emulator's "mixed" format; entry timestamps of the vendor's page use it). So an entry
 # on a page not read yet may state a time up to this much before the newest one read.
 SLACK_US = 1000 * 1000
+
+
+class _Hollowed:
+    """The mark of an entry hollowed out by a ``Keeper`` (no JSON value is one, so no entry of the API has it)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return 'hollowed out'
+
+    __str__ = __repr__
+
+
+HOLLOWED = _Hollowed()
 
 
 class Stopper:
@@ -110,7 +125,8 @@ def chained(span: Span, entries: list, pages: list, skip: int) -> tuple[list[Ite
     """The items of a chain's entries (without the first ``skip``, handed out before, and those of the span's
     padding), and the chain when they are oldest first (as handed out: a next_token can point into its pages)."""
     items: list[Item] = []
-    chain = Chain(span, pages)
+    chain: Chain | None = Chain(span, pages)
+    last = None
     for index, entry in enumerate(entries):
         if index < skip:
             continue
@@ -118,10 +134,12 @@ def chained(span: Span, entries: list, pages: list, skip: int) -> tuple[list[Ite
         if span.drops(key):
             continue
         items.append((key, entry))
-        chain.origin.append(index)
-    keys = [key for key, dummy in items]
-    if any(key is None for key in keys) or any(a > b for a, b in zip(keys, keys[1:])):
-        return items, None
+        if chain is not None:
+            if key is None or (last is not None and key < last):
+                chain = None  # not oldest first (and the origins need not be held for a slice read whole)
+            else:
+                chain.origin.append(index)
+                last = key
     return items, chain
 
 
@@ -136,10 +154,11 @@ class Keeper:
     ``keep(data)`` is called with every page's entries as they are read (``PageReader.keep``, and the entries a 406
     page leaves to keep): of the entries that lie in ``span``'s own part and not before the time cursor ``after``,
     those of the oldest ``want + skip + same`` identities stay whole (every copy of them: a page read twice is not
-    counted twice, identical twins are kept together); each other entry becomes ``{'timestamp': ...}``, its time alone,
-    as its readers need it (the order of pages, the marks of the coming chunks). So a chunk holds about ``want`` whole
-    entries, whatever the slice's volume. ``hollowed(entry)`` tells the ones hollowed out: the walk hands none of them
-    out (it reads that part of the slice again, cut to the chunk, when one would be: ``LogWalk._reread``).
+    counted twice, identical twins are kept together); each other entry is emptied in place but for its time (its
+    ``timestamp``, or the same time as an epoch-ms number) and a mark, as its readers need it (the order of pages,
+    the marks of the coming chunks). So a chunk holds about ``want`` whole entries, whatever the slice's volume.
+    ``hollowed(entry)`` tells the ones hollowed out: the walk hands none of them out (where one would be, it reads
+    that part of the slice again, cut to the chunk, without a keeper: ``LogWalk._hollow_ends``).
     """
 
     def __init__(self, span: Span, want: int, skip: int = 0, after: tuple[int | None, int] = (None, 0)) -> None:
@@ -148,25 +167,25 @@ class Keeper:
         self._after = after[0]
         self._heap: list = []  # (-time, -arrival, identity) of the identities kept whole: the newest on top
         self._whole: dict[str, list] = {}  # identity -> its copies read so far
-        self._hollow: dict[int, Any] = {}  # id() -> each entry hollowed out (held, so that ids stay unique)
         self._arrivals = 0
 
-    def hollowed(self, entry: Any) -> bool:
-        return id(entry) in self._hollow
+    @staticmethod
+    def hollowed(entry: Any) -> bool:
+        return isinstance(entry, dict) and entry.get('') is HOLLOWED
 
     def keep(self, data: list) -> None:
         for entry in data:
-            if not isinstance(entry, dict) or id(entry) in self._hollow:
+            if not isinstance(entry, dict) or self.hollowed(entry):
                 continue
             key = entry_time(entry)
             if key is None:
                 continue  # no time: handed out last, never hollowed out
             if self._span.drops(key) or (self._after is not None and key < self._after):
-                self._empty(entry)  # the span's padding, or handed out before: never handed out from here
+                self._empty(entry, key)  # the span's padding, or handed out before: never handed out from here
                 continue
             full = len(self._heap) >= self._room
             if full and key > -self._heap[0][0]:
-                self._empty(entry)  # newer than every entry kept whole
+                self._empty(entry, key)  # newer than every entry kept whole
                 continue
             identity = entry_identity(entry)
             copies = self._whole.get(identity)
@@ -175,19 +194,23 @@ class Keeper:
                 continue
             self._arrivals += 1
             if full and (-key, -self._arrivals) <= self._heap[0][:2]:
-                self._empty(entry)  # of the time of the newest entry kept whole, and read after it
+                self._empty(entry, key)  # of the time of the newest entry kept whole, and read after it
                 continue
             heapq.heappush(self._heap, (-key, -self._arrivals, identity))
             self._whole[identity] = [entry]
             if len(self._heap) > self._room:
-                for newest in self._whole.pop(heapq.heappop(self._heap)[2]):
-                    self._empty(newest)
+                newest = heapq.heappop(self._heap)
+                for twin in self._whole.pop(newest[2]):
+                    self._empty(twin, -newest[0])
 
-    def _empty(self, entry: dict) -> None:
+    @staticmethod
+    def _empty(entry: dict, key: int | None) -> None:
         stamp = entry.get('timestamp')
+        if key is not None and key % 1000 == 0 and parse_entry_time(key // 1000) == key:
+            stamp = key // 1000  # the same time as epoch ms, a number: smaller than most strings of it
         entry.clear()
         entry['timestamp'] = stamp
-        self._hollow[id(entry)] = entry
+        entry[''] = HOLLOWED
 
 
 def chunk_ends(items: list[Item], first: int, size: int) -> set[int]:

@@ -14,7 +14,8 @@ import random
 import pytest
 
 from ansible_collections.opswat.itot.plugins.module_utils import _walk
-from ansible_collections.opswat.itot.plugins.module_utils._chunks import Keeper
+from ansible_collections.opswat.itot.plugins.module_utils._chunks import HOLLOWED, Keeper
+from ansible_collections.opswat.itot.plugins.module_utils._entries import entry_time
 from ansible_collections.opswat.itot.plugins.module_utils._windows import Span
 from ansible_collections.opswat.itot.tests.unit.plugins.module_utils.test_itot_client_chunks import (
     NOW,
@@ -64,7 +65,8 @@ def test_the_keeper_keeps_whole_the_oldest_entries_of_the_chunk_and_the_times_of
         if was['seq'] in whole:
             assert now == was and not keeper.hollowed(now)
         else:
-            assert now == {'timestamp': was['timestamp']} and keeper.hollowed(now)
+            assert set(now) == {'timestamp', ''} and now[''] is HOLLOWED and keeper.hollowed(now)
+            assert entry_time(now) == entry_time(was)
 
 
 def check_chunks(api, chunks, size, order):
