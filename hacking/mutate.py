@@ -3,9 +3,9 @@
     python hacking/mutate.py [--only NAME ...] [--list] [--keep]
 
 Each mutation below is (name, file, exact old text, new text, unit test files, why).  For each one, in a copy of the
-collection (``$ITOT_BUILD/mutate/ansible_collections/opswat/itot``, default ``.build/mutate/...``; the working tree
-is never changed) the old text is replaced by the new one and the named unit test files are run with pytest (the
-.venv's Python, or this one).  A mutation that no test notices "survived"; the script then fails.  It also fails,
+collection (``$ITOT_BUILD/mutate/wN/ansible_collections/opswat/itot``, default ``.build/mutate/...``, one copy per
+worker, one worker per CPU up to 4; the working tree is never changed) the old text is replaced by the new one and the
+named unit test files are run with pytest (the .venv's Python, or this one).  A mutation that no test notices "survived"; the script then fails.  It also fails,
 loudly, when an old text is not found exactly once (the code moved: update the list), when the unmutated copy
 does not pass its tests, and when a mutated copy cannot even be collected (the mutation is not valid Python).
 
@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -463,23 +465,45 @@ def main(argv: list[str] | None = None) -> int:
 
     build = os.environ.get('ITOT_BUILD') or os.path.join(ROOT, '.build')
     top = os.path.join(os.path.abspath(build), 'mutate')
-    coll = os.path.join(top, 'ansible_collections', 'opswat', 'itot')
     started = time.monotonic()
-    make_copy(coll)
-    env = dict(os.environ, PYTHONPATH=top, PYTHONDONTWRITEBYTECODE='1', XDG_CACHE_HOME=os.path.join(top, 'cache'))
-    env.pop('PYTEST_ADDOPTS', None)
-    problems = list_problems(coll, chosen)
+    # One copy of the collection per worker (a mutation changes a file of its copy while its tests run); the
+    # workers share the mutations out, one CPU each.
+    workers = []
+    for number in range(max(1, min(len(chosen), os.cpu_count() or 1, 4))):
+        path = os.path.join(top, 'w%d' % number)
+        coll = os.path.join(path, 'ansible_collections', 'opswat', 'itot')
+        make_copy(coll)
+        env = dict(os.environ, PYTHONPATH=path, PYTHONDONTWRITEBYTECODE='1', XDG_CACHE_HOME=os.path.join(path, 'cache'))
+        env.pop('PYTEST_ADDOPTS', None)
+        workers.append((coll, env))
+    problems = list_problems(workers[0][0], chosen)
     if problems:
         return fail(problems)
 
     files = sorted({f for m in chosen for f in m[4]})
-    rc, out, seconds = run_tests(coll, files, env, first_failure=False)
-    print('unmutated: %s in %.1f s (%s)' % ('pass' if rc == 0 else 'FAIL', seconds, ' '.join(files)))
-    if rc != 0:
-        print(last_lines(out, 40))
+    shares = [files[number::len(workers)] for number in range(len(workers))]
+    with ThreadPoolExecutor(len(workers)) as pool:
+        runs = list(pool.map(lambda share: run_tests(share[0][0], share[1], share[0][1], first_failure=False),
+                             [(worker, part) for worker, part in zip(workers, shares) if part]))
+    failed = [out for rc, out, seconds in runs if rc != 0]
+    print('unmutated: %s in %.1f s (%s)' % ('FAIL' if failed else 'pass', max(r[2] for r in runs), ' '.join(files)))
+    if failed:
+        print(last_lines(failed[0], 40))
         return fail(['the unmutated copy does not pass its tests; nothing can be learned from mutations'])
 
-    outcomes = Counter(try_mutation(coll, env, mutation) for mutation in chosen)
+    free: queue.Queue = queue.Queue()
+    for worker in workers:
+        free.put(worker)
+
+    def attempt(mutation: tuple) -> str:
+        coll, env = free.get()
+        try:
+            return try_mutation(coll, env, mutation)
+        finally:
+            free.put((coll, env))
+
+    with ThreadPoolExecutor(len(workers)) as pool:
+        outcomes = Counter(pool.map(attempt, chosen))
     if not args.keep:
         shutil.rmtree(top, ignore_errors=True)
     print('mutations: %d tried, %d killed, %d survived, %d errors in %.0f s'

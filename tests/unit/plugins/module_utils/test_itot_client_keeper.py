@@ -21,6 +21,7 @@ from ansible_collections.opswat.itot.tests.unit.plugins.module_utils.test_itot_c
     NOW,
     READINGS,
     START,
+    entries_for,
     read_in_chunks,
     times,
 )
@@ -87,7 +88,7 @@ def expected(api, order):
 @pytest.mark.parametrize('reading', READINGS)
 def test_chunks_of_a_newest_first_server_hand_out_the_api_entries_whole(api, make_client, make_query, reading, size):
     api.reading, api.order = reading, 'desc'
-    api.add_many('device', times(900))
+    api.add_many('device', times(entries_for(size)))
     check_chunks(api, read_in_chunks(make_client(), make_query, size), size, 'desc')
 
 
