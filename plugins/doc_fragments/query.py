@@ -84,7 +84,8 @@ options:
       - Where the API pages newest first (or not in order), the oldest entries come last, so the first chunk reads
         its slice (at most O(max_window)) whole, and its next_token says where each of the coming chunks (up to
         1,000) ends; each of them then reads only its own part of the window. A window read in chunks then costs
-        about the requests of two reads of it plus one per chunk.
+        about the requests of two reads of it plus one per chunk. While it reads its slice whole, the first chunk keeps
+        whole only the entries it returns; the others are emptied down to their time (about 0.4 KB each).
     type: raw
     default: 0
 # The user guide, for the module and the lookup alike.
