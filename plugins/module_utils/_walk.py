@@ -403,6 +403,7 @@ class LogWalk:
             self._hand_out(span, items)
             return
         self._marks = tuple(sorted(set(self._marks) | ends))
+        self._cont, self._chain = None, None  # this reading is given up: where it would go on too
         self._read_rest(cont.span, tuple(sorted(ends)))
         self._whole_once = True
 

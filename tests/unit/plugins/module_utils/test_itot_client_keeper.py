@@ -99,12 +99,20 @@ class ShortKeeper(Keeper):
         super().__init__(span, want - 1, skip, after)
 
 
+class ShortOnKeeper(Keeper):
+    """One entry too few where a chunk reads on in the API's pages after entries handed out before (``skip``)."""
+
+    def __init__(self, span, want, skip=0, after=(None, 0)):
+        super().__init__(span, want - 1 if skip else want, skip, after)
+
+
+@pytest.mark.parametrize('short', [ShortKeeper, ShortOnKeeper], ids=['slice', 'reading on'])
 @pytest.mark.parametrize('size', [120, 7])
 @pytest.mark.parametrize('order', ['asc', 'desc'])
 @pytest.mark.parametrize('reading', READINGS)
 def test_a_chunk_that_would_reach_an_entry_hollowed_out_reads_its_part_again(
-        api, make_client, make_query, monkeypatch, reading, order, size):
-    monkeypatch.setattr(_walk, 'Keeper', ShortKeeper)
+        api, make_client, make_query, monkeypatch, reading, order, size, short):
+    monkeypatch.setattr(_walk, 'Keeper', short)
     api.reading, api.order = reading, order
     api.add_many('device', times(600))
     client = make_client()
