@@ -3,9 +3,7 @@
 #
 #   hacking/test.sh [STEP ...]      steps: ruff emulator sanity units mutate integration matrix eda molecule lint
 #                                          docs docsite changelog build installed
-#                                   (none given: all of them, in that order; with more than one step,
-#                                   integration and matrix start first and run in the background)
-#   ITOT_MATRIX_TARGETS="a b"       matrix: only these targets (default: itot_logs_info log_archive log_archive_tenants)
+#                                   (none given: all of them, in that order)
 #
 #   ITOT_TARGETS="a b"              integration: only these targets (default: all)
 #   ITOT_BUILD=DIR                  where the collection layout, logs and ansible-test's output go (default: .build)
@@ -187,13 +185,11 @@ step_sanity() {
 }
 step_mutate() { PATH="$venv/bin:$PATH" python hacking/mutate.py; }
 step_units() { at ansible-test units --venv --requirements --color no; }
-# The targets run in a collection layout of their own (ansible-test keeps its state below the layout), so that the
-# steps that use the main one can run meanwhile. The fault matrix mostly waits (backoffs, slow answers, rate
-# windows): in a full run it goes side by side with the other targets, in one more layout, and its output follows
-# theirs in the step's log.
+# The fault matrix mostly waits (backoffs, slow answers, rate windows): in a full run it goes side by side with the
+# other targets, in a collection layout of its own (ansible-test keeps its state below the layout), and its output
+# follows theirs in the step's log.
 step_integration() {
   local rc=0 faults_pid="" faults="$build/faults/ansible_collections/opswat/itot" targets=()
-  local integ="$build/integration/ansible_collections/opswat/itot"
   read -r -a targets <<<"${ITOT_TARGETS:-}"
   if [ ${#targets[@]} -eq 0 ]; then
     { setup_layout "$faults" &&
@@ -202,9 +198,7 @@ step_integration() {
     faults_pid=$!
     targets=(--exclude fault_matrix)
   fi
-  setup_layout "$integ" &&
-    (cd "$integ" && PATH="$build/bin:$venv/bin:$PATH" ansible-test integration --venv --requirements --color no \
-      --python 3.11 "${targets[@]}") || rc=1
+  at ansible-test integration --venv --requirements --color no --python 3.11 "${targets[@]}" || rc=1
   if [ -n "$faults_pid" ]; then
     wait "$faults_pid" || rc=1
     echo "=== fault_matrix, run side by side (also in ${logs#"$root"/}/integration-faults.log)"
@@ -297,26 +291,15 @@ setup_pythons >"$logs/pythons.log" 2>&1
 cat "$logs/pythons.log"
 run_step layout "ansible_collections/opswat/itot layout" setup_layout || { printf '%s\n' "${summary[@]}"; echo "steps: $passed passed, $failed failed"; exit 1; }
 
-# The integration targets and the version matrix need no result of the other steps and run in layouts of their own:
-# when more than one step is asked for, they start first, in the background, and the other steps run meanwhile
-# (the playbooks of the targets leave a core idle much of the time: they wait on forks, answers and timers); they
-# are waited for after the last of the others. Their summary lines come last.
-integration_what="ansible-test integration (against the emulator)"
+# The version matrix needs no result of the other steps and runs in layouts of its own: when both are asked for,
+# it starts beside the integration step (its two legs and the fault matrix mostly wait on answers and timers).
+matrix_beside=false
+seen_integration=false
+for s in "${steps[@]}"; do
+  [ "$s" != integration ] || seen_integration=true
+  [ "$s" != matrix ] || [ "$seen_integration" = false ] || matrix_beside=true
+done
 matrix_what="integration of the module and the role on ansible-core 2.16 and 2.21"
-background=()
-if [ ${#steps[@]} -gt 1 ]; then
-  for s in "${steps[@]}"; do
-    case $s in
-      integration) start_step integration "$integration_what" step_integration && background+=(integration) ;;
-      matrix) start_step matrix "$matrix_what" step_matrix && background+=(matrix) ;;
-    esac
-  done
-fi
-in_background() {
-  local b
-  for b in "${background[@]}"; do [ "$b" != "$1" ] || return 0; done
-  return 1
-}
 
 for s in "${steps[@]}"; do
   case $s in
@@ -325,8 +308,13 @@ for s in "${steps[@]}"; do
     sanity) run_step sanity "ansible-test sanity (Python $(cat "$build/pythons"))" step_sanity ;;
     units) run_step units "ansible-test units" step_units ;;
     mutate) run_step mutate "hand mutations of the walk, merge, overlap edges and chain are caught" step_mutate ;;
-    integration) in_background integration || run_step integration "$integration_what" step_integration ;;
-    matrix) in_background matrix || run_step matrix "$matrix_what" step_matrix ;;
+    integration)
+      [ "$matrix_beside" = false ] || start_step matrix "$matrix_what" step_matrix
+      run_step integration "ansible-test integration (against the emulator)" step_integration
+      ;;
+    matrix)
+      if [ -n "${step_pid[matrix]:-}" ]; then finish_step matrix; else run_step matrix "$matrix_what" step_matrix; fi
+      ;;
     eda) run_step eda "ansible-rulebook with the bundled rulebooks, and the event source in every emulator mode" step_eda ;;
     molecule) run_step molecule "molecule test (extensions/molecule/default: the log_archive role)" step_molecule ;;
     lint) run_step lint "ansible-lint --profile production" step_lint ;;
@@ -337,9 +325,6 @@ for s in "${steps[@]}"; do
     installed) run_step installed "the built tarball installed: opswat.itot.audit, module_defaults" step_installed ;;
     *) note "unknown step: $s"; failed=$((failed + 1)) ;;
   esac
-done
-for s in "${background[@]}"; do
-  finish_step "$s"
 done
 
 echo
