@@ -4,6 +4,7 @@
 #   hacking/test.sh [STEP ...]      steps: ruff emulator sanity units mutate integration matrix eda molecule lint
 #                                          docs docsite changelog build installed
 #                                   (none given: all of them, in that order)
+#   ITOT_MATRIX_TARGETS="a b"       matrix: only these targets (default: itot_logs_info log_archive log_archive_tenants)
 #
 #   ITOT_TARGETS="a b"              integration: only these targets (default: all)
 #   ITOT_BUILD=DIR                  where the collection layout, logs and ansible-test's output go (default: .build)
