@@ -12,7 +12,10 @@ when given (the role's verify step: this host has been given every entry of the 
 _archive_watermark).  The host
 never sees the file, so it can move neither the head its manifest is checked against nor the watermark the next
 run's plan starts from.  With ``state: query``, the host's record (head and watermark) is returned as
-``recorded_head`` for the plan.
+``recorded_head`` for the plan.  With ``categories`` (one run for several categories: the role's query and verify
+steps), the same is done per category - the records given as ``known_heads``, the watermarks taken from
+``record_watermark`` by category, and every new head written in one update of the file - and each category's answer
+in ``categories`` gets its ``recorded_head``, or its ``known_head``, ``head`` and ``head_recorded``.
 
 The worker process that ran a task sends the task's arguments, as templated, back to the controller with the
 result. For this module those arguments hold a whole slice of log entries, once per host: with 25,000 entries and
@@ -29,6 +32,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import (
     DEFAULT_TENANT,
     find_head,
+    head_unchanged,
     heads_key,
     load_heads,
     record_heads,
@@ -48,53 +52,116 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.7
         args = self._task.args
-        heads_file = args.get('heads_file')
         host = (task_vars or {}).get('inventory_hostname', '')
-        key = None
-        module_args = args
-        state = args.get('state', 'present')
-        record = None
-        if heads_file:
-            key = heads_key(host, args.get('dir'), args.get('category'), args.get('tenant') or DEFAULT_TENANT)
-            try:
-                watermark = check_watermark(args.get('record_watermark'))
-                record = find_head(load_heads(heads_file), key)
-            except ValueError as exc:
-                result.update(failed=True, msg=str(exc))
-                return result
-            except ArchiveError as exc:
-                result.update(failed=True, msg=exc.message)
-                return result
-            if state == 'present':
-                module_args = dict(args, known_head=dict((name, value) for name, value in (record or ZERO_HEAD).items()
-                                                         if name != 'watermark'))
-        result.update(self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars))
-        if key is not None and state == 'query':
-            result['recorded_head'] = record
-        elif key is not None:
-            result['known_head'] = module_args['known_head']
-            self._after(result, heads_file, key, host, watermark)
+        if args.get('categories') is not None and args.get('heads_file'):
+            result.update(self._run_categories(args, host, task_vars))
+        else:
+            result.update(self._run_one(args, host, task_vars))
         entries = args.get('entries')
         if isinstance(entries, list):
             self._task.args = dict(args, entries='(%d entries)' % len(entries))
         return result
 
-    def _after(self, result: dict[str, Any], heads_file: str, key: dict[str, str], host: str,
-               watermark: dict[str, Any] | None) -> None:
-        """A failure named by host and category; a success's head (and watermark) recorded (not in check mode)."""
-        result['head_recorded'] = False
-        if result.get('failed'):
-            result['msg'] = 'host %s, category %s: %s' % (host, key['category'], result.get('msg', ''))
-            return
-        if 'manifest_head' not in result:
-            return
-        result['head'] = {'lines': result['manifest_lines'], 'sha256': result['manifest_head']}
-        if self._task.check_mode:
-            return
-        head = dict(key, recorded=format_iso(now_ms()), watermark=watermark, **result['head'])
+    def _records(self, args: dict[str, Any], host: str, categories: list[Any],
+                 watermarks: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Per category: its key in the heads file, this host's record there, and the watermark to record with its
+        new head (from ``watermarks`` by category, checked). Raises ValueError or ArchiveError."""
+        records = load_heads(args['heads_file'])
+        keys, found, marks = {}, {}, {}
+        for category in categories:
+            keys[category] = heads_key(host, args.get('dir'), category, args.get('tenant') or DEFAULT_TENANT)
+            found[category] = find_head(records, keys[category])
+            marks[category] = check_watermark(watermarks.get(category))
+        return keys, found, marks
+
+    def _run_one(self, args: dict[str, Any], host: str, task_vars: dict[str, Any] | None) -> dict[str, Any]:
+        heads_file = args.get('heads_file')
+        state = args.get('state', 'present')
+        if not heads_file:
+            return self._execute_module(module_name=self._task.action, module_args=args, task_vars=task_vars)
+        category = args.get('category')
         try:
-            result['head_recorded'] = record_heads(heads_file, [head])
+            keys, found, marks = self._records(args, host, [category], {category: args.get('record_watermark')})
+        except ValueError as exc:
+            return dict(failed=True, msg=str(exc))
+        except ArchiveError as exc:
+            return dict(failed=True, msg=exc.message)
+        module_args = args
+        if state == 'present':
+            module_args = dict(args, known_head=without_watermark(found[category]))
+        result = self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars)
+        if state == 'query':
+            result['recorded_head'] = found[category]
+            return result
+        result['known_head'] = module_args['known_head']
+        if result.get('failed'):
+            result['head_recorded'] = False
+            result['msg'] = 'host %s, category %s: %s' % (host, category, result.get('msg', ''))
+            return result
+        self._record(result, args['heads_file'], host, [(keys[category], marks[category], found[category], result)])
+        return result
+
+    def _run_categories(self, args: dict[str, Any], host: str, task_vars: dict[str, Any] | None) -> dict[str, Any]:
+        """O(categories) with O(heads_file): every category's record read before the one module run, and every new
+        head (with its watermark) written after it in one update of the file."""
+        categories = args['categories'] if isinstance(args['categories'], list) else []
+        state = args.get('state', 'present')
+        watermarks = args.get('record_watermark')
+        if watermarks is not None and not isinstance(watermarks, dict):
+            return dict(failed=True, msg='record_watermark: with categories, a dict of watermarks by category, not %r'
+                        % type(watermarks).__name__)
+        try:
+            keys, found, marks = self._records(args, host, categories, watermarks or {})
+        except ValueError as exc:
+            return dict(failed=True, msg=str(exc))
+        except ArchiveError as exc:
+            return dict(failed=True, msg=exc.message)
+        module_args = args
+        if state == 'present':
+            module_args = dict(args, known_heads=dict((category, without_watermark(found[category]))
+                                                      for category in categories))
+        result = self._execute_module(module_name=self._task.action, module_args=module_args, task_vars=task_vars)
+        items = [item for item in result.get('categories') or [] if isinstance(item, dict) and item.get('category') in keys]
+        if state == 'query':
+            for item in items:
+                item['recorded_head'] = found[item['category']]
+            return result
+        for item in items:
+            item['known_head'] = module_args['known_heads'][item['category']]
+            item['head_recorded'] = False
+        if result.get('failed'):
+            result['msg'] = 'host %s: %s' % (host, result.get('msg', ''))
+        done = [(keys[item['category']], marks[item['category']], found[item['category']], item)
+                for item in items if not item.get('failed')]
+        self._record(result, args['heads_file'], host, done)
+        return result
+
+    def _record(self, result: dict[str, Any], heads_file: str, host: str,
+                done: list[tuple[dict[str, str], dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]]) -> None:
+        """The new heads (and watermarks) of the categories in ``done`` - (key, watermark, record read before the
+        module ran, answer) - written in one update (not in check mode); each answer gets C(head) and C(head_recorded)."""
+        heads = []
+        for key, watermark, dummy, answer in done:
+            answer['head_recorded'] = False
+            if 'manifest_head' not in answer:
+                continue
+            answer['head'] = {'lines': answer['manifest_lines'], 'sha256': answer['manifest_head']}
+            heads.append(dict(key, recorded=format_iso(now_ms()), watermark=watermark, **answer['head']))
+        if self._task.check_mode or not heads:
+            return
+        try:
+            recorded = record_heads(heads_file, heads)
         except (ArchiveError, OSError) as exc:
             reason = getattr(exc, 'message', None) or exc
+            categories = ', '.join(head['category'] for head in heads)
             result.update(failed=True, msg='host %s, category %s: the archive is verified, but its head could not be recorded '
-                                           'in the heads file %s: %s' % (host, key['category'], heads_file, reason))
+                                           'in the heads file %s: %s' % (host, categories, heads_file, reason))
+            return
+        for dummy, watermark, known, answer in done:
+            if 'head' in answer:
+                answer['head_recorded'] = recorded and not head_unchanged(known, dict(answer['head'], watermark=watermark))
+
+
+def without_watermark(record: dict[str, Any] | None) -> dict[str, Any]:
+    """The head the module checks the manifest against: this host's record without its watermark (zero lines when none)."""
+    return dict((name, value) for name, value in (record or ZERO_HEAD).items() if name != 'watermark')

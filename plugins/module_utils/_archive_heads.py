@@ -261,6 +261,13 @@ def heads_bytes(heads: list[dict[str, Any]]) -> bytes:
     return ('{"version": %d, "heads": [\n%s\n]}\n' % (HEADS_VERSION, body)).encode('utf-8')
 
 
+def head_unchanged(known: dict[str, Any] | None, update: dict[str, Any]) -> bool:
+    """Whether recording ``update`` (lines, sha256, optionally a watermark) over ``known`` (its key's head in the file,
+    or None) leaves the file as it is: the same head, and no other watermark."""
+    return bool(known) and (known['lines'], known['sha256']) == (update['lines'], update['sha256']) and \
+        update.get('watermark') in (None, known.get('watermark'))
+
+
 def record_heads(path: str, updates: list[dict[str, Any]]) -> bool:
     """Merge heads (each a key plus lines, sha256, recorded, and optionally a watermark) into the file, atomically,
     under an flock beside it.
@@ -277,9 +284,9 @@ def record_heads(path: str, updates: list[dict[str, Any]]) -> bool:
         for update in updates:
             known = find_head(heads, update)
             update = dict(update)
+            if head_unchanged(known, update):
+                continue  # the same head: keep when it was first recorded, and its watermark
             if known and (known['lines'], known['sha256']) == (update['lines'], update['sha256']):
-                if update.get('watermark') in (None, known.get('watermark')):
-                    continue  # the same head: keep when it was first recorded, and its watermark
                 update['recorded'] = known.get('recorded', update.get('recorded'))
             if update.get('watermark') is None:
                 update.pop('watermark', None)

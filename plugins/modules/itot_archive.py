@@ -36,9 +36,22 @@ options:
   category:
     description:
       - The event category whose entries are archived.
+      - One of O(category) and O(categories) is required.
     type: str
-    required: true
     choices: [admin, device, webhook, device_report]
+  categories:
+    description:
+      - Several categories in one run, each as if it had been given alone as O(category), one after another (a
+        category's failure does not stop the others; the run fails at the end, naming each failed category). Their
+        answers are RV(categories).
+      - Only to query (O(state=query)) or to verify and apply O(retention_days) (O(state=present) without O(entries)).
+        O(entries), O(window_start_ms), O(window_end_ms), O(read_from_ms), O(watermark_ms) and O(known_head) belong to
+        one category and cannot be given with it.
+      - One run instead of one per category, which is what the C(opswat.itot.log_archive) role does on each host.
+    type: list
+    elements: str
+    choices: [admin, device, webhook, device_report]
+    version_added: 1.1.0
   state:
     description:
       - V(present) writes the new entries (and completes, prunes and verifies).
@@ -105,6 +118,12 @@ options:
       - C(lines=0) (nothing recorded yet) checks every C(remove) line. Omitted, neither is checked.
       - Set from O(heads_file) by the module's action; give it directly only to check a head kept elsewhere.
     type: dict
+  known_heads:
+    description:
+      - With O(categories), O(known_head) per category (a dict by category name; a category not in it is not checked).
+      - Set from O(heads_file) by the module's action, like O(known_head).
+    type: dict
+    version_added: 1.1.0
   heads_file:
     description:
       - A JSON file on the controller that holds the head of every host's manifest per tenant, host, archive root and category
@@ -133,6 +152,7 @@ options:
         the next run plans the host's reads from the later of its cursor and C(to_ms), minus the overlap, while the host's
         manifest still ends at the head recorded with it and the filters are the same. A new head recorded without a
         watermark drops the one recorded before.
+      - With O(categories), a dict of such watermarks by category name (a category not in it, or null, records none).
       - Not sent to the host's files; ignored without O(heads_file) and with O(state=query).
     type: dict
   tenant:
@@ -229,27 +249,48 @@ EXAMPLES = r"""
     dir: /var/log/itot
     category: admin
     retention_days: 90
+
+- name: Read where each category's archive ends, in one run
+  opswat.itot.itot_archive:
+    dir: /var/log/itot
+    categories: [admin, device, webhook, device_report]
+    state: query
+  register: cursors
+
+- name: Show each category's cursor
+  ansible.builtin.debug:
+    msg: "{{ cursors.categories | items2dict(key_name='category', value_name='cursor') }}"
 """
 
 RETURN = r"""
+categories:
+  description:
+    - With O(categories), one answer per category, in their order - the keys below (those returned with O(category))
+      and C(category); a category that failed has C(failed), C(msg) and, when verification failed, C(problems).
+    - Without O(categories), not returned; the keys below are the answer itself.
+  returned: with O(categories)
+  type: list
+  elements: dict
+  sample: [{category: admin, cursor_ms: 1795935604000, cursor: '2026-11-29T07:00:04.000Z', manifest_lines: 12}]
+  version_added: 1.1.0
 category_dir:
   description: The category's folder.
-  returned: always
+  returned: with O(category)
   type: str
   sample: /var/log/itot/device
 cursor_ms:
   description: Newest archived entry time, epoch milliseconds; null while the host holds no dated entry of the category.
-  returned: always
+  returned: with O(category)
   type: int
   sample: 1795935604000
 cursor:
   description: RV(cursor_ms) as ISO 8601 UTC with milliseconds; null with it.
-  returned: always
+  returned: with O(category)
   type: str
   sample: '2026-11-29T07:00:04.000Z'
 files:
   description: The archive files added by this run (in check mode, that would be added).
-  returned: always
+  returned: with O(category)
   type: list
   elements: dict
   contains:
@@ -275,18 +316,18 @@ files:
       sample: 0083aff13515d4b8a2b148b684de686573f6fa03725db8a6064190f9aa6ede70
 removed:
   description: The archive files removed by O(retention_days) in this run (same keys as RV(files)).
-  returned: always
+  returned: with O(category)
   type: list
   elements: dict
   sample: []
 entries_written:
   description: Entries written by this run (in check mode, that would be written).
-  returned: always
+  returned: with O(category)
   type: int
   sample: 5
 entries_skipped:
   description: Entries of O(entries) that the host already held.
-  returned: always
+  returned: with O(category)
   type: int
   sample: 30
 outside_window:
@@ -297,42 +338,42 @@ outside_window:
       they never move the cursor, so that one entry stamped in 2099 cannot make every later window empty. The module warns
       once when there are any.
     - 0 without O(window_start_ms)/O(window_end_ms), in O(state=query), and when all entries lie inside the window.
-  returned: always
+  returned: with O(category)
   type: int
   sample: 0
 verified:
   description: Whether the archive was verified (O(verify), not in O(state=query), not in check mode while a write is pending).
-  returned: always
+  returned: with O(category)
   type: bool
   sample: true
 recovered:
   description: Whether an interrupted write of an earlier run was completed (in check mode, would be).
-  returned: always
+  returned: with O(category)
   type: bool
   sample: false
 temps_removed:
   description: Leftover temporary files of interrupted runs that were deleted, relative to the category folder.
-  returned: always
+  returned: with O(category)
   type: list
   elements: str
   sample: []
 manifest_lines:
   description: Number of lines in C(manifest.jsonl) after this run.
-  returned: always
+  returned: with O(category)
   type: int
   sample: 12
 manifest_head:
   description:
     - SHA-256 of the last manifest line after this run (64 zeros for an empty manifest).
     - Record it elsewhere to detect a later rewrite of the whole archive.
-  returned: always
+  returned: with O(category)
   type: str
   sample: fc28efc02b4fdda10b71aff08524c022463c938b6d9c2482a283c65023148195
 days:
   description:
     - Per UTC day (C(YYYY-MM-DD)) of the live dated archive files after this run, C(entries), C(first) and C(last) entry time.
     - What the C(opswat.itot.log_archive) role compares across the hosts that hold the same category.
-  returned: always (empty with O(state=query))
+  returned: with O(category) (empty with O(state=query))
   type: dict
   sample: {'2026-11-29': {entries: 412, first: '2026-11-29T00:00:04.000Z', last: '2026-11-29T07:00:04.000Z'}}
 known_head:
@@ -363,7 +404,7 @@ head_recorded:
   sample: true
 pending:
   description: With O(state=query), whether an interrupted write waits to be completed by the next O(state=present) run.
-  returned: always
+  returned: with O(category)
   type: bool
   sample: false
 problems:
@@ -410,34 +451,85 @@ def kill_hook_for_tests(category: str) -> StepHook | None:
     return hook
 
 
-def run(module: AnsibleModule) -> dict[str, Any]:
-    """The module's answer (warnings given to the module, the diff in diff mode); an OSError becomes an ItotError."""
+def archive_one(module: AnsibleModule, category: str, known_head: dict[str, Any] | None) -> dict[str, Any]:
+    """One category's answer (with its ``warnings`` and ``diff_lines``); an OSError becomes an ItotError."""
     params = module.params
-    with os_errors_as('cannot update the archive in %s' % os.path.join(params['dir'], params['category'])):
+    with os_errors_as('cannot update the archive in %s' % os.path.join(params['dir'], category)):
         if params['state'] == 'query':
-            result = read_cursor(params['dir'], params['category'])
-        else:
-            result = write_archive(ArchiveRequest(
-                params['dir'], params['category'], params['entries'], overlap=params['overlap'],
-                retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
-                window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
-                lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(params['category']),
-                known_head=params['known_head'], read_from_ms=params['read_from_ms'], watermark_ms=params['watermark_ms'],
-            ))
+            return read_cursor(params['dir'], category)
+        return write_archive(ArchiveRequest(
+            params['dir'], category, params['entries'], overlap=params['overlap'],
+            retention_days=params['retention_days'], verify=params['verify'], window_start_ms=params['window_start_ms'],
+            window_end_ms=params['window_end_ms'], check_mode=module.check_mode, apply_attrs=module_attr_setter(module),
+            lock_timeout=params['lock_timeout'], hook=kill_hook_for_tests(category),
+            known_head=known_head, read_from_ms=params['read_from_ms'], watermark_ms=params['watermark_ms'],
+        ))
+
+
+def finish(module: AnsibleModule, result: dict[str, Any], prefix: str = '') -> dict[str, Any] | None:
+    """Gives ``result``'s warnings to the module (after ``prefix``); returns its diff in diff mode (else None)."""
     for warning in result.pop('warnings'):
-        module.warn(warning)
+        module.warn(prefix + warning)
     diff_lines = result.pop('diff_lines')
-    if module._diff and params['state'] == 'present':
-        result['diff'] = dict(before='', after=''.join(line + '\n' for line in diff_lines),
-                              before_header=result['category_dir'], after_header=result['category_dir'])
+    if not module._diff or module.params['state'] != 'present':
+        return None
+    return dict(before='', after=''.join(line + '\n' for line in diff_lines),
+                before_header=result['category_dir'], after_header=result['category_dir'])
+
+
+def run(module: AnsibleModule) -> dict[str, Any]:
+    """The answer for O(category) (warnings given to the module, the diff in diff mode)."""
+    result = archive_one(module, module.params['category'], module.params['known_head'])
+    diff = finish(module, result)
+    if diff is not None:
+        result['diff'] = diff
     return result
+
+
+def run_categories(module: AnsibleModule) -> tuple[dict[str, Any], list[str]]:
+    """The answer for O(categories), one item per category in their order, and what failed (each category is done
+    whatever became of the ones before it)."""
+    known_heads = module.params['known_heads'] or {}
+    items, failures, diffs = [], [], []
+    for category in module.params['categories']:
+        try:
+            result = archive_one(module, category, known_heads.get(category))
+        except ItotError as exc:
+            items.append(dict(failure(exc), category=category, failed=True))
+            failures.append('category %s: %s' % (category, exc.message))
+            continue
+        diff = finish(module, result, 'category %s: ' % category)
+        if diff is not None:
+            diffs.append(diff)
+        items.append(dict(result, category=category))
+    answer: dict[str, Any] = {'changed': any(item.get('changed') for item in items), 'categories': items}
+    if diffs:
+        answer['diff'] = diffs
+    return answer, failures
+
+
+# What only one category's run can take: with O(categories), the module only queries or verifies.
+ONE_CATEGORY_ONLY = ('entries', 'window_start_ms', 'window_end_ms', 'read_from_ms', 'watermark_ms', 'known_head')
+
+
+def categories_problem(params: dict[str, Any]) -> str | None:
+    """Why O(categories) cannot be run as given (None when it can)."""
+    given = [name for name in ONE_CATEGORY_ONLY if params[name] is not None]
+    if given:
+        return ('categories: %s cannot be given with categories (a run of several categories only queries or verifies; '
+                'give category to archive entries)' % ', '.join(given))
+    categories = params['categories']
+    if not categories or len(set(categories)) != len(categories):
+        return 'categories: %r must name each category once, and at least one; allowed: %s' % (categories, ', '.join(CATEGORIES))
+    return None
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             dir=dict(type='path', required=True),
-            category=dict(type='str', required=True, choices=list(CATEGORIES)),
+            category=dict(type='str', choices=list(CATEGORIES)),
+            categories=dict(type='list', elements='str', choices=list(CATEGORIES)),
             state=dict(type='str', default='present', choices=['present', 'query']),
             entries=dict(type='list', elements='dict'),
             window_start_ms=dict(type='int'),
@@ -447,12 +539,15 @@ def main() -> None:
             retention_days=dict(type='int', default=0),
             verify=dict(type='bool', default=True),
             known_head=dict(type='dict'),
+            known_heads=dict(type='dict'),
             heads_file=dict(type='path'),
             watermark_ms=dict(type='int'),
             record_watermark=dict(type='dict'),
             tenant=dict(type='str'),
             **FILE_OPTIONS
         ),
+        mutually_exclusive=[('category', 'categories')],
+        required_one_of=[('category', 'categories')],
         supports_check_mode=True,
         # Ansible would log every argument, the entries too (megabytes of log content), to the host's syslog.
         no_log=True,
@@ -462,6 +557,14 @@ def main() -> None:
     # (with several hosts and large slices those copies are what the controller's memory would grow with).
     invocation = {'module_args': dict(params, entries=None if params['entries'] is None
                                       else '(%d entries)' % len(params['entries']))}
+    if params['categories'] is not None:
+        problem = categories_problem(params)
+        if problem:
+            module.fail_json(msg=problem, invocation=invocation)
+        result, failures = run_categories(module)
+        if failures:
+            module.fail_json(msg='; '.join(failures), invocation=invocation, **result)
+        module.exit_json(invocation=invocation, **result)
     try:
         result = run(module)
     except ItotError as exc:

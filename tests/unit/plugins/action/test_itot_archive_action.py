@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from unittest.mock import MagicMock
 
+import pytest
 from ansible.playbook.task import Task
 
+from ansible_collections.opswat.itot.plugins.action import itot_archive as action_module
 from ansible_collections.opswat.itot.plugins.action.itot_archive import ActionModule
 from ansible_collections.opswat.itot.plugins.module_utils._archive_heads import find_head, heads_key, load_heads, record_heads
 
@@ -103,3 +105,72 @@ def test_a_malformed_watermark_fails_before_the_module_runs(tmp_path):
                                            'record_watermark': bad}, HEAD)
         result = action.run(task_vars={'inventory_hostname': 'h1'})
         assert result['failed'] is True and 'record_watermark must be' in result['msg'] and calls == []
+
+
+def answers(*items):
+    """A module answer for categories: one item per category (each like HEAD unless given)."""
+    return {'changed': False, 'categories': [dict(HEAD, **item) for item in items]}
+
+
+def test_a_query_of_several_categories_returns_each_category_s_record(tmp_path):
+    path = str(tmp_path / 'itot-heads.json')
+    record_heads(path, [dict(heads_key('h1', '/srv/itot', 'device', 'site-a'), lines=4, sha256='4' * 64, recorded='t1',
+                             watermark=MARK),
+                        dict(heads_key('h2', '/srv/itot', 'admin', 'site-a'), lines=9, sha256='9' * 64, recorded='t2')])
+    task, action, calls = make_action({'dir': '/srv/itot', 'categories': ['device', 'admin'], 'state': 'query',
+                                       'tenant': 'site-a', 'heads_file': path},
+                                      answers({'category': 'device'}, {'category': 'admin'}))
+    result = action.run(task_vars={'inventory_hostname': 'h1'})
+    device, admin = result['categories']
+    assert device['recorded_head'] == {'lines': 4, 'sha256': '4' * 64, 'recorded': 't1', 'watermark': MARK}
+    assert admin['recorded_head'] is None  # h2's admin record is not h1's
+    assert len(calls) == 1 and 'known_heads' not in calls[0][1] and 'head_recorded' not in device
+
+
+def test_a_verify_run_of_several_categories_records_each_head_and_watermark_in_one_write(tmp_path, monkeypatch):
+    path = str(tmp_path / 'itot-heads.json')
+    record_heads(path, [dict(heads_key('h1', '/srv/itot', 'admin'), lines=2, sha256='2' * 64, recorded='t0')])
+    writes = []
+    monkeypatch.setattr(action_module, 'record_heads', lambda file, heads: writes.append(heads) or record_heads(file, heads))
+    other = dict(MARK, to_ms=MARK['to_ms'] + 1)
+    args = {'dir': '/srv/itot', 'categories': ['device', 'admin'], 'heads_file': path,
+            'record_watermark': {'device': MARK, 'admin': other}}
+    answer = answers({'category': 'device'}, {'category': 'admin', 'manifest_lines': 3, 'manifest_head': '3' * 64})
+    task, action, calls = make_action(args, answer)
+    result = action.run(task_vars={'inventory_hostname': 'h1'})
+    assert not result.get('failed') and len(calls) == 1 and len(writes) == 1
+    # Each category's module run checks the manifest against its own record (none yet for device).
+    assert calls[0][1]['known_heads'] == {'device': {'lines': 0, 'sha256': '0' * 64},
+                                          'admin': {'lines': 2, 'sha256': '2' * 64, 'recorded': 't0'}}
+    heads = load_heads(path)
+    assert find_head(heads, heads_key('h1', '/srv/itot', 'device'))['watermark'] == MARK
+    assert find_head(heads, heads_key('h1', '/srv/itot', 'admin'))['watermark'] == other
+    assert [(item['head'], item['head_recorded']) for item in result['categories']] == [
+        ({'lines': 4, 'sha256': '4' * 64}, True), ({'lines': 3, 'sha256': '3' * 64}, True)]
+    # The same heads and watermarks again: nothing recorded; a new watermark for admin only: admin's alone.
+    for marks, recorded in (({'device': MARK, 'admin': other}, [False, False]), ({'device': MARK, 'admin': MARK}, [False, True])):
+        task, action, calls = make_action(dict(args, record_watermark=marks), answer)
+        result = action.run(task_vars={'inventory_hostname': 'h1'})
+        assert [item['head_recorded'] for item in result['categories']] == recorded
+
+
+def test_a_failed_category_records_no_head_and_the_others_do(tmp_path):
+    path = str(tmp_path / 'itot-heads.json')
+    answer = dict(answers({'category': 'device', 'failed': True, 'msg': 'tampered'}, {'category': 'admin'}), failed=True,
+                  msg='category device: tampered')
+    task, action, calls = make_action({'dir': '/srv/itot', 'categories': ['device', 'admin'], 'heads_file': path,
+                                       'record_watermark': {'device': MARK, 'admin': MARK}}, answer)
+    result = action.run(task_vars={'inventory_hostname': 'h1'})
+    assert result['failed'] is True and result['msg'] == 'host h1: category device: tampered'
+    assert find_head(load_heads(path), heads_key('h1', '/srv/itot', 'device')) is None
+    assert find_head(load_heads(path), heads_key('h1', '/srv/itot', 'admin'))['watermark'] == MARK
+    assert [item['head_recorded'] for item in result['categories']] == [False, True]
+
+
+@pytest.mark.parametrize('marks', ['soon', ['device'], {'device': {'from_ms': 5, 'to_ms': 4, 'filters': 'e' * 64}}])
+def test_malformed_watermarks_of_several_categories_fail_before_the_module_runs(tmp_path, marks):
+    task, action, calls = make_action({'dir': '/srv/itot', 'categories': ['device', 'admin'],
+                                       'heads_file': str(tmp_path / 'itot-heads.json'), 'record_watermark': marks},
+                                      answers({'category': 'device'}, {'category': 'admin'}))
+    result = action.run(task_vars={'inventory_hostname': 'h1'})
+    assert result['failed'] is True and 'record_watermark' in result['msg'] and calls == []
