@@ -129,8 +129,9 @@ class ActionModule(ActionBase):
         for item in items:
             item['known_head'] = module_args['known_heads'][item['category']]
             item['head_recorded'] = False
+        failed = ['host %s, category %s: %s' % (host, item['category'], item.get('msg', '')) for item in items if item.get('failed')]
         if result.get('failed'):
-            result['msg'] = 'host %s: %s' % (host, result.get('msg', ''))
+            result['msg'] = '; '.join(failed) or 'host %s: %s' % (host, result.get('msg', ''))
         done = [(keys[item['category']], marks[item['category']], found[item['category']], item)
                 for item in items if not item.get('failed')]
         self._record(result, args['heads_file'], host, done)

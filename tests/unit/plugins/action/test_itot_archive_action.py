@@ -161,7 +161,7 @@ def test_a_failed_category_records_no_head_and_the_others_do(tmp_path):
     task, action, calls = make_action({'dir': '/srv/itot', 'categories': ['device', 'admin'], 'heads_file': path,
                                        'record_watermark': {'device': MARK, 'admin': MARK}}, answer)
     result = action.run(task_vars={'inventory_hostname': 'h1'})
-    assert result['failed'] is True and result['msg'] == 'host h1: category device: tampered'
+    assert result['failed'] is True and result['msg'] == 'host h1, category device: tampered'
     assert find_head(load_heads(path), heads_key('h1', '/srv/itot', 'device')) is None
     assert find_head(load_heads(path), heads_key('h1', '/srv/itot', 'admin'))['watermark'] == MARK
     assert [item['head_recorded'] for item in result['categories']] == [False, True]
