@@ -187,23 +187,25 @@ step_sanity() {
 step_mutate() { PATH="$venv/bin:$PATH" python hacking/mutate.py; }
 step_units() { at ansible-test units --venv --requirements --color no; }
 # The fault matrix mostly waits (backoffs, slow answers, rate windows): in a full run it goes side by side with the
-# other targets, in a collection layout of its own (ansible-test keeps its state below the layout), and its output
-# follows theirs in the step's log.
+# other targets, in a collection layout of its own (ansible-test keeps its state below the layout), followed there by
+# the archive's attack, disk, heads and kill targets, so that the two lists take about as long; the side list's
+# output follows the other's in the step's log.
+side_targets=(fault_matrix archive_attacks archive_disk archive_heads archive_kill)
 step_integration() {
-  local rc=0 faults_pid="" faults="$build/faults/ansible_collections/opswat/itot" targets=()
+  local rc=0 side_pid="" side="$build/faults/ansible_collections/opswat/itot" targets=() t
   read -r -a targets <<<"${ITOT_TARGETS:-}"
   if [ ${#targets[@]} -eq 0 ]; then
-    { setup_layout "$faults" &&
-      (cd "$faults" && PATH="$build/bin:$venv/bin:$PATH" ansible-test integration --venv --requirements --color no \
-        --python 3.11 fault_matrix); } >"$logs/integration-faults.log" 2>&1 &
-    faults_pid=$!
-    targets=(--exclude fault_matrix)
+    { setup_layout "$side" &&
+      (cd "$side" && PATH="$build/bin:$venv/bin:$PATH" ansible-test integration --venv --requirements --color no \
+        --python 3.11 "${side_targets[@]}"); } >"$logs/integration-side.log" 2>&1 &
+    side_pid=$!
+    for t in "${side_targets[@]}"; do targets+=(--exclude "$t"); done
   fi
   at ansible-test integration --venv --requirements --color no --python 3.11 "${targets[@]}" || rc=1
-  if [ -n "$faults_pid" ]; then
-    wait "$faults_pid" || rc=1
-    echo "=== fault_matrix, run side by side (also in ${logs#"$root"/}/integration-faults.log)"
-    cat "$logs/integration-faults.log"
+  if [ -n "$side_pid" ]; then
+    wait "$side_pid" || rc=1
+    echo "=== ${side_targets[*]}, run side by side (also in ${logs#"$root"/}/integration-side.log)"
+    cat "$logs/integration-side.log"
   fi
   return "$rc"
 }
