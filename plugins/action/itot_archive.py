@@ -155,8 +155,10 @@ class ActionModule(ActionBase):
         except (ArchiveError, OSError) as exc:
             reason = getattr(exc, 'message', None) or exc
             categories = ', '.join(head['category'] for head in heads)
-            result.update(failed=True, msg='host %s, category %s: the archive is verified, but its head could not be recorded '
-                                           'in the heads file %s: %s' % (host, categories, heads_file, reason))
+            message = ('host %s, category %s: the archive is verified, but its head could not be recorded in the heads '
+                       'file %s: %s' % (host, categories, heads_file, reason))
+            # A category that failed before keeps its own message ahead of this one.
+            result.update(failed=True, msg='; '.join(part for part in (result.get('msg') if result.get('failed') else '', message) if part))
             return
         for dummy, watermark, known, answer in done:
             if 'head' in answer:

@@ -174,3 +174,15 @@ def test_malformed_watermarks_of_several_categories_fail_before_the_module_runs(
                                       answers({'category': 'device'}, {'category': 'admin'}))
     result = action.run(task_vars={'inventory_hostname': 'h1'})
     assert result['failed'] is True and 'record_watermark' in result['msg'] and calls == []
+
+
+def test_a_heads_file_that_cannot_be_written_is_named_after_the_failed_category(tmp_path):
+    path = str(tmp_path / 'missing-folder' / 'itot-heads.json')
+    answer = dict(answers({'category': 'device', 'failed': True, 'msg': 'tampered'}, {'category': 'admin'}), failed=True,
+                  msg='category device: tampered')
+    task, action, calls = make_action({'dir': '/srv/itot', 'categories': ['device', 'admin'], 'heads_file': path}, answer)
+    result = action.run(task_vars={'inventory_hostname': 'h1'})
+    assert result['failed'] is True
+    assert result['msg'].startswith('host h1, category device: tampered; host h1, category admin: the archive is verified, '
+                                    'but its head could not be recorded in the heads file %s: ' % path), result['msg']
+    assert [item['head_recorded'] for item in result['categories']] == [False, False]
