@@ -44,6 +44,10 @@ from ansible_collections.opswat.itot.plugins.module_utils._timeparse import form
 ZERO_HEAD = {'lines': 0, 'sha256': '0' * 64}
 
 
+class HeadsRefused(Exception):
+    """The heads file or a watermark cannot be used: the task fails with this message before the module runs."""
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -53,10 +57,13 @@ class ActionModule(ActionBase):
         del tmp  # unused since ansible-core 2.7
         args = self._task.args
         host = (task_vars or {}).get('inventory_hostname', '')
-        if args.get('categories') is not None and args.get('heads_file'):
-            result.update(self._run_categories(args, host, task_vars))
-        else:
-            result.update(self._run_one(args, host, task_vars))
+        try:
+            if args.get('categories') is not None and args.get('heads_file'):
+                result.update(self._run_categories(args, host, task_vars))
+            else:
+                result.update(self._run_one(args, host, task_vars))
+        except HeadsRefused as exc:
+            result.update(failed=True, msg=str(exc))
         entries = args.get('entries')
         if isinstance(entries, list):
             self._task.args = dict(args, entries='(%d entries)' % len(entries))
@@ -65,13 +72,18 @@ class ActionModule(ActionBase):
     def _records(self, args: dict[str, Any], host: str, categories: list[Any],
                  watermarks: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """Per category: its key in the heads file, this host's record there, and the watermark to record with its
-        new head (from ``watermarks`` by category, checked). Raises ValueError or ArchiveError."""
-        records = load_heads(args['heads_file'])
+        new head (from ``watermarks`` by category, checked). Raises HeadsRefused, before the module runs."""
         keys, found, marks = {}, {}, {}
-        for category in categories:
-            keys[category] = heads_key(host, args.get('dir'), category, args.get('tenant') or DEFAULT_TENANT)
-            found[category] = find_head(records, keys[category])
-            marks[category] = check_watermark(watermarks.get(category))
+        try:
+            records = load_heads(args['heads_file'])
+            for category in categories:
+                keys[category] = heads_key(host, args.get('dir'), category, args.get('tenant') or DEFAULT_TENANT)
+                found[category] = find_head(records, keys[category])
+                marks[category] = check_watermark(watermarks.get(category))
+        except ValueError as exc:
+            raise HeadsRefused(str(exc)) from exc
+        except ArchiveError as exc:
+            raise HeadsRefused(exc.message) from exc
         return keys, found, marks
 
     def _run_one(self, args: dict[str, Any], host: str, task_vars: dict[str, Any] | None) -> dict[str, Any]:
@@ -80,12 +92,7 @@ class ActionModule(ActionBase):
         if not heads_file:
             return self._execute_module(module_name=self._task.action, module_args=args, task_vars=task_vars)
         category = args.get('category')
-        try:
-            keys, found, marks = self._records(args, host, [category], {category: args.get('record_watermark')})
-        except ValueError as exc:
-            return dict(failed=True, msg=str(exc))
-        except ArchiveError as exc:
-            return dict(failed=True, msg=exc.message)
+        keys, found, marks = self._records(args, host, [category], {category: args.get('record_watermark')})
         module_args = args
         if state == 'present':
             module_args = dict(args, known_head=without_watermark(found[category]))
@@ -110,12 +117,7 @@ class ActionModule(ActionBase):
         if watermarks is not None and not isinstance(watermarks, dict):
             return dict(failed=True, msg='record_watermark: with categories, a dict of watermarks by category, not %r'
                         % type(watermarks).__name__)
-        try:
-            keys, found, marks = self._records(args, host, categories, watermarks or {})
-        except ValueError as exc:
-            return dict(failed=True, msg=str(exc))
-        except ArchiveError as exc:
-            return dict(failed=True, msg=exc.message)
+        keys, found, marks = self._records(args, host, categories, watermarks or {})
         module_args = args
         if state == 'present':
             module_args = dict(args, known_heads=dict((category, without_watermark(found[category]))
